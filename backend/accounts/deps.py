@@ -1,0 +1,56 @@
+"""Route dependencies: the current user, and log-in required."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from backend.accounts.models import User
+
+
+class LoginRequired(Exception):
+    """Raised to send an anonymous visitor to the log-in page and back."""
+
+
+def optional_user(request: Request) -> User | None:
+    return getattr(request.state, "user", None)
+
+
+def require_user(request: Request) -> User:
+    user: User | None = getattr(request.state, "user", None)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def require_admin(request: Request) -> User:
+    from fastapi import HTTPException
+
+    user = require_user(request)
+    if not user.is_admin:
+        raise HTTPException(403, "Only a site admin can do this.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def ensure_verified(user: User) -> User:
+    """Refuses an account whose email address is not yet confirmed (for services and routes alike)."""
+    if user.verified_at is None:
+        from backend.errors import Forbidden
+
+        raise Forbidden("Confirm your email address first: follow the link we emailed you, "
+                        "or ask for a new one from your account page.")
+    return user
+
+
+def require_verified(request: Request) -> User:
+    return ensure_verified(require_user(request))
+
+
+# A logged-in user whose email address is confirmed (needed to create campaigns).
+VerifiedUser = Annotated[User, Depends(require_verified)]

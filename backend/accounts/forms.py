@@ -1,0 +1,26 @@
+"""Form helpers: run each field's check and gather every message, so a form shows all its errors at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Form
+
+from backend.errors import InvalidInput
+
+# Generous caps on what is read from a form; the services apply the real limits with clear messages.
+ShortText = Annotated[str, Form(max_length=2000)]
+LongText = Annotated[str, Form(max_length=50_000)]
+Secret = Annotated[str, Form(max_length=2000)]
+
+
+def errors_of(*checks: tuple[str, Callable[[], Any]]) -> dict[str, str]:
+    """{field: message} for each check that raised InvalidInput."""
+    errors: dict[str, str] = {}
+    for field, check in checks:
+        try:
+            check()
+        except InvalidInput as exc:
+            errors.setdefault(exc.field or field, exc.message)
+    return errors

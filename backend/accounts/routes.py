@@ -1,0 +1,340 @@
+"""Account pages: sign up, verify, log in and out, reset and change the password, profile, organisations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from backend import ratelimit
+from backend.accounts import service
+from backend.accounts.deps import CurrentUser
+from backend.accounts.forms import LongText, Secret, ShortText, errors_of
+from backend.accounts.models import Organisation, User
+from backend.audit import service as audit
+from backend.config import get_settings
+from backend.db import SessionDep
+from backend.errors import InvalidInput
+from backend.security import client_ip
+from backend.web import flash, render
+
+router = APIRouter()
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/campaigns"
+
+
+def _actor(user: User) -> str:
+    return f"user:{user.id} {user.email}"
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# Log in and out ------------------------------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse, name="login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "accounts/login.html", {"next": safe_next(next), "values": {}, "errors": {}})
+
+
+@router.post("/login", name="login_submit")
+def login_submit(
+    request: Request, session: SessionDep, email: ShortText = "", password: Secret = "", next: ShortText = "",
+) -> Response:
+    settings = get_settings()
+    ip = client_ip(request)
+    account_key = email.strip().casefold()[:254]
+    ratelimit.enforce(request=request, session=session, scope="login-ip", key=ip, limit=settings.rate_limit_login)
+    ratelimit.enforce(request=request, session=session, scope="login-account", key=account_key, count=False,
+                      limit=settings.rate_limit_login_account, actor=f"anonymous {account_key[:200]}")
+    user = service.authenticate(session=session, email=email, password=password)
+    if user is None:
+        ratelimit.hit(scope="login-account", key=account_key, limit=settings.rate_limit_login_account)
+        audit.record(session=session, action="login_failed", actor=f"anonymous {email[:200]}", ip=ip)
+        session.commit()
+        return render(
+            request, "accounts/login.html",
+            {"next": safe_next(next), "values": {"email": email[:254]},
+             "errors": {"email": "The email address or password is not right."}},
+            status_code=422,
+        )
+    old = request.cookies.get(settings.session_cookie_name)
+    if old:
+        service.end_session(session=session, token=old)  # a new id at every log-in
+    request.state.new_session = service.start_session(
+        session=session, user=user, ip=ip, user_agent=request.headers.get("user-agent")
+    )
+    audit.record(session=session, action="login", actor=_actor(user), actor_user_id=user.id, ip=ip)
+    session.commit()
+    flash(request, f"Welcome, {user.name}. You are logged in.", "success")
+    return _redirect(safe_next(next))
+
+
+@router.post("/logout", name="logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(get_settings().session_cookie_name)
+    if token:
+        user_id = service.end_session(session=session, token=token)
+        if user_id is not None:
+            audit.record(session=session, action="logout", actor=f"user:{user_id}", actor_user_id=user_id,
+                         ip=client_ip(request))
+        session.commit()
+    request.state.end_session = True
+    flash(request, "You are logged out.")
+    return _redirect("/")
+
+
+# Sign up and verify --------------------------------------------------------------------------------
+
+@router.get("/signup", response_class=HTMLResponse, name="signup")
+def signup_page(request: Request) -> HTMLResponse:
+    return render(request, "accounts/signup.html", {"values": {}, "errors": {}})
+
+
+@router.post("/signup", name="signup_submit")
+def signup_submit(
+    request: Request, session: SessionDep, name: ShortText = "", email: ShortText = "", password: Secret = "",
+    organisation: ShortText = "",
+) -> Response:
+    ratelimit.enforce(request=request, session=session, scope="signup-ip", key=client_ip(request),
+                      limit=get_settings().rate_limit_signup)
+    values = {"name": name[:300], "email": email[:300], "organisation": organisation[:300]}
+    errors = errors_of(
+        ("name", lambda: service.clean_name(name)),
+        ("email", lambda: service.normalise_email(email)),
+        ("password", lambda: service.check_password_rules(password)),
+        ("organisation", lambda: service.clean_name(organisation, field="organisation",
+                                                    what="your organisation's name")),
+    )
+    if errors:
+        return render(request, "accounts/signup.html", {"values": values, "errors": errors}, status_code=422)
+    user = service.sign_up(session=session, name=name, email=email, password=password, organisation_name=organisation)
+    if user is not None:
+        audit.record(session=session, action="signup", actor=_actor(user), actor_user_id=user.id,
+                     ip=client_ip(request))
+    else:
+        audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
+                     ip=client_ip(request))
+    session.commit()
+    return _redirect("/signup/check-email")
+
+
+@router.get("/signup/check-email", response_class=HTMLResponse, name="signup_sent")
+def signup_sent(request: Request) -> HTMLResponse:
+    return render(request, "accounts/check_email.html", {"purpose": "signup"})
+
+
+@router.get("/verify/{token}", response_class=HTMLResponse, name="verify")
+def verify_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    row = service.peek_token(session=session, purpose=service.VERIFY, token=token)
+    return render(request, "accounts/verify.html", {"token": token, "email": row.email})
+
+
+@router.post("/verify/{token}", name="verify_submit")
+def verify_submit(request: Request, session: SessionDep, token: str) -> Response:
+    user = service.verify_email(session=session, token=token)
+    audit.record(session=session, action="email_verified", actor=_actor(user), actor_user_id=user.id,
+                 ip=client_ip(request))
+    session.commit()
+    flash(request, "Thank you: your email address is confirmed.", "success")
+    current: User | None = getattr(request.state, "user", None)
+    return _redirect("/account" if current is not None and current.id == user.id else "/login")
+
+
+@router.post("/account/verify", name="verify_resend")
+def verify_resend(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    if user.verified_at is not None:
+        flash(request, "Your email address is already confirmed.")
+        return _redirect("/account")
+    ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
+                      limit=get_settings().rate_limit_reset, actor=_actor(user))
+    service.send_verification(session=session, user=user)
+    audit.record(session=session, action="verification_resent", actor=_actor(user), actor_user_id=user.id,
+                 ip=client_ip(request))
+    session.commit()
+    flash(request, f"We have sent a new link to {user.email}.", "success")
+    return _redirect("/account")
+
+
+# Forgotten password --------------------------------------------------------------------------------
+
+@router.get("/reset", response_class=HTMLResponse, name="reset")
+def reset_request_page(request: Request) -> HTMLResponse:
+    return render(request, "accounts/reset_request.html", {"values": {}, "errors": {}})
+
+
+@router.post("/reset", name="reset_submit")
+def reset_request_submit(request: Request, session: SessionDep, email: ShortText = "") -> Response:
+    settings = get_settings()
+    ratelimit.enforce(request=request, session=session, scope="reset-ip", key=client_ip(request),
+                      limit=settings.rate_limit_reset)
+    try:
+        normalised = service.normalise_email(email)
+    except InvalidInput as exc:
+        return render(request, "accounts/reset_request.html",
+                      {"values": {"email": email[:300]}, "errors": {"email": exc.message}}, status_code=422)
+    # Per address too, so nobody can flood one inbox with reset mail.
+    ratelimit.enforce(request=request, session=session, scope="reset-account", key=normalised,
+                      limit=settings.rate_limit_reset)
+    user = service.request_reset(session=session, email=normalised)
+    audit.record(session=session, action="password_reset_requested",
+                 actor=_actor(user) if user else f"anonymous {normalised[:200]}",
+                 actor_user_id=user.id if user else None, ip=client_ip(request),
+                 details={"account_found": user is not None})
+    session.commit()
+    return _redirect("/reset/check-email")
+
+
+@router.get("/reset/check-email", response_class=HTMLResponse, name="reset_sent")
+def reset_sent(request: Request) -> HTMLResponse:
+    return render(request, "accounts/check_email.html", {"purpose": "reset"})
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse, name="reset_password")
+def reset_password_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    row = service.peek_token(session=session, purpose=service.RESET, token=token)
+    return render(request, "accounts/reset_password.html", {"token": token, "email": row.email, "errors": {}})
+
+
+@router.post("/reset/{token}", name="reset_password_submit")
+def reset_password_submit(request: Request, session: SessionDep, token: str, password: Secret = "") -> Response:
+    row = service.peek_token(session=session, purpose=service.RESET, token=token)
+    try:
+        user = service.reset_password(session=session, token=token, password=password)
+    except InvalidInput as exc:
+        return render(request, "accounts/reset_password.html",
+                      {"token": token, "email": row.email, "errors": {"password": exc.message}}, status_code=422)
+    audit.record(session=session, action="password_reset", actor=_actor(user), actor_user_id=user.id,
+                 ip=client_ip(request))
+    session.commit()
+    request.state.end_session = True
+    flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",
+          "success")
+    return _redirect("/login")
+
+
+# Profile and password --------------------------------------------------------------------------------
+
+def _account_context(session: SessionDep, user: User) -> dict[str, object]:
+    organisations = service.organisations_of(session=session, user_id=user.id)  # type: ignore[arg-type]
+    return {"user": user, "organisations": organisations}
+
+
+@router.get("/account", response_class=HTMLResponse, name="account")
+def account_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    return render(request, "accounts/account.html",
+                  {**_account_context(session, user), "values": {"name": user.name}, "errors": {}})
+
+
+@router.post("/account", name="account_submit")
+def account_submit(request: Request, session: SessionDep, user: CurrentUser, name: ShortText = "") -> Response:
+    try:
+        service.update_profile(session=session, user=user, name=name)
+    except InvalidInput as exc:
+        session.rollback()
+        return render(request, "accounts/account.html",
+                      {**_account_context(session, user), "values": {"name": name[:300]},
+                       "errors": {"name": exc.message}}, status_code=422)
+    audit.record(session=session, action="profile_updated", actor=_actor(user), actor_user_id=user.id,
+                 ip=client_ip(request))
+    session.commit()
+    flash(request, "Your details are saved.", "success")
+    return _redirect("/account")
+
+
+@router.get("/account/password", response_class=HTMLResponse, name="change_password")
+def change_password_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    return render(request, "accounts/change_password.html", {"errors": {}})
+
+
+@router.post("/account/password", name="change_password_submit")
+def change_password_submit(
+    request: Request, session: SessionDep, user: CurrentUser, current_password: Secret = "",
+    new_password: Secret = "",
+) -> Response:
+    ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
+                      limit=get_settings().rate_limit_login_account, actor=_actor(user))
+    try:
+        service.change_password(session=session, user=user, current_password=current_password,
+                                new_password=new_password)
+    except InvalidInput as exc:
+        session.rollback()
+        if exc.field == "current_password":
+            ratelimit.hit(scope="login-account", key=user.email, limit=get_settings().rate_limit_login_account)
+            audit.record(session=session, action="password_change_failed", actor=_actor(user),
+                         actor_user_id=user.id, ip=client_ip(request))
+            session.commit()
+        return render(request, "accounts/change_password.html",
+                      {"errors": {exc.field or "new_password": exc.message}}, status_code=422)
+    # Every session ended with the old password; this browser carries on with a fresh one.
+    request.state.new_session = service.start_session(
+        session=session, user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    audit.record(session=session, action="password_changed", actor=_actor(user), actor_user_id=user.id,
+                 ip=client_ip(request))
+    session.commit()
+    flash(request, "Your password has been changed. Other devices have been logged out.", "success")
+    return _redirect("/account")
+
+
+# Organisations ---------------------------------------------------------------------------------------
+
+def _organisation_for(session: SessionDep, user: User, slug: str) -> tuple[Organisation, str | None]:
+    """The organisation and the user's role in it; members and site admins only."""
+    organisation = service.get_organisation_by_slug(session=session, slug=slug)
+    if organisation is None:
+        raise HTTPException(404, "There is no organisation at this address.")
+    role = service.role_in(session=session, user_id=user.id, organisation_id=organisation.id)
+    if role is None and not user.is_admin:
+        raise HTTPException(404, "There is no organisation at this address.")
+    return organisation, role
+
+
+def _organisation_page(
+    request: Request, session: SessionDep, organisation: Organisation, role: str | None, user: User,
+    values: dict[str, str | None], errors: dict[str, str], status_code: int = 200,
+) -> HTMLResponse:
+    return render(request, "accounts/organisation.html", {
+        "organisation": organisation, "can_edit": role == "admin" or user.is_admin, "role": role,
+        "members": service.members_of(session=session, organisation_id=organisation.id),  # type: ignore[arg-type]
+        "values": values, "errors": errors,
+    }, status_code=status_code)
+
+
+@router.get("/organisations/{slug}", response_class=HTMLResponse, name="organisation")
+def organisation_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+    organisation, role = _organisation_for(session, user, slug)
+    values = {"name": organisation.name, "website": organisation.website,
+              "charity_number": organisation.charity_number, "description": organisation.description}
+    return _organisation_page(request, session, organisation, role, user, values, {})
+
+
+@router.post("/organisations/{slug}", name="organisation_submit")
+def organisation_submit(
+    request: Request, session: SessionDep, user: CurrentUser, slug: str, name: ShortText = "",
+    website: ShortText = "", charity_number: ShortText = "", description: LongText = "",
+) -> Response:
+    organisation, role = _organisation_for(session, user, slug)
+    if role != "admin" and not user.is_admin:
+        raise HTTPException(403, "Only an admin of this organisation can change its details.")
+    values: dict[str, str | None] = {"name": name, "website": website, "charity_number": charity_number,
+                                     "description": description}
+    errors = errors_of(
+        ("name", lambda: service.clean_name(name, what="the organisation's name")),
+        ("website", lambda: service.clean_website(website)),
+        ("charity_number", lambda: service.clean_charity_number(charity_number)),
+        ("description", lambda: service.clean_description(description)),
+    )
+    if errors:
+        return _organisation_page(request, session, organisation, role, user, values, errors, status_code=422)
+    service.update_organisation(session=session, organisation=organisation, name=name, website=website,
+                                charity_number=charity_number, description=description)
+    audit.record(session=session, action="organisation_updated", actor=_actor(user), actor_user_id=user.id,
+                 subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
+    session.commit()
+    flash(request, "The organisation's details are saved.", "success")
+    return _redirect(f"/organisations/{organisation.slug}")

@@ -1,0 +1,505 @@
+"""Accounts: passwords, server-side sessions, emailed-link tokens, organisations and memberships."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pwdlib import PasswordHash
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from backend.accounts.models import MEMBERSHIP_ROLES, EmailToken, Membership, Organisation, User, UserSession
+from backend.config import get_settings
+from backend.db import as_utc, utcnow
+from backend.errors import InvalidInput, TokenInvalid
+from backend.security import hash_token, new_token
+
+password_hash = PasswordHash.recommended()  # argon2id
+# A hash of a random password, verified when the account is unknown so timing does not reveal it.
+_DUMMY_HASH = password_hash.hash(new_token())
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+
+def normalise_email(raw: str) -> str:
+    """Trims and case-folds an address; raises InvalidInput when it is not one."""
+    email = (raw or "").strip().casefold()
+    if not email:
+        raise InvalidInput("Enter an email address.", field="email")
+    if len(email) > 254:
+        raise InvalidInput("That email address is too long (254 characters at most).", field="email")
+    if not EMAIL_RE.match(email):
+        raise InvalidInput("Enter an email address like name@example.org.", field="email")
+    return email
+
+
+# Passwords long enough for the length rule that are still among the first tried by attackers.
+COMMON_PASSWORDS = frozenset({
+    "1234567890", "12345678910", "123456789a", "0123456789", "0987654321", "1q2w3e4r5t", "1qaz2wsx3edc",
+    "qwertyuiop", "qwerty1234", "qwerty12345", "asdfghjkl1", "password12", "password123", "password1234",
+    "passw0rd12", "iloveyou12", "letmein123", "welcome123", "changeme123", "abcdefghij", "abc1234567",
+    "football12", "baseball12", "sunshine12", "princess12", "trustno1234", "administrator", "undersigned",
+    "charity123", "charity2024", "charity2025", "charity2026",
+})
+
+
+def check_password_rules(password: str, *, field: str = "password") -> None:
+    """Length limits, and not one of the passwords attackers try first."""
+    if not password:
+        raise InvalidInput("Enter a password.", field=field)
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters for the password.", field=field)
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"Use at most {MAX_PASSWORD} characters for the password.", field=field)
+    if password.casefold() in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise InvalidInput("That password is too easy to guess. Try three or four random words.", field=field)
+
+
+def clean_name(raw: str, *, field: str = "name", what: str = "your name") -> str:
+    """Collapses spaces; refuses an empty or over-long name."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InvalidInput(f"Enter {what}.", field=field)
+    if len(name) > 200:
+        raise InvalidInput(f"{what[0].upper()}{what[1:]} is too long (200 characters at most).", field=field)
+    return name
+
+
+def slugify(text: str, *, max_length: int = 80) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return slug[:max_length].strip("-") or "item"
+
+
+# Users ---------------------------------------------------------------------------------------------
+
+def get(*, session: Session, user_id: int) -> User | None:
+    """Gets a user by id."""
+    return session.get(User, user_id)
+
+
+def get_by_email(*, session: Session, email: str) -> User | None:
+    """Gets a user by (case-folded) email."""
+    return session.exec(select(User).where(User.email == email.strip().casefold())).first()
+
+
+def create_user(
+    *, session: Session, email: str, name: str, password: str | None, verified: bool = False,
+    is_admin: bool = False,
+) -> User:
+    """Creates an account; the caller checks the address is free."""
+    if password is not None:
+        check_password_rules(password)
+    name = clean_name(name)
+    user = User(
+        email=normalise_email(email),
+        name=name,
+        password_hash=password_hash.hash(password) if password is not None else None,
+        verified_at=utcnow() if verified else None,
+        is_admin=is_admin,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The user whose password matches, or None (in constant-ish time for unknown accounts)."""
+    user = get_by_email(session=session, email=email)
+    if user is None or user.password_hash is None:
+        password_hash.verify(password or "x", _DUMMY_HASH)
+        return None
+    valid, updated = password_hash.verify_and_update(password, user.password_hash)
+    if not valid:
+        return None
+    if updated:
+        user.password_hash = updated
+        session.add(user)
+    return user
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    """Sets a new password and ends every session of the user."""
+    check_password_rules(password)
+    user.password_hash = password_hash.hash(password)
+    session.add(user)
+    end_all_sessions(session=session, user_id=user.id)
+
+
+# Sessions ------------------------------------------------------------------------------------------
+
+def start_session(*, session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
+    """Starts a log-in and returns the raw cookie value (only its hash is stored)."""
+    settings = get_settings()
+    token = new_token()
+    now = utcnow()
+    session.add(
+        UserSession(
+            token_hash=hash_token(token),
+            user_id=user.id,  # type: ignore[arg-type]
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    user.last_login_at = now
+    session.add(user)
+    return token
+
+
+def lookup_session(*, session: Session, token: str) -> tuple[UserSession, User] | None:
+    """The live session for a cookie value, touching its idle timer; None when ended or expired."""
+    settings = get_settings()
+    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    expires_at = as_utc(row.expires_at)
+    last_seen_at = as_utc(row.last_seen_at)
+    assert expires_at is not None and last_seen_at is not None
+    if now >= expires_at or now - last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None:
+        return None
+    if now - last_seen_at > timedelta(seconds=60):
+        touch_session(session=session, session_id=row.id)
+    return row, user
+
+
+def touch_session(*, session: Session, session_id: int | None) -> None:
+    """Moves the idle timer on, in a short write transaction of its own (a GET's session only reads)."""
+    from backend.db import session_for_write
+
+    with session_for_write(session.get_bind()) as writer:  # type: ignore[arg-type]
+        writer.execute(update(UserSession).where(col(UserSession.id) == session_id).values(last_seen_at=utcnow()))
+        writer.commit()
+
+
+def end_session(*, session: Session, token: str) -> int | None:
+    """Ends the session on the server; returns its user id if there was one."""
+    row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    if row is None or row.ended_at is not None:
+        return None
+    row.ended_at = utcnow()
+    session.add(row)
+    return row.user_id
+
+
+def end_all_sessions(*, session: Session, user_id: int | None) -> None:
+    session.execute(
+        update(UserSession)
+        .where(col(UserSession.user_id) == user_id)
+        .where(col(UserSession.ended_at).is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+# Emailed-link tokens -------------------------------------------------------------------------------
+
+def issue_token(
+    *, session: Session, purpose: str, email: str, lifetime: timedelta, user_id: int | None = None,
+    subject_id: int | None = None,
+) -> str:
+    """Creates a single-use token for one purpose and returns the raw value for the link."""
+    token = new_token()
+    session.add(
+        EmailToken(
+            purpose=purpose,
+            token_hash=hash_token(token),
+            email=email,
+            user_id=user_id,
+            subject_id=subject_id,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    return token
+
+
+def peek_token(*, session: Session, purpose: str, token: str) -> EmailToken:
+    """The token's row if it is valid for this purpose, without using it (for the GET page)."""
+    row = session.exec(select(EmailToken).where(EmailToken.token_hash == hash_token(token or ""))).first()
+    if row is None or row.purpose != purpose:
+        raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
+    if row.used_at is not None:
+        raise TokenInvalid("This link has already been used. Each link works once.")
+    expires_at = as_utc(row.expires_at)
+    assert expires_at is not None
+    if utcnow() >= expires_at:
+        raise TokenInvalid("This link has expired. Ask for a new one.")
+    return row
+
+
+def use_token(*, session: Session, purpose: str, token: str) -> EmailToken:
+    """Checks and spends a token in the caller's transaction (a second use fails)."""
+    row = peek_token(session=session, purpose=purpose, token=token)
+    result = session.execute(
+        update(EmailToken)
+        .where(col(EmailToken.id) == row.id)
+        .where(col(EmailToken.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TokenInvalid("This link has already been used. Each link works once.")
+    return row
+
+
+# Organisations and memberships ---------------------------------------------------------------------
+
+def unique_slug(*, session: Session, model: type, base: str) -> str:
+    """A slug for `model` not yet taken: base, base-2, base-3..."""
+    candidate = base
+    n = 2
+    while session.exec(select(model).where(model.slug == candidate)).first() is not None:  # type: ignore[attr-defined]
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+def create_organisation(
+    *, session: Session, name: str, website: str | None = None, charity_number: str | None = None,
+    description: str | None = None,
+) -> Organisation:
+    name = clean_name(name, what="the organisation's name")
+    org = Organisation(
+        name=name,
+        slug=unique_slug(session=session, model=Organisation, base=slugify(name)),
+        website=clean_website(website),
+        charity_number=clean_charity_number(charity_number),
+        description=clean_description(description),
+    )
+    session.add(org)
+    session.flush()
+    return org
+
+
+def add_membership(*, session: Session, user: User, organisation: Organisation, role: str = "member") -> Membership:
+    existing = session.exec(
+        select(Membership)
+        .where(Membership.user_id == user.id)
+        .where(Membership.organisation_id == organisation.id)
+    ).first()
+    if existing is not None:
+        return existing
+    membership = Membership(user_id=user.id, organisation_id=organisation.id, role=role)  # type: ignore[arg-type]
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def organisations_of(*, session: Session, user_id: int) -> list[Organisation]:
+    stmt = (
+        select(Organisation)
+        .join(Membership, col(Membership.organisation_id) == Organisation.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Organisation.name)
+    )
+    return list(session.exec(stmt))
+
+
+def clean_website(raw: str | None) -> str | None:
+    """An http(s) address or nothing; a bare domain gets https:// in front."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        value = "https://" + value
+    if len(value) > 500:
+        raise InvalidInput("The website address is too long (500 characters at most).", field="website")
+    if not WEBSITE_RE.match(value):
+        raise InvalidInput("Enter a website address like https://example.org.", field="website")
+    return value
+
+
+def clean_charity_number(raw: str | None) -> str | None:
+    """A registered charity or company number: letters, digits, spaces and hyphens."""
+    value = " ".join((raw or "").split())
+    if not value:
+        return None
+    if len(value) > 40 or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 \-/]*", value):
+        raise InvalidInput("Enter the charity number as it is registered, like 1234567 or SC012345.",
+                           field="charity_number")
+    return value
+
+
+def clean_description(raw: str | None) -> str | None:
+    value = (raw or "").strip().replace("\r\n", "\n")
+    if len(value) > 5000:
+        raise InvalidInput("The description is too long (5000 characters at most).", field="description")
+    return value or None
+
+
+WEBSITE_RE = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?$")
+
+
+def get_organisation_by_slug(*, session: Session, slug: str) -> Organisation | None:
+    """Gets an organisation by slug."""
+    return session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+
+
+def get_all_organisations(*, session: Session, limit: int = 500) -> list[Organisation]:
+    """Every organisation, by name."""
+    return list(session.exec(select(Organisation).order_by(col(Organisation.name)).limit(limit)))
+
+
+def get_all_users(*, session: Session, limit: int = 500) -> list[User]:
+    """Every account, newest first."""
+    return list(session.exec(select(User).order_by(col(User.id).desc()).limit(limit)))
+
+
+def role_in(*, session: Session, user_id: int | None, organisation_id: int | None) -> str | None:
+    """The user's membership role in the organisation, or None."""
+    return session.exec(
+        select(Membership.role)
+        .where(Membership.user_id == user_id)
+        .where(Membership.organisation_id == organisation_id)
+    ).first()
+
+
+def members_of(*, session: Session, organisation_id: int) -> list[tuple[User, str]]:
+    """The organisation's accounts with their roles, by name."""
+    stmt = (
+        select(User, Membership.role)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.organisation_id == organisation_id)
+        .order_by(col(User.name))
+    )
+    return [(user, role) for user, role in session.exec(stmt)]
+
+
+def update_organisation(
+    *, session: Session, organisation: Organisation, name: str, website: str | None, charity_number: str | None,
+    description: str | None,
+) -> Organisation:
+    """Updates the organisation's details (the slug stays, so links keep working)."""
+    organisation.name = clean_name(name, what="the organisation's name")
+    organisation.website = clean_website(website)
+    organisation.charity_number = clean_charity_number(charity_number)
+    organisation.description = clean_description(description)
+    session.add(organisation)
+    return organisation
+
+
+def add_member_by_email(*, session: Session, organisation: Organisation, email: str, role: str) -> User:
+    """Adds an existing account to an organisation (site admins only; the address must have an account)."""
+    if role not in MEMBERSHIP_ROLES:
+        raise InvalidInput("Choose admin or member.", field="role")
+    user = get_by_email(session=session, email=normalise_email(email))
+    if user is None:
+        raise InvalidInput("No account uses that email address. Ask them to create one first.", field="email")
+    membership = add_membership(session=session, user=user, organisation=organisation, role=role)
+    if membership.role != role:
+        membership.role = role
+        session.add(membership)
+    return user
+
+
+# Sign-up, verification, reset, profile -------------------------------------------------------------
+
+VERIFY = "verify"
+RESET = "reset"
+
+
+def sign_up(*, session: Session, name: str, email: str, password: str, organisation_name: str) -> User | None:
+    """Creates the account and its organisation and sends the verification link; returns None when the
+    address already has an account (its owner is told by email, and the visitor sees the same page)."""
+    from backend.mail import service as mail
+
+    email = normalise_email(email)
+    existing = get_by_email(session=session, email=email)
+    if existing is not None:
+        password_hash.hash(password)  # the same work as a real sign-up, so timing does not tell either
+        mail.enqueue(session=session, to=existing.email, template="account_exists",
+                     context={"name": existing.name, "login_link": _link("/login"), "reset_link": _link("/reset")})
+        return None
+    user = create_user(session=session, email=email, name=name, password=password)
+    organisation = create_organisation(session=session, name=organisation_name)
+    add_membership(session=session, user=user, organisation=organisation, role="admin")
+    send_verification(session=session, user=user)
+    return user
+
+
+def send_verification(*, session: Session, user: User) -> None:
+    """Emails a single-use link that confirms the user's address."""
+    from backend.mail import service as mail
+
+    hours = get_settings().verify_token_hours
+    token = issue_token(session=session, purpose=VERIFY, email=user.email, user_id=user.id,
+                        lifetime=timedelta(hours=hours))
+    mail.enqueue(session=session, to=user.email, template="verify_email",
+                 context={"name": user.name, "link": _link(f"/verify/{token}"), "hours": hours})
+
+
+def verify_email(*, session: Session, token: str) -> User:
+    """Spends a verification token and marks the address as confirmed."""
+    row = use_token(session=session, purpose=VERIFY, token=token)
+    user = session.get(User, row.user_id) if row.user_id is not None else None
+    if user is None or user.email != row.email:
+        raise TokenInvalid("This link is not valid any more. Log in and ask for a new one.")
+    if user.verified_at is None:
+        user.verified_at = utcnow()
+        session.add(user)
+    return user
+
+
+def request_reset(*, session: Session, email: str) -> User | None:
+    """Emails a reset link when the address has an account; the visitor sees the same answer either way."""
+    from backend.mail import service as mail
+
+    user = get_by_email(session=session, email=normalise_email(email))
+    if user is None:
+        return None
+    minutes = get_settings().reset_token_minutes
+    token = issue_token(session=session, purpose=RESET, email=user.email, user_id=user.id,
+                        lifetime=timedelta(minutes=minutes))
+    mail.enqueue(session=session, to=user.email, template="reset_password",
+                 context={"name": user.name, "link": _link(f"/reset/{token}"), "minutes": minutes})
+    return user
+
+
+def reset_password(*, session: Session, token: str, password: str) -> User:
+    """Sets a new password from a reset link: checks the password first so a weak one does not spend the link."""
+    check_password_rules(password)
+    row = use_token(session=session, purpose=RESET, token=token)
+    user = session.get(User, row.user_id) if row.user_id is not None else None
+    if user is None or user.email != row.email:
+        raise TokenInvalid("This link is not valid any more. Ask for a new one.")
+    set_password(session=session, user=user, password=password)
+    if user.verified_at is None:  # the link proves the address
+        user.verified_at = utcnow()
+    _notify_password_changed(session=session, user=user)
+    return user
+
+
+def change_password(*, session: Session, user: User, current_password: str, new_password: str) -> None:
+    """Changes the password after checking the current one; ends every session of the user."""
+    if not user.password_hash or not password_hash.verify(current_password or "", user.password_hash):
+        raise InvalidInput("Your current password is not right.", field="current_password")
+    check_password_rules(new_password, field="new_password")
+    if current_password == new_password:
+        raise InvalidInput("Choose a password different from the current one.", field="new_password")
+    set_password(session=session, user=user, password=new_password)
+    _notify_password_changed(session=session, user=user)
+
+
+def update_profile(*, session: Session, user: User, name: str) -> User:
+    """Updates the user's name."""
+    user.name = clean_name(name)
+    session.add(user)
+    return user
+
+
+def _notify_password_changed(*, session: Session, user: User) -> None:
+    from backend.mail import service as mail
+
+    mail.enqueue(session=session, to=user.email, template="password_changed",
+                 context={"name": user.name, "reset_link": _link("/reset")})
+
+
+def _link(path: str) -> str:
+    return get_settings().base_url.rstrip("/") + path

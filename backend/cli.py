@@ -1,0 +1,150 @@
+"""The `undersigned` command: serve, worker, migrate, create-admin, import, export."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+import threading
+
+from backend.config import get_settings
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from backend.db import make_engine
+
+    return make_engine(get_settings().database_url)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from backend.migrations import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    print(f"Database migrated to {args.revision}.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_development and settings.is_sqlite:
+        from backend import devdata
+        from backend.migrations import upgrade
+
+        upgrade(settings.database_url)
+        devdata.prepare(engine=_engine(), load_examples=settings.load_examples)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Undersigned is starting on http://{host}:{port}/ (press Ctrl+C to stop).", flush=True)
+    if settings.is_development and not settings.smtp_host:
+        print(f"Mail is captured, not sent: read it at http://{host}:{port}/dev/mailbox", flush=True)
+    uvicorn.run("backend.main:app_factory", factory=True, host=host, port=port, workers=args.workers,
+                proxy_headers=True, log_level="info")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from backend import worker
+    from backend.migrations import ensure_current
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = _engine()
+    ensure_current(engine, settings.database_url)
+    if args.once:
+        worker.run_once(engine, settings)
+        return 0
+    stop = threading.Event()
+    print(f"Undersigned worker {os.getpid()} is draining the outbox and running scheduled jobs.", flush=True)
+    try:
+        worker.run_forever(engine, stop, settings)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from backend.accounts import service
+    from backend.errors import InvalidInput
+
+    password = args.password or os.environ.get("UNDERSIGNED_ADMIN_PASSWORD")
+    if password is None:
+        password = getpass.getpass("Password for the admin (10+ characters): ")
+    with Session(_engine()) as session:
+        try:
+            email = service.normalise_email(args.email)
+            user = service.get_by_email(session=session, email=email)
+            if user is None:
+                user = service.create_user(session=session, email=email, name=args.name, password=password,
+                                           verified=True, is_admin=True)
+            else:
+                user.is_admin = True
+                service.set_password(session=session, user=user, password=password)
+        except InvalidInput as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        session.commit()
+    print(f"{email} is a site admin.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from backend.letters import files
+
+    return files.cli_import(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from backend.letters import files
+
+    return files.cli_export(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="undersigned", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the web app (in development also migrates and loads the examples)")
+    p.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    p.add_argument("--workers", type=int, default=1, help="number of server processes (default 1)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="send queued mail and run scheduled jobs (production)")
+    p.add_argument("--once", action="store_true", help="run one pass and exit")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="bring the database schema up to date")
+    p.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-admin", help="create a site admin, or make an account one")
+    p.add_argument("email")
+    p.add_argument("--name", default="Site admin")
+    p.add_argument("--password", help="(default: asked, or UNDERSIGNED_ADMIN_PASSWORD)")
+    p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("import", help="create a letter from a Markdown file with YAML front matter")
+    p.add_argument("file")
+    p.add_argument("--campaign", help="slug of the campaign to add it to (default: from the file or new)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="write a letter as a Markdown file with YAML front matter")
+    p.add_argument("slug")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Settings read from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend import PROJECT_ROOT
+
+PLACEHOLDER_SECRET = "change-me-development-only"  # noqa: S105  (refused outside development)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = PLACEHOLDER_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    database_url: str = "sqlite:///./undersigned.db"
+    redis_url: str | None = None
+    media_dir: str = "media"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: int = 10
+    mail_from: str = "Undersigned <no-reply@undersigned.localhost>"
+
+    # The outbox sender and scheduler run inside `serve` unless told otherwise (production runs `worker`).
+    embedded_worker: bool = True
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 50
+    outbox_lease_seconds: int = 120
+    outbox_max_attempts: int = 8
+
+    session_idle_minutes: int = 120
+    session_absolute_hours: int = 24 * 7
+    verify_token_hours: int = 48
+    reset_token_minutes: int = 60
+    coalition_invite_days: int = 14
+
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_account: str = "20/hour"
+    rate_limit_signup: str = "5/minute"
+    rate_limit_reset: str = "5/minute"
+
+    load_examples: bool = True
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def session_cookie_name(self) -> str:
+        return "__Host-us_session" if self.is_production else "us_session"
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        return "__Host-us_csrf" if self.is_production else "us_csrf"
+
+    @property
+    def templates_dir(self) -> str:
+        return str(PROJECT_ROOT / "templates")
+
+    @property
+    def letters_dir(self) -> str:
+        return str(PROJECT_ROOT / "letters")
+
+    @model_validator(mode="after")
+    def refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                    "SECRET_KEY must be set to a random value of 32+ characters outside development "
+                    "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,182 @@
+"""Drains the outbox over SMTP with the `emails` package.
+
+Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so
+several workers never send one row twice, and a worker that dies mid-send leaves a lease that expires.
+A temporary failure (4xx, connection trouble) is retried with backoff; a permanent one (5xx) is recorded
+as failed with the server's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import emails
+from emails.backend.smtp.backend import SMTPBackend
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from backend.config import Settings, get_settings
+from backend.db import session_for_write, utcnow
+from backend.mail.models import OutboundAttachment, OutboundEmail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SendFailure(Exception):
+    message: str
+    permanent: bool
+
+
+def claim(*, engine: Engine, batch_size: int, lease_seconds: int) -> list[tuple[int, datetime]]:
+    """Marks up to `batch_size` due rows as `sending` under a lease; returns (id, lease) pairs."""
+    now = utcnow()
+    lease = now + timedelta(seconds=lease_seconds)
+    with session_for_write(engine) as session:
+        due = or_(
+            (col(OutboundEmail.status) == "queued") & (col(OutboundEmail.next_attempt_at) <= now),
+            (col(OutboundEmail.status) == "sending") & (col(OutboundEmail.lease_expires_at) < now),
+        )
+        stmt = (
+            select(OutboundEmail.id)
+            .where(due)
+            .order_by(col(OutboundEmail.next_attempt_at), col(OutboundEmail.id))
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        ids = [i for i in session.exec(stmt).all() if i is not None]
+        if not ids:
+            return []
+        session.execute(
+            update(OutboundEmail)
+            .where(col(OutboundEmail.id).in_(ids))
+            .values(status="sending", lease_expires_at=lease, attempts=OutboundEmail.attempts + 1)
+        )
+        session.commit()
+    return [(i, lease) for i in ids]
+
+
+def _build_message(row: OutboundEmail, attachments: list[OutboundAttachment], settings: Settings) -> emails.Message:
+    message = emails.Message(
+        subject=row.subject,
+        mail_from=settings.mail_from,
+        mail_to=row.to_address,
+        text=row.text,
+        html=row.html,
+        message_id=row.message_id,  # fixed per row, so a retry carries the same Message-ID
+        reply_to=row.reply_to,
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    for item in attachments:
+        message.attach(data=item.data, filename=item.filename, content_disposition="attachment",
+                       mime_type=item.content_type)
+    return message
+
+
+def _smtp_backend(settings: Settings) -> SMTPBackend:
+    return SMTPBackend(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        ssl=settings.smtp_ssl,
+        tls=settings.smtp_tls,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout=settings.smtp_timeout,
+        fail_silently=False,
+    )
+
+
+def _send_one(backend: SMTPBackend, message: emails.Message, to: str) -> None:
+    try:
+        response = message.send(to=to, smtp=backend)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(f"{code} {msg.decode(errors='replace')}" for code, msg in exc.recipients.values())
+        raise SendFailure(detail, permanent=all(c >= 500 for c in codes)) from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise SendFailure(f"{exc.smtp_code} {text}", permanent=exc.smtp_code >= 500) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendFailure(f"{type(exc).__name__}: {exc}", permanent=False) from exc
+    if response is None or response.status_code != 250:
+        code = getattr(response, "status_code", None)
+        raise SendFailure(f"SMTP answered {code}", permanent=bool(code and code >= 500))
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 2 hours, with jitter so retries do not stampede."""
+    seconds = min(30 * 2 ** max(attempts - 1, 0), 7200)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def _finish(engine: Engine, email_id: int, lease: datetime, values: dict[str, object]) -> None:
+    # The lease is the fence: if it expired and another worker re-claimed the row, we leave it alone.
+    with session_for_write(engine) as session:
+        session.execute(
+            update(OutboundEmail)
+            .where(col(OutboundEmail.id) == email_id)
+            .where(col(OutboundEmail.status) == "sending")
+            .where(col(OutboundEmail.lease_expires_at) == lease)
+            .values(**values)
+        )
+        session.commit()
+
+
+def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Settings | None = None) -> int:
+    """Sends claimed rows over one SMTP connection (or captures them); returns how many were sent."""
+    settings = settings or get_settings()
+    sent = 0
+    backend = _smtp_backend(settings) if settings.smtp_host else None
+    try:
+        for email_id, lease in claimed:
+            with Session(engine) as session:
+                row = session.get(OutboundEmail, email_id)
+                if row is None:
+                    continue
+                attachments = list(
+                    session.exec(select(OutboundAttachment).where(OutboundAttachment.email_id == email_id))
+                )
+                session.expunge_all()
+            try:
+                if backend is not None:
+                    _send_one(backend, _build_message(row, attachments, settings), row.to_address)
+            except SendFailure as failure:
+                give_up = failure.permanent or row.attempts >= settings.outbox_max_attempts
+                log.warning("mail %s to %s failed (%s): %s", email_id, row.to_address,
+                            "permanent" if give_up else "will retry", failure.message)
+                values: dict[str, object] = {"last_error": failure.message[:2000], "lease_expires_at": None}
+                if give_up:
+                    values["status"] = "failed"
+                else:
+                    values["status"] = "queued"
+                    values["next_attempt_at"] = utcnow() + backoff(row.attempts)
+                _finish(engine, email_id, lease, values)
+                if backend is not None and not failure.permanent:
+                    backend.close()  # a broken connection is not reused
+                continue
+            _finish(engine, email_id, lease, {
+                "status": "sent", "sent_at": utcnow(), "lease_expires_at": None, "last_error": None,
+                "transport": "smtp" if backend is not None else "capture",
+            })
+            sent += 1
+    finally:
+        if backend is not None:
+            backend.close()
+    return sent
+
+
+def drain(*, engine: Engine, settings: Settings | None = None, max_batches: int = 100) -> int:
+    """Claims and sends due rows until none is due (or max_batches); returns how many were sent."""
+    settings = settings or get_settings()
+    total = 0
+    for _ in range(max_batches):
+        claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
+                        lease_seconds=settings.outbox_lease_seconds)
+        if not claimed:
+            break
+        total += deliver(engine=engine, claimed=claimed, settings=settings)
+    return total

@@ -1,0 +1,231 @@
+"""create_app(): routers, static files, middleware, error pages, the embedded worker."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend import PROJECT_ROOT
+from backend.accounts import service as accounts
+from backend.accounts.deps import LoginRequired
+from backend.config import Settings, get_settings
+from backend.db import make_engine
+from backend.errors import ServiceError
+from backend.security import csrf_protect
+from backend.web import render
+
+log = logging.getLogger(__name__)
+
+FLASH_COOKIE = "us_flash"
+TOKEN_PATH_PREFIXES = ("/verify", "/reset", "/invite", "/sign", "/confirm", "/manage", "/press", "/coalition")
+
+
+def _content_security_policy() -> str:
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _load_user(engine: Any, token: str) -> Any:
+    with Session(engine, expire_on_commit=False) as session:
+        found = accounts.lookup_session(session=session, token=token)
+        return found[1] if found else None
+
+
+def create_app(settings: Settings | None = None, engine: Any = None, run_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    run_worker = settings.embedded_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from backend.migrations import ensure_current
+
+        ensure_current(engine, settings.database_url)
+        stop = None
+        if run_worker:
+            from backend import worker
+
+            _, stop = worker.start_thread(engine, settings)
+        yield
+        if stop is not None:
+            stop.set()
+
+    app = FastAPI(
+        title="Undersigned",
+        description="Open letters for coalitions of charities. The JSON API lives under /api/v1.",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def base_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.user = None
+        token = request.cookies.get(settings.session_cookie_name)
+        if token:
+            request.state.user = await run_in_threadpool(_load_user, engine, token)
+        raw_flash = request.cookies.get(FLASH_COOKIE)
+        request.state.flash_in = _decode_flash(raw_flash) if raw_flash else []
+
+        response = await call_next(request)
+
+        _set_security_headers(request, response, settings)
+        if getattr(request.state, "csrf_seed_new", False):
+            response.set_cookie(
+                settings.csrf_cookie_name, request.state.csrf_seed, httponly=True, samesite="lax",
+                secure=settings.is_production, path="/",
+            )
+        if token and request.state.user is None and not getattr(request.state, "new_session", None):
+            response.delete_cookie(settings.session_cookie_name, path="/")
+        new_session = getattr(request.state, "new_session", None)
+        if new_session is not None:
+            response.set_cookie(
+                settings.session_cookie_name, new_session, httponly=True, samesite="lax",
+                secure=settings.is_production, path="/",
+            )
+        if getattr(request.state, "end_session", False):
+            response.delete_cookie(settings.session_cookie_name, path="/")
+        flash_out = getattr(request.state, "flash_out", None)
+        if flash_out:
+            response.set_cookie(FLASH_COOKIE, _encode_flash(flash_out), httponly=True, samesite="lax",
+                                secure=settings.is_production, path="/")
+        elif raw_flash and response.headers.get("content-type", "").startswith("text/html"):
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        return response
+
+    _install_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "templates" / "static")), name="static")
+    from backend.routes import include_routers
+
+    include_routers(app, settings)
+    return app
+
+
+def _encode_flash(messages: list[dict[str, str]]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(messages[-5:]).encode()).decode()
+
+
+def _decode_flash(raw: str) -> list[dict[str, str]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        return [
+            {"message": str(m["message"])[:500], "category": str(m.get("category", "info"))[:20]}
+            for m in data if isinstance(m, dict) and "message" in m
+        ][:5]
+    except (ValueError, TypeError, KeyError):
+        return []
+
+
+def _set_security_headers(request: Request, response: Response, settings: Settings) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _content_security_policy())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.url.path.startswith(TOKEN_PATH_PREFIXES):
+        headers["Referrer-Policy"] = "no-referrer"
+        headers.setdefault("Cache-Control", "no-store")
+    else:
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if settings.is_production:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "").split(",")[0]
+
+
+def _error_page(request: Request, status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+    titles = {
+        400: "That request could not be used", 403: "You cannot do that", 404: "Page not found",
+        405: "That is not allowed here", 409: "That clashes with something already saved",
+        413: "That is too large", 422: "Please check what you entered",
+        429: "Too many attempts", 500: "Something went wrong",
+    }
+    response = render(
+        request, "error.html",
+        {"status_code": status_code, "title": titles.get(status_code, "Something went wrong"), "detail": detail},
+        status_code=status_code,
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "That request could not be used."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing at this address. It may have moved, or it is not public yet."
+        if exc.status_code == 405:
+            detail = "This address does not accept that kind of request."
+        return _error_page(request, exc.status_code, detail, dict(exc.headers or {}))
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return await http_error(request, HTTPException(exc.status_code, exc.detail, dict(exc.headers or {})))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in err.get('loc', [])[1:]) or 'request'}: {err.get('msg')}"
+            for err in exc.errors()[:5]
+        )
+        return _error_page(request, 422, f"Some of what was sent could not be used ({problems}).")
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        return _error_page(request, exc.status_code, exc.message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Log in first."}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_page(request, 500, "Something went wrong on our side. Nothing you typed was saved twice; "
+                           "please try again in a moment.")
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(e.get("loc", [])), "msg": str(e.get("msg")), "type": str(e.get("type"))}
+            for e in exc.errors()]
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory backend.main:app_factory`."""
+    return create_app()
+
+

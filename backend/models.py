@@ -1,0 +1,60 @@
+"""Imports every table model so SQLModel.metadata (and Alembic) sees them all."""
+
+from backend.accounts.models import EmailToken, Membership, Organisation, User, UserSession
+from backend.audit.models import AuditEvent
+from backend.campaigns.models import Campaign, CoalitionInvite, CoalitionMember
+from backend.letters.models import (
+    Letter,
+    LetterRecipient,
+    LetterTag,
+    LetterVersion,
+    PressContact,
+    Quote,
+    Recipient,
+)
+from backend.mail.models import OutboundAttachment, OutboundEmail
+from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
+from backend.responses.models import (
+    Commitment,
+    CommitmentEvidence,
+    Dispatch,
+    Holiday,
+    OverdueAlert,
+    Response,
+    ResponseRevision,
+)
+from backend.signatures.models import Invite, Signature, SignatureToken
+
+__all__ = [
+    "AuditEvent",
+    "Campaign",
+    "CoalitionInvite",
+    "CoalitionMember",
+    "Commitment",
+    "CommitmentEvidence",
+    "Dispatch",
+    "EmailToken",
+    "Holiday",
+    "Invite",
+    "Letter",
+    "LetterRecipient",
+    "LetterTag",
+    "LetterVersion",
+    "Membership",
+    "Organisation",
+    "OutboundAttachment",
+    "OutboundEmail",
+    "OverdueAlert",
+    "PressContact",
+    "PressDownload",
+    "PressLink",
+    "PublicationSchedule",
+    "Quote",
+    "Recipient",
+    "Response",
+    "ResponseRevision",
+    "Signature",
+    "SignatureToken",
+    "User",
+    "UserSession",
+]

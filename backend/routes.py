@@ -1,0 +1,33 @@
+"""Every router of the app, in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from backend.config import Settings
+
+
+def include_routers(app: FastAPI, settings: Settings) -> None:
+    from backend.accounts.routes import router as accounts_router
+    from backend.publishing.routes import router as publishing_router
+
+    app.include_router(publishing_router)
+    app.include_router(accounts_router)
+    from backend.signatures.routes import router as signatures_router
+
+    app.include_router(signatures_router)
+    from backend.campaigns.routes import router as campaigns_router
+    from backend.letters.routes import router as letters_router
+
+    app.include_router(campaigns_router)
+    app.include_router(letters_router)
+    from backend.admin.routes import router as admin_router
+
+    app.include_router(admin_router)
+    from backend.responses.routes import router as responses_router
+
+    app.include_router(responses_router)
+    if settings.is_development or settings.environment == "test":
+        from backend.mail.routes import router as mailbox_router
+
+        app.include_router(mailbox_router)

@@ -1,0 +1,77 @@
+"""Tokens, CSRF and security headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import HTTPException, Request
+from starlette.datastructures import FormData, UploadFile
+
+from backend.config import get_settings
+from backend.db import UNSAFE_METHODS
+
+CSRF_FIELD = "csrf_token"
+# Starlette refuses a form field over 1 MB before any route sees it; a pasted letter body over the
+# service's limit must reach the form so it is answered with a clear message and the text kept.
+FORM_FIELD_LIMIT = 8 * 1024 * 1024
+
+
+def new_token() -> str:
+    """A URL-safe random token of 256 bits."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored only as their SHA-256 (they are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _csrf_for(cookie_value: str) -> str:
+    key = get_settings().secret_key.encode("utf-8")
+    return hmac.new(key, b"csrf:" + cookie_value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def csrf_cookie_value(request: Request) -> str:
+    """The browser's CSRF seed: from its cookie, or a new one the middleware will set."""
+    value = getattr(request.state, "csrf_seed", None)
+    if value:
+        return str(value)
+    value = request.cookies.get(get_settings().csrf_cookie_name) or ""
+    if len(value) < 32:
+        value = new_token()
+        request.state.csrf_seed_new = True
+    request.state.csrf_seed = value
+    return value
+
+
+def csrf_token(request: Request) -> str:
+    """The token for the hidden field of every POST form (signed double-submit)."""
+    return _csrf_for(csrf_cookie_value(request))
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: every unsafe request must carry a valid token, so no route can forget it."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    seed = request.cookies.get(get_settings().csrf_cookie_name)
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            try:
+                form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
+            except Exception as exc:  # malformed multipart body
+                raise HTTPException(400, "The form could not be read.") from exc
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
+    if not seed or not sent or not hmac.compare_digest(sent, _csrf_for(seed)):
+        raise HTTPException(
+            403,
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

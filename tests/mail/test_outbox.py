@@ -1,0 +1,145 @@
+"""The outbox: queued in the transaction, delivered over real SMTP, retried, never doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from backend.db import utcnow
+from backend.mail import sender, service
+from backend.mail.models import OutboundEmail
+
+
+def _queue(db, n: int, prefix: str = "person") -> None:
+    for i in range(n):
+        service.enqueue(session=db, to=f"{prefix}{i}@example.org", template="test_message",
+                        context={"name": f"Person {i}", "link": f"http://testserver/x/{i}"})
+    db.commit()
+
+
+def _make_due(db) -> None:
+    for row in db.exec(select(OutboundEmail)):
+        row.next_attempt_at = utcnow() - timedelta(seconds=1)
+        db.add(row)
+    db.commit()
+
+
+def test_message_is_delivered_with_text_and_html(db, smtp, deliver):
+    _queue(db, 1)
+    assert deliver() == 1
+    [mail] = smtp.wait_for(1)
+    assert mail.subject == "A test message for Person 0"
+    assert "http://testserver/x/0" in mail.text
+    assert "<strong>Person 0</strong>" in mail.html
+    row = db.exec(select(OutboundEmail)).one()
+    db.refresh(row)
+    assert row.status == "sent" and row.transport == "smtp"
+    assert mail.message["Message-ID"] == row.message_id
+
+
+def test_html_part_escapes_context(db, smtp, deliver):
+    service.enqueue(session=db, to="x@example.org", template="test_message",
+                    context={"name": "<script>alert(1)</script>", "link": "http://testserver/"})
+    db.commit()
+    deliver()
+    [mail] = smtp.wait_for(1)
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+
+
+def test_smtp_outage_keeps_mail_queued_then_delivers_each_once(db, smtp, deliver, engine):
+    smtp.stop()
+    _queue(db, 50)
+    assert deliver() == 0
+    rows = db.exec(select(OutboundEmail)).all()
+    for row in rows:
+        db.refresh(row)
+    assert len(rows) == 50
+    assert all(r.status == "queued" and r.sent_at is None and r.last_error for r in rows)
+    smtp.start()
+    _make_due(db)
+    assert deliver() == 50
+    received = smtp.wait_for(50)
+    assert sorted(m.envelope_to[0] for m in received) == sorted(f"person{i}@example.org" for i in range(50))
+    assert deliver() == 0  # nothing is sent twice
+    assert len(smtp.received) == 50
+
+
+def test_permanent_rejection_is_recorded_as_failed(db, smtp, deliver):
+    smtp.reject = (550, "5.1.1 No such user here")
+    _queue(db, 1)
+    deliver()
+    row = db.exec(select(OutboundEmail)).one()
+    db.refresh(row)
+    assert row.status == "failed"
+    assert "550" in (row.last_error or "") and "No such user" in (row.last_error or "")
+    assert smtp.received == []
+
+
+def test_temporary_rejection_is_retried(db, smtp, deliver):
+    smtp.reject = (451, "4.3.0 Try again later")
+    _queue(db, 1)
+    deliver()
+    row = db.exec(select(OutboundEmail)).one()
+    db.refresh(row)
+    assert row.status == "queued" and row.attempts == 1 and "451" in (row.last_error or "")
+    smtp.reject = None
+    _make_due(db)
+    assert deliver() == 1
+    smtp.wait_for(1)
+
+
+def test_expired_lease_is_picked_up_again(db, smtp, engine, settings):
+    _queue(db, 1)
+    claimed = sender.claim(engine=engine, batch_size=10, lease_seconds=60)
+    assert len(claimed) == 1
+    # The worker died: nothing else can claim the row until its lease expires.
+    assert sender.claim(engine=engine, batch_size=10, lease_seconds=60) == []
+    row = db.exec(select(OutboundEmail)).one()
+    row.lease_expires_at = utcnow() - timedelta(seconds=1)
+    db.add(row)
+    db.commit()
+    again = sender.claim(engine=engine, batch_size=10, lease_seconds=60)
+    assert [i for i, _ in again] == [i for i, _ in claimed]
+    assert sender.deliver(engine=engine, claimed=again, settings=settings) == 1
+    db.refresh(row)
+    assert row.status == "sent" and row.attempts == 2
+    smtp.wait_for(1)
+    # A finish under the dead worker's old lease is fenced off: it cannot change the row.
+    sender._finish(engine, claimed[0][0], claimed[0][1], {"status": "failed"})
+    db.refresh(row)
+    assert row.status == "sent"
+
+
+def test_dedupe_key_queues_once(db):
+    for _ in range(3):
+        service.enqueue(session=db, to="a@example.org", template="test_message",
+                        context={"name": "A", "link": "http://testserver/"}, dedupe_key="overdue:1:2026-01-01")
+    db.commit()
+    assert len(db.exec(select(OutboundEmail)).all()) == 1
+
+
+def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, settings):
+    """Two `undersigned worker` processes on one PostgreSQL outbox (FOR UPDATE SKIP LOCKED)."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL)")
+    _queue(db, 500, prefix="bulk")
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "OUTBOX_BATCH_SIZE": "20"}
+    procs = [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--once"], env=env)
+             for _ in range(2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    received = smtp.wait_for(500, timeout=30)
+    addresses = [m.envelope_to[0] for m in received]
+    assert len(addresses) == 500 and len(set(addresses)) == 500
+    rows = db.exec(select(OutboundEmail)).all()
+    for row in rows:
+        db.refresh(row)
+    assert all(r.status == "sent" and r.attempts == 1 for r in rows)
