@@ -1,0 +1,226 @@
+"""Campaign pages: the list, a new campaign, the coalition (members, roles, invites) and invite links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from backend.accounts.deps import CurrentUser, ensure_verified
+from backend.accounts.models import Organisation, User
+from backend.audit import service as audit
+from backend.campaigns import service
+from backend.campaigns.models import Campaign
+from backend.db import SessionDep
+from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.letters import service as letters
+from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.web import flash, render
+
+router = APIRouter()
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form (already read and checked by the CSRF guard, so this is cached)."""
+    return await request.form(max_part_size=FORM_FIELD_LIMIT)
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def load_campaign(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Campaign, str]:
+    """The campaign and the user's role on it: NotFound, or Forbidden when the role is too low."""
+    campaign = service.get_by_slug(session=session, slug=slug)
+    if campaign is None:
+        raise NotFound("There is no campaign at this address.")
+    role = service.require_role(session=session, campaign_id=campaign.id, user=user, at_least=at_least)  # type: ignore[arg-type]
+    return campaign, role
+
+
+def actor(user: User) -> str:
+    return f"user:{user.id} {user.email}"
+
+
+@router.get("/campaigns", response_class=HTMLResponse, name="campaigns")
+def campaign_list(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    campaigns = service.get_for_user(session=session, user=user)
+    roles = {c.id: service.role_of(session=session, campaign_id=c.id, user=user) for c in campaigns}  # type: ignore[arg-type]
+    return render(request, "campaigns/list.html", {"campaigns": campaigns, "roles": roles})
+
+
+def _new_page(request: Request, session: Session, user: User, values: dict[str, str], errors: dict[str, str],
+              status_code: int = 200) -> HTMLResponse:
+    organisations = service.lead_organisation_choices(session=session, user=user)
+    return render(request, "campaigns/new.html",
+                  {"organisations": organisations, "values": values, "errors": errors}, status_code=status_code)
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse, name="campaign_new")
+def campaign_new(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    ensure_verified(user)
+    return _new_page(request, session, user, {}, {})
+
+
+@router.post("/campaigns/new", name="campaign_create")
+def campaign_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
+    ensure_verified(user)
+    values = {name: text(form, name) for name in ("title", "description", "organisation")}
+    organisations = {str(o.id): o for o in service.lead_organisation_choices(session=session, user=user)}
+    errors: dict[str, str] = {}
+    lead: Organisation | None = organisations.get(values["organisation"])
+    if lead is None and len(organisations) == 1:
+        lead = next(iter(organisations.values()))
+    if lead is None:
+        errors["organisation"] = ("Choose the organisation that leads this campaign." if organisations
+                                  else "Your account is not linked to an organisation yet.")
+    if len(values["description"]) > 5000:
+        errors["description"] = "The description is too long (5,000 characters at most)."
+    if not errors and lead is not None:
+        try:
+            campaign = service.create(session=session, title=values["title"], lead_organisation=lead,
+                                      created_by=user, description=values["description"].strip() or None)
+        except InvalidInput as exc:
+            errors[exc.field or "title"] = exc.message
+        else:
+            audit.record(session=session, action="campaign_created", actor=actor(user), actor_user_id=user.id,
+                         subject_type="campaign", subject_id=campaign.id, ip=client_ip(request))
+            session.commit()
+            flash(request, f"Campaign “{campaign.title}” created. Your organisation leads it.", "success")
+            return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)
+    if not values["title"].strip():
+        errors.setdefault("title", "Enter a title for the campaign.")
+    session.rollback()
+    return _new_page(request, session, user, values, errors, status_code=422)
+
+
+def _campaign_page(request: Request, session: Session, campaign: Campaign, role: str,
+                   invite_values: dict[str, str] | None = None, invite_errors: dict[str, str] | None = None,
+                   status_code: int = 200) -> HTMLResponse:
+    lead = session.get(Organisation, campaign.lead_organisation_id)
+    invites = service.get_invites(session=session, campaign_id=campaign.id) if role == "lead" else []  # type: ignore[arg-type]
+    return render(request, "campaigns/show.html", {
+        "campaign": campaign, "role": role, "lead": lead,
+        "members": service.get_members(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
+        "letters": letters.get_for_campaign(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
+        "invites": [(i, service.invite_status(i)) for i in invites],
+        "invite_values": invite_values or {"role": "editor"}, "errors": invite_errors or {},
+        "roles": service.INVITE_ROLES,
+    }, status_code=status_code)
+
+
+@router.get("/campaigns/{slug}", response_class=HTMLResponse, name="campaign")
+def campaign_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="viewer")
+    return _campaign_page(request, session, campaign, role)
+
+
+@router.post("/campaigns/{slug}/invites", name="coalition_invite_create")
+def invite_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
+    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="lead")
+    values = {name: text(form, name) for name in ("email", "organisation_name", "role")}
+    try:
+        invite, _ = service.create_invite(session=session, campaign=campaign, email=values["email"],
+                                          organisation_name=values["organisation_name"], role=values["role"],
+                                          invited_by=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _campaign_page(request, session, campaign, role, values, {exc.field or "email": exc.message},
+                              status_code=422)
+    audit.record(session=session, action="coalition_invite_sent", actor=actor(user), actor_user_id=user.id,
+                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
+                 details={"invite_id": invite.id, "email": invite.email, "role": invite.role})
+    session.commit()
+    flash(request, f"Invitation sent to {invite.email} ({invite.role}).", "success")
+    return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
+
+
+@router.post("/campaigns/{slug}/invites/{invite_id}/revoke", name="coalition_invite_revoke")
+def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
+    invite = service.revoke_invite(session=session, campaign=campaign, invite_id=invite_id)
+    audit.record(session=session, action="coalition_invite_revoked", actor=actor(user), actor_user_id=user.id,
+                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
+                 details={"invite_id": invite.id})
+    session.commit()
+    flash(request, f"The invitation to {invite.email} is withdrawn; its link no longer works.")
+    return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
+
+
+@router.post("/campaigns/{slug}/members/{member_id}", name="coalition_member_update")
+def member_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                  member_id: int) -> Response:
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
+    member = service.update_member_role(session=session, campaign=campaign, member_id=member_id,
+                                        role=text(form, "role"))
+    audit.record(session=session, action="coalition_role_changed", actor=actor(user), actor_user_id=user.id,
+                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
+                 details={"organisation_id": member.organisation_id, "role": member.role})
+    session.commit()
+    flash(request, f"Role changed to {member.role}.", "success")
+    return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
+
+
+@router.post("/campaigns/{slug}/members/{member_id}/remove", name="coalition_member_remove")
+def member_remove(request: Request, session: SessionDep, user: CurrentUser, slug: str, member_id: int) -> Response:
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
+    member = service.get_member(session=session, campaign=campaign, member_id=member_id)
+    organisation_id = member.organisation_id
+    service.remove_member(session=session, campaign=campaign, member_id=member_id)
+    audit.record(session=session, action="coalition_member_removed", actor=actor(user), actor_user_id=user.id,
+                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
+                 details={"organisation_id": organisation_id})
+    session.commit()
+    flash(request, "The organisation was removed from the coalition.", "success")
+    return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
+
+
+def _invite_page(request: Request, session: Session, user: User, token: str, choice: str | None = None,
+                 errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    invite = service.peek_invite(session=session, token=token)
+    campaign = session.get(Campaign, invite.campaign_id)
+    lead = session.get(Organisation, campaign.lead_organisation_id) if campaign else None
+    wrong_account = None
+    try:
+        service.check_invitee(invite=invite, user=user)
+    except ServiceError as exc:
+        wrong_account = exc.message
+    from backend.accounts.service import organisations_of
+
+    return render(request, "campaigns/invite.html", {
+        "invite": invite, "campaign": campaign, "lead": lead, "token": token, "wrong_account": wrong_account,
+        "organisations": organisations_of(session=session, user_id=user.id),  # type: ignore[arg-type]
+        "choice": choice or service.suggested_organisation(session=session, invite=invite, user=user),
+        "errors": errors or {},
+    }, status_code=status_code)
+
+
+@router.get("/coalition/invites/{token}", response_class=HTMLResponse, name="coalition_invite")
+def invite_page(request: Request, session: SessionDep, user: CurrentUser, token: str) -> HTMLResponse:
+    # A GET only shows the invitation: mail scanners fetch links, so accepting needs the button (POST).
+    return _invite_page(request, session, user, token)
+
+
+@router.post("/coalition/invites/{token}", name="coalition_invite_accept")
+def invite_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, token: str) -> Response:
+    choice = text(form, "organisation")
+    try:
+        campaign, organisation = service.accept_invite(session=session, token=token, user=user,
+                                                       organisation_choice=choice)
+    except InvalidInput as exc:
+        session.rollback()
+        return _invite_page(request, session, user, token, choice, {exc.field or "organisation": exc.message},
+                            status_code=422)
+    audit.record(session=session, action="coalition_invite_accepted", actor=actor(user), actor_user_id=user.id,
+                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
+                 details={"organisation_id": organisation.id})
+    session.commit()
+    flash(request, f"{organisation.name} has joined the coalition for “{campaign.title}”.", "success")
+    return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)
