@@ -1,0 +1,72 @@
+"""Invites to sign, signatures bound to the version they approved, and their emailed-link tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Text, UniqueConstraint
+from sqlmodel import Field
+
+from backend.base import TableBase, datetime_field
+
+INVITE_STATUSES = ("invited", "opened", "answered", "revoked", "bounced")
+SIGNATURE_KINDS = ("organisation", "individual")
+SIGNATURE_STATUSES = (
+    "pending", "confirmed", "approved", "needs_reconfirmation", "withdrawn", "declined", "rejected",
+)
+
+
+class Invite(TableBase, table=True):
+    letter_id: int = Field(foreign_key="letter.id", index=True, ondelete="CASCADE")
+    organisation_name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    expires_at: datetime = datetime_field(nullable=False)
+    status: str = Field(default="invited", max_length=10, index=True)
+    sent_at: datetime | None = datetime_field()
+    opened_at: datetime | None = datetime_field()
+    reminded_at: datetime | None = datetime_field()
+    resend_count: int = Field(default=0)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+class Signature(TableBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("letter_id", "kind", "name_key"),
+        UniqueConstraint("letter_id", "email_key"),
+    )
+    letter_id: int = Field(foreign_key="letter.id", index=True, ondelete="CASCADE")
+    version_id: int | None = Field(default=None, foreign_key="letter_version.id", ondelete="SET NULL")
+    content_hash: str | None = Field(default=None, max_length=64)
+    kind: str = Field(default="organisation", max_length=12)
+    display_name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)  # display name case- and whitespace-folded
+    signer_name: str = Field(max_length=200)
+    signer_role: str = Field(default="", max_length=200)
+    contact_email: str = Field(max_length=254)  # private: never shown publicly
+    email_key: str = Field(max_length=254)
+    website: str | None = Field(default=None, max_length=500)
+    logo_path: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="pending", max_length=24, index=True)
+    via: str = Field(default="invite", max_length=10)  # "invite" or "open"
+    invite_id: int | None = Field(default=None, foreign_key="invite.id", ondelete="SET NULL")
+    display_order: int = Field(default=0)
+    attested_at: datetime | None = datetime_field()
+    confirmed_at: datetime | None = datetime_field()
+    approved_at: datetime | None = datetime_field()
+    withdrawn_at: datetime | None = datetime_field()
+    declined_at: datetime | None = datetime_field()
+    decline_reason: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    notify_updates: bool = Field(default=True)
+
+
+class SignatureToken(TableBase, table=True):
+    """An emailed link for one signature: confirm it, reconfirm a new text, or manage the listing."""
+
+    __tablename__ = "signature_token"
+    signature_id: int = Field(foreign_key="signature.id", index=True, ondelete="CASCADE")
+    purpose: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    expires_at: datetime = datetime_field(nullable=False)
+    used_at: datetime | None = datetime_field()

@@ -1,0 +1,498 @@
+"""Signing pages (invite links, the open sign-on link, emailed confirmation and management links) and the
+coalition's signatories dashboard. Routes are thin: the rules live in `service`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from backend import ratelimit
+from backend.accounts.deps import CurrentUser
+from backend.db import SessionDep
+from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.letters.models import Letter, LetterVersion
+from backend.security import client_ip
+from backend.signatures import logos, service
+from backend.signatures.models import Invite, Signature
+from backend.web import flash, render
+
+router = APIRouter()
+
+# Per client IP. Module attributes so an operator (or a load test) can raise them.
+SIGN_LIMIT = "20/minute"
+CONFIRM_LIMIT = "30/minute"
+LINK_PAGE_LIMIT = "120/minute"
+
+OptText = Annotated[str, Form(max_length=5000)]
+
+
+def _limit(request: Request, session: Session, scope: str, limit: str) -> None:
+    ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
+                      limit=limit)
+
+
+def _read_upload(upload: UploadFile | None, limit: int = logos.MAX_LOGO_BYTES) -> bytes | None:
+    """The uploaded file's bytes (at most one byte over the limit, so a huge file is refused cheaply).
+
+    Routes are sync (their database work must not block the event loop), so the spooled file is read directly.
+    """
+    if upload is None or not upload.filename:
+        return None
+    upload.file.seek(0)
+    data = upload.file.read(limit + 1)
+    return data or None
+
+
+async def _form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDataDep = Annotated[FormData, Depends(_form_data)]
+
+
+# Signing ---------------------------------------------------------------------------------------------
+
+def _sign_context(
+    *, session: Session, letter: Letter, values: dict[str, Any], errors: dict[str, str], action: str,
+    invite: Invite | None = None, token: str | None = None,
+) -> dict[str, Any]:
+    version = service.current_version(session=session, letter=letter)
+    if version is None:
+        raise NotFound("This letter has no text yet.")
+    return {
+        "letter": letter, "version": version,
+        "text_html": service.letter_html(session=session, letter=letter, version=version),
+        "signatories": service.get_shown_while_open(session=session, letter=letter),
+        "values": values, "errors": errors, "action": action, "invite": invite, "token": token,
+    }
+
+
+def _open_letter(session: Session, slug: str) -> Letter:
+    letter = service.get_letter(session=session, slug=slug)
+    if letter.status != "open" or not letter.open_signon_enabled:
+        raise NotFound("This letter is not open for signatures through a public link.")
+    return letter
+
+
+@router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
+def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
+    letter = _open_letter(session, slug)
+    ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
+                        action=f"/letters/{letter.slug}/sign")
+    return render(request, "signatures/sign.html", ctx)
+
+
+def _submit(
+    request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: dict[str, Any],
+    logo: UploadFile | None, action: str,
+) -> Response:
+    _limit(request, session, "sign", SIGN_LIMIT)
+    values = {k: v for k, v in form.items() if k != "logo"}
+    try:
+        version_id = int(form.get("version_id") or 0) or None
+    except ValueError:
+        version_id = None
+    try:
+        data = service.SignatureInput(
+            kind=form.get("kind") or "organisation", display_name=form.get("display_name", ""),
+            signer_name=form.get("signer_name", ""), signer_role=form.get("signer_role", ""),
+            contact_email=form.get("contact_email", ""), website=form.get("website", ""),
+            city=form.get("city", ""), attested=form.get("attested") == "yes", logo=_read_upload(logo),
+            version_id=version_id,
+        )
+        signature = service.sign(session=session, letter=letter, data=data, invite=invite, ip=client_ip(request))
+    except InvalidInput as exc:
+        session.rollback()
+        ctx = _sign_context(session=session, letter=letter, values=values, errors=service.errors_of(exc),
+                            action=action, invite=invite, token=token)
+        return render(request, "signatures/sign.html", ctx, status_code=422)
+    session.commit()
+    flash(request, f"Nearly done: we have sent a confirmation link to {signature.contact_email}.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/sign/sent", status_code=303)
+
+
+def _form_fields(
+    kind: str, display_name: str, signer_name: str, signer_role: str, contact_email: str, website: str, city: str,
+    attested: str, version_id: str,
+) -> dict[str, Any]:
+    return {"kind": kind, "display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
+            "contact_email": contact_email, "website": website, "city": city, "attested": attested,
+            "version_id": version_id}
+
+
+@router.post("/letters/{slug}/sign", name="sign_open_submit")
+def sign_open_submit(
+    request: Request, session: SessionDep, slug: str,
+    kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
+    signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
+    attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    letter = _open_letter(session, slug)
+    form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
+                        version_id)
+    return _submit(request, session, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
+
+
+@router.get("/letters/{slug}/sign/sent", response_class=HTMLResponse, name="sign_sent")
+def sign_sent(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
+    letter = service.get_letter(session=session, slug=slug)
+    return render(request, "signatures/sent.html", {"letter": letter})
+
+
+@router.get("/sign/{token}", response_class=HTMLResponse, name="sign_invite")
+def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    invite = service.get_invite_by_token(session=session, token=token)
+    letter = session.get(Letter, invite.letter_id)
+    assert letter is not None
+    if letter.status != "open":
+        raise InvalidInput("This letter is not open for signatures at the moment.")
+    service.mark_opened(session=session, invite=invite)
+    session.commit()
+    values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
+    ctx = _sign_context(session=session, letter=letter, values=values, errors={}, action=f"/sign/{token}",
+                        invite=invite, token=token)
+    return render(request, "signatures/sign.html", ctx)
+
+
+@router.post("/sign/{token}", name="sign_invite_submit")
+def sign_invite_submit(
+    request: Request, session: SessionDep, token: str,
+    kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
+    signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
+    attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    invite = service.get_invite_by_token(session=session, token=token)
+    letter = session.get(Letter, invite.letter_id)
+    assert letter is not None
+    form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
+                        version_id)
+    return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
+
+
+@router.post("/sign/{token}/decline", name="sign_decline")
+def sign_decline(request: Request, session: SessionDep, token: str, reason: OptText = "") -> Response:
+    _limit(request, session, "sign", SIGN_LIMIT)
+    invite = service.get_invite_by_token(session=session, token=token)
+    letter = session.get(Letter, invite.letter_id)
+    assert letter is not None
+    service.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
+    session.commit()
+    return render(request, "signatures/declined.html", {"letter": letter, "organisation": invite.organisation_name})
+
+
+# Emailed links: confirm, approve a new text, withdraw, manage ---------------------------------------
+
+def _token_page(request: Request, session: Session, token: str, *, errors: dict[str, str] | None = None,
+                status_code: int = 200, mode: str | None = None) -> HTMLResponse:
+    row, signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    letter = session.get(Letter, signature.letter_id)
+    assert letter is not None
+    version = service.current_version(session=session, letter=letter)
+    assert version is not None
+    ctx: dict[str, Any] = {
+        "letter": letter, "version": version, "signature": signature, "token": token, "errors": errors or {},
+        "text_html": service.letter_html(session=session, letter=letter, version=version),
+    }
+    if row.purpose == "confirm":
+        return render(request, "signatures/confirm.html", ctx, status_code=status_code)
+    ctx["segments"] = service.diff_for(session=session, signature=signature, letter=letter)
+    ctx["mode"] = mode or "approve"
+    return render(request, "signatures/reconfirm.html", ctx, status_code=status_code)
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")
+def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    # Mail scanners fetch links: this page only shows a button; the POST below does the work.
+    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    return _token_page(request, session, token)
+
+
+@router.post("/confirm/{token}", name="confirm_submit")
+def confirm_submit(request: Request, session: SessionDep, token: str, version_id: OptText = "") -> Response:
+    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    row, _signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    try:
+        number = int(version_id) if version_id.isdigit() else None
+        if row.purpose == "confirm":
+            signature, manage = service.confirm(session=session, token=token, version_id=number, ip=client_ip(request))
+            message = ("Thank you: your signature is confirmed." if signature.status == "approved" else
+                       "Thank you: your signature is confirmed. The coalition will check it before it is listed.")
+        else:
+            signature, manage = service.reconfirm(session=session, token=token, version_id=number,
+                                                  ip=client_ip(request))
+            message = "Thank you: you have approved the new text. Your signature stands."
+    except InvalidInput as exc:
+        session.rollback()
+        return _token_page(request, session, token, errors=service.errors_of(exc), status_code=422)
+    session.commit()
+    flash(request, message + " We have emailed you a receipt.", "success")
+    return RedirectResponse(f"/manage/{manage}", status_code=303)
+
+
+@router.get("/confirm/{token}/withdraw", response_class=HTMLResponse, name="reconfirm_withdraw_page")
+def reconfirm_withdraw_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    service.get_by_token(session=session, token=token, purposes=("reconfirm",))
+    return _token_page(request, session, token, mode="withdraw")
+
+
+@router.post("/confirm/{token}/withdraw", name="reconfirm_withdraw")
+def reconfirm_withdraw(request: Request, session: SessionDep, token: str) -> Response:
+    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    service.get_by_token(session=session, token=token, purposes=("reconfirm",))
+    signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
+    session.commit()
+    return _withdrawn_page(request, session, signature)
+
+
+def _withdrawn_page(request: Request, session: Session, signature: Signature) -> HTMLResponse:
+    letter = session.get(Letter, signature.letter_id)
+    return render(request, "signatures/withdrawn.html", {"letter": letter, "signature": signature})
+
+
+def _manage_context(session: Session, token: str, values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None) -> dict[str, Any]:
+    _row, signature = service.get_by_token(session=session, token=token, purposes=("manage",))
+    letter = session.get(Letter, signature.letter_id)
+    assert letter is not None
+    version = session.get(LetterVersion, signature.version_id) if signature.version_id else None
+    return {
+        "letter": letter, "signature": signature, "token": token, "version": version, "errors": errors or {},
+        "values": values if values is not None else {
+            "display_name": signature.display_name, "signer_name": signature.signer_name,
+            "signer_role": signature.signer_role, "website": signature.website or "", "city": signature.city or ""},
+        "state_label": service.STATE_LABELS.get(signature.status, signature.status),
+        "closed": letter.status == "published" or signature.status in ("withdrawn", "declined", "rejected"),
+    }
+
+
+@router.get("/manage/{token}", response_class=HTMLResponse, name="manage_page")
+def manage_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    return render(request, "signatures/manage.html", _manage_context(session, token))
+
+
+@router.post("/manage/{token}", name="manage_submit")
+def manage_submit(
+    request: Request, session: SessionDep, token: str,
+    display_name: OptText = "", signer_name: OptText = "", signer_role: OptText = "", website: OptText = "",
+    city: OptText = "", remove_logo: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    values = {"display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
+              "website": website, "city": city}
+    try:
+        service.update_listing(session=session, token=token, ip=client_ip(request), data=service.ListingInput(
+            display_name=display_name, signer_name=signer_name, signer_role=signer_role, website=website, city=city,
+            logo=_read_upload(logo), remove_logo=remove_logo == "yes"))
+    except InvalidInput as exc:
+        session.rollback()
+        return render(request, "signatures/manage.html",
+                      _manage_context(session, token, values, service.errors_of(exc)), status_code=422)
+    session.commit()
+    flash(request, "Your listing is updated.", "success")
+    return RedirectResponse(f"/manage/{token}", status_code=303)
+
+
+@router.post("/manage/{token}/withdraw", name="manage_withdraw")
+def manage_withdraw(request: Request, session: SessionDep, token: str) -> Response:
+    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
+    session.commit()
+    return _withdrawn_page(request, session, signature)
+
+
+@router.get("/signatures/logos/{name}", name="signature_logo")
+def signature_logo(name: str) -> Response:
+    path = logos.path_for(name)
+    if path is None:
+        raise NotFound("There is no such logo.")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400",
+                                                                "Content-Disposition": "inline"})
+
+
+# The coalition's dashboard -------------------------------------------------------------------------
+
+def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "",
+               invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    letter = service.get_letter(session=session, slug=slug)
+    role = service.require(session=session, letter=letter, user=user, at_least="viewer")
+    rows, counts = service.dashboard(session=session, letter=letter)
+    shown = [r for r in rows if r.state == state] if state in service.DASHBOARD_STATES else rows
+    settings = request.app.state.settings
+    return render(request, "signatures/dashboard.html", {
+        "letter": letter, "role": role, "rows": shown, "counts": counts, "total": len(rows),
+        "state": state if state in service.DASHBOARD_STATES else "", "states": service.DASHBOARD_STATES,
+        "labels": service.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
+        "listed": [r for r in rows if r.signature is not None and r.state in ("approved", "confirmed",
+                                                                              "needs_reconfirmation")],
+        "open_link": settings.base_url.rstrip("/") + f"/letters/{letter.slug}/sign",
+        "invite_text": invite_text, "errors": errors or {}, "resend_cap": service.RESEND_CAP,
+        "can_edit": role in ("editor", "lead"), "is_lead": role == "lead",
+    }, status_code=status_code)
+
+
+@router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
+def signatories(request: Request, session: SessionDep, user: CurrentUser, slug: str, state: str = "") -> HTMLResponse:
+    return _dashboard(request, session, user, slug, state=state)
+
+
+def _back(slug: str) -> RedirectResponse:
+    return RedirectResponse(f"/letters/{slug}/signatories", status_code=303)
+
+
+def _done(request: Request, session: Session, slug: str, message: str) -> RedirectResponse:
+    session.commit()
+    flash(request, message, "success")
+    return _back(slug)
+
+
+@router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
+def invite_submit(
+    request: Request, session: SessionDep, user: CurrentUser, slug: str,
+    invites: Annotated[str, Form(max_length=500_000)] = "",
+    invites_file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    text = invites
+    if invites_file is not None and invites_file.filename:
+        raw = _read_upload(invites_file, 2 * 1024 * 1024) or b""
+        if len(raw) > 2 * 1024 * 1024:
+            return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
+                              errors={"invites": "The CSV file is larger than 2 MB: split it into smaller files."})
+        try:
+            text = raw.decode("utf-8-sig") + "\n" + invites
+        except UnicodeDecodeError:
+            return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
+                              errors={"invites": "The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and try "
+                                                 "again."})
+    try:
+        created, skipped = service.create_invites(session=session, letter=letter, text=text, user=user,
+                                                  ip=client_ip(request))
+    except InvalidInput as exc:
+        session.rollback()
+        return _dashboard(request, session, user, slug, invite_text=invites, errors=service.errors_of(exc),
+                          status_code=422)
+    message = f"Invited {len(created)} organisation{'s' if len(created) != 1 else ''}."
+    if skipped:
+        message += " Skipped: " + " ".join(skipped[:10])
+    return _done(request, session, slug, message)
+
+
+@router.post("/letters/{slug}/signatories/invites/{invite_id}/resend", name="invite_resend")
+def invite_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    invite = service.resend_invite(session=session, letter=letter, invite_id=invite_id, user=user,
+                                   ip=client_ip(request))
+    return _done(request, session, slug, f"The invite to {invite.organisation_name} was sent again with a new link.")
+
+
+@router.post("/letters/{slug}/signatories/invites/{invite_id}/revoke", name="invite_revoke")
+def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    invite = service.revoke_invite(session=session, letter=letter, invite_id=invite_id, user=user,
+                                   ip=client_ip(request))
+    return _done(request, session, slug, f"The invite to {invite.organisation_name} was revoked: its link no "
+                                         "longer works.")
+
+
+@router.post("/letters/{slug}/signatories/remind", name="invites_remind")
+def invites_remind(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    count = service.remind_unanswered(session=session, letter=letter, user=user, ip=client_ip(request))
+    return _done(request, session, slug, f"Sent a reminder to {count} organisation{'s' if count != 1 else ''} "
+                                         "that had not answered." if count else "Nobody was left to remind.")
+
+
+@router.post("/letters/{slug}/signatories/status", name="signatories_status")
+def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                  status: OptText = "") -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    service.set_status(session=session, letter=letter, status=status, user=user, ip=client_ip(request))
+    return _done(request, session, slug, "The letter is open for signatures." if status == "open" else
+                 "The letter is closed: no new signatures.")
+
+
+@router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
+def signing_settings(
+    request: Request, session: SessionDep, user: CurrentUser, slug: str,
+    open_signon_enabled: OptText = "", moderate_open_signons: OptText = "", allow_individuals: OptText = "",
+    show_signatories_while_open: OptText = "",
+) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    service.update_settings(session=session, letter=letter, user=user, ip=client_ip(request),
+                            values=service.SigningSettings(
+                                open_signon_enabled=open_signon_enabled == "yes",
+                                moderate_open_signons=moderate_open_signons == "yes",
+                                allow_individuals=allow_individuals == "yes",
+                                show_signatories_while_open=show_signatories_while_open == "yes"))
+    return _done(request, session, slug, "Signing settings saved.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")
+def signature_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    s = service.moderate(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
+                         ip=client_ip(request))
+    return _done(request, session, slug, f"{s.display_name} is approved and will be listed.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/reject", name="signature_reject")
+def signature_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                     signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    s = service.moderate(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
+                         ip=client_ip(request))
+    return _done(request, session, slug, f"{s.display_name} was rejected and will not be listed.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")
+def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
+                       reason: OptText = "") -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    try:
+        s = service.withdraw_by_lead(session=session, letter=letter, signature_id=signature_id, reason=reason,
+                                     user=user, ip=client_ip(request))
+    except ServiceError as exc:
+        session.rollback()
+        flash(request, exc.message, "error")
+        return _back(slug)
+    return _done(request, session, slug, f"The signature of {s.display_name} was withdrawn (recorded).")
+
+
+@router.post("/letters/{slug}/signatories/order", name="signatories_order")
+def signatories_order(request: Request, session: SessionDep, user: CurrentUser, form: FormDataDep,
+                      slug: str) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    order: dict[int, int] = {}
+    for key, value in form.multi_items():
+        if key.startswith("order-") and key[6:].isdigit() and isinstance(value, str):
+            try:
+                order[int(key[6:])] = int(value.strip() or 0)
+            except ValueError:
+                flash(request, f"“{value[:20]}” is not a whole number: the order was not changed.", "error")
+                return _back(slug)
+    try:
+        service.set_display_order(session=session, letter=letter, order=order, user=user, ip=client_ip(request))
+    except InvalidInput as exc:
+        session.rollback()
+        flash(request, exc.message, "error")
+        return _back(slug)
+    return _done(request, session, slug, "The display order is saved.")
+
+
+@router.get("/letters/{slug}/signatories/export.csv", name="signatories_csv")
+def signatories_csv(session: SessionDep, user: CurrentUser, slug: str, emails: str = "") -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    role = service.require(session=session, letter=letter, user=user, at_least="viewer")
+    include = emails == "1" and role in ("editor", "lead")
+    body = service.export_csv(session=session, letter=letter, include_emails=include)
+    name = f"{letter.slug}-signatories{'-with-emails' if include else ''}.csv"
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -1,0 +1,96 @@
+"""Shared helpers for the signature tests: a letter open for signatures, links from emails, the signing form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, select
+
+
+@dataclass
+class Setup:
+    lead: Any
+    letter: Any
+    campaign: Any
+
+
+def open_letter(db: Any, make_user: Any, *, title: str = "Protect the right to protest",
+                body: str = "We write to ask you to protect the right to protest.\n\nIt matters to everyone.",
+                **settings: Any) -> Setup:
+    """A lead user, a campaign and a letter with version 1, open for signatures."""
+    from backend.accounts import service as accounts
+    from backend.campaigns import service as campaigns
+    from backend.letters import service as letters
+    from backend.letters.service import LetterText
+
+    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Lead Charity")
+    org = accounts.organisations_of(session=db, user_id=lead.id)[0]
+    campaign = campaigns.create(session=db, title="Right to protest", lead_organisation=org, created_by=lead)
+    letter = letters.create(session=db, campaign=campaign, title=title)
+    letters.save_version(session=db, letter=letter, author_id=lead.id, check_base=False,
+                         text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
+                                         body=body, sign_off="Yours sincerely,"))
+    letter.status = "open"
+    for name, value in settings.items():
+        setattr(letter, name, value)
+    db.add(letter)
+    db.commit()
+    return Setup(lead=lead, letter=letter, campaign=campaign)
+
+
+def link_in(mail: Any, path: str) -> str:
+    """The path of the first link in an email that contains `path`."""
+    found = [link for link in mail.links() if path in link]
+    assert found, f"no {path} link in: {mail.text}"
+    return re.sub(r"^https?://[^/]+", "", found[0])
+
+
+def sign_data(version_id: int, **overrides: Any) -> dict[str, Any]:
+    data = {"kind": "organisation", "display_name": "Friends of the Park", "signer_name": "Sam Signer",
+            "signer_role": "Director", "contact_email": "sam@friends.example", "website": "https://friends.example",
+            "attested": "yes", "version_id": str(version_id)}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def signatures(db: Any) -> list[Any]:
+    from backend.signatures.models import Signature
+
+    db.rollback()
+    db.expire_all()
+    return list(db.exec(select(Signature).order_by(col(Signature.id))))
+
+
+def invites(db: Any) -> list[Any]:
+    from backend.signatures.models import Invite
+
+    db.rollback()
+    db.expire_all()
+    return list(db.exec(select(Invite).order_by(col(Invite.id))))
+
+
+def audit_actions(db: Any) -> list[str]:
+    from backend.audit.models import AuditEvent
+
+    db.rollback()
+    db.expire_all()
+    return list(db.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))))
+
+
+def outbox(db: Any, template: str | None = None) -> list[Any]:
+    from backend.mail.models import OutboundEmail
+
+    db.rollback()
+    db.expire_all()
+    stmt = select(OutboundEmail).order_by(col(OutboundEmail.id))
+    if template:
+        stmt = stmt.where(OutboundEmail.template == template)
+    return list(db.exec(stmt))
+
+
+def invite_one(client: Any, post: Any, login: Any, setup: Setup, lines: str) -> Any:
+    login(client, setup.lead)
+    url = f"/letters/{setup.letter.slug}/signatories"
+    return post(client, url + "/invites", {"invites": lines}, page=url)
