@@ -1,0 +1,492 @@
+"""Pages for sending the letter and tracking the reply: send, tracking, due-date counts, responses, commitments,
+attachments, and the site admin's holiday table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import Response as HttpResponse
+from markupsafe import Markup
+from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
+
+from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser
+from backend.accounts.models import User
+from backend.audit import service as audit
+from backend.campaigns import service as campaigns
+from backend.config import get_settings
+from backend.db import SessionDep
+from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.letters import service as letters
+from backend.letters.models import REPLY_STATUSES, Letter
+from backend.responses import forms, service
+from backend.responses.models import COMMITMENT_STATUSES, DEFAULT_REGION, HOLIDAY_REGIONS, RESPONSE_KINDS
+from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.web import flash, render
+
+router = APIRouter()
+
+STATE_LABELS = {
+    "awaiting": "Awaiting reply", "acknowledged": "Acknowledged", "holding_reply": "Holding reply",
+    "replied": "Replied", "partial": "Partly replied", "declined": "Declined", "replied_offsite": "Replied elsewhere",
+    "overdue": "Overdue", "very_overdue": "Very overdue",
+}
+COMMITMENT_LABELS = {"open": "Open", "in_progress": "In progress", "met": "Met", "missed": "Missed",
+                     "dropped": "Dropped"}
+REGION_LABELS = {"england-and-wales": "England and Wales", "scotland": "Scotland",
+                 "northern-ireland": "Northern Ireland"}
+LABELS = {"state_labels": STATE_LABELS, "kind_labels": service.KIND_LABELS, "channel_labels": service.CHANNEL_LABELS,
+          "commitment_labels": COMMITMENT_LABELS}
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form (already read by the CSRF guard, so this is cached)."""
+    return await request.form(max_part_size=FORM_FIELD_LIMIT)
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def load_letter(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Letter, str]:
+    """The letter and the user's role on its campaign: NotFound, or Forbidden when the role is too low."""
+    letter = letters.get_by_slug(session=session, slug=slug)
+    if letter is None:
+        raise NotFound("There is no letter at this address.")
+    role = campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least=at_least)
+    return letter, role
+
+
+def _markdown(source: str) -> Markup:
+    from backend.letters.markdown import render_markdown
+
+    return render_markdown(source) if source.strip() else Markup("")
+
+
+# Sending -----------------------------------------------------------------------------------------------
+
+def _send_page(request: Request, session: Session, letter: Letter, rows: list[forms.SendRow], reason: str,
+               errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
+    tracked = service.get_tracked(session=session, letter=letter)
+    return render(request, "responses/send.html", {
+        "letter": letter, "tracked": tracked, "rows": {r.letter_recipient_id: r for r in rows},
+        "again_reason": reason, "errors": errors, "today": service.today(),
+        "version": letters.current_version(session=session, letter=letter),
+        "signature_count": len(service.final_signatures(session=session, letter=letter)), **LABELS,
+    }, status_code=status_code)
+
+
+def _send_problems(tracked: list[service.Tracked], rows: list[forms.SendRow], reason: str) -> dict[str, str]:
+    """Per-field problems with the send form (the service checks again when it sends)."""
+    errors: dict[str, str] = {}
+    by_id = {t.link.id: t for t in tracked}
+    for row in rows:
+        t = by_id[row.letter_recipient_id]
+        name = t.recipient.name
+        if row.channel == "":
+            continue
+        if row.channel not in service.CHANNEL_LABELS:
+            errors[f"channel-{row.letter_recipient_id}"] = f"Choose how the letter goes to {name}."
+        elif row.channel == "email" and not t.recipient.email:
+            errors[f"channel-{row.letter_recipient_id}"] = (f"{name} has no email address: "
+                                                            "send by post or by hand instead.")
+        if row.channel in ("post", "hand", "published_only"):
+            problem = forms.date_error(row.sent_on, f"the date the letter went to {name}")
+            day = forms.parse_date(row.sent_on)
+            if problem:
+                errors[f"sent_on-{row.letter_recipient_id}"] = problem
+            elif day is not None and day > service.today():
+                errors[f"sent_on-{row.letter_recipient_id}"] = f"The date sent to {name} cannot be in the future."
+        if t.dispatches and not reason.strip():
+            errors.setdefault("again_reason", f"The letter was already sent to {name}. "
+                                              "To send it again, say why.")
+    if not any(r.channel for r in rows):
+        errors["recipients"] = "Choose at least one recipient to send the letter to."
+    return errors
+
+
+@router.get("/letters/{slug}/send", response_class=HTMLResponse, name="letter_send")
+def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
+    rows = [forms.SendRow(t.link.id or 0, "" if t.dispatches else ("email" if t.recipient.email else "post"),
+                          service.today().isoformat(), "")
+            for t in service.get_tracked(session=session, letter=letter)]
+    return _send_page(request, session, letter, rows, "", {})
+
+
+@router.post("/letters/{slug}/send", name="letter_send_post")
+def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HttpResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
+    tracked = service.get_tracked(session=session, letter=letter)
+    rows = forms.send_rows(form, [t.link.id or 0 for t in tracked])
+    reason = forms.text(form, "again_reason", 2000)
+    errors = _send_problems(tracked, rows, reason)
+    if letters.current_version(session=session, letter=letter) is None:
+        errors["recipients"] = "The letter has no text yet: save a version before sending it."
+    if errors:
+        return _send_page(request, session, letter, rows, reason, errors, 422)
+    step = forms.text(form, "step", 10)
+    if step == "change":
+        return _send_page(request, session, letter, rows, reason, {})
+    chosen = [r for r in rows if r.channel]
+    if step != "send":
+        by_id = {t.link.id: t for t in tracked}
+        return render(request, "responses/send_confirm.html", {
+            "letter": letter, "rows": rows, "chosen": [
+                (r, by_id[r.letter_recipient_id], forms.parse_date(r.sent_on) or service.today()) for r in chosen
+            ],
+            "again_reason": reason, **LABELS,
+        })
+    choices = [service.SendChoice(r.letter_recipient_id, r.channel, forms.parse_date(r.sent_on), r.proof)
+               for r in chosen]
+    try:
+        made = service.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
+                            ip=client_ip(request))
+    except ServiceError as exc:
+        session.rollback()
+        return _send_page(request, session, letter, rows, reason, {exc.field or "recipients": exc.message}, 422)
+    session.commit()
+    flash(request, f"The letter has gone to {len(made)} recipient{'' if len(made) == 1 else 's'}. "
+                   "Emails leave from the outbox within a minute.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/tracking", status_code=303)
+
+
+# Tracking ----------------------------------------------------------------------------------------------
+
+def _tracking_page(request: Request, session: Session, letter: Letter, role: str,
+                   errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    tracked = service.get_tracked(session=session, letter=letter)
+    responses: dict[int, list[Any]] = {}
+    for response, _recipient in service.get_responses(session=session, letter=letter):
+        responses.setdefault(response.letter_recipient_id, []).append(response)
+    return render(request, "responses/tracking.html", {
+        "letter": letter, "role": role, "tracked": tracked, "responses": responses,
+        "entries": service.timeline(session=session, letter=letter, public=False),
+        "commitments": service.get_commitments(session=session, letter=letter),
+        "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": service.today(),
+        "can_edit": role in ("lead", "editor"), **LABELS,
+    }, status_code=status_code)
+
+
+@router.get("/letters/{slug}/tracking", response_class=HTMLResponse, name="letter_tracking")
+def tracking(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    return _tracking_page(request, session, letter, role)
+
+
+@router.get("/letters/{slug}/tracking/{letter_recipient_id}/due", response_class=HTMLResponse, name="due_date")
+def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                  letter_recipient_id: int) -> HTMLResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    recipient, start, due, very = service.explain_due_date(session=session, letter=letter,
+                                                           letter_recipient_id=letter_recipient_id)
+    link = next(t.link for t in service.get_tracked(session=session, letter=letter)
+                if t.link.id == letter_recipient_id)
+    return render(request, "responses/due.html", {
+        "letter": letter, "recipient": recipient, "start": start, "due": due, "very": very,
+        "region": REGION_LABELS.get(link.holiday_region, link.holiday_region),
+    })
+
+
+@router.post("/letters/{slug}/tracking/{letter_recipient_id}/status", name="reply_status_set")
+def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                     letter_recipient_id: int) -> HttpResponse:
+    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    try:
+        service.set_reply_status(session=session, letter=letter, letter_recipient_id=letter_recipient_id,
+                                 status=forms.text(form, "reply_status", 30), user=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _tracking_page(request, session, letter, role, {f"status-{letter_recipient_id}": exc.message}, 422)
+    session.commit()
+    flash(request, "The reply status has been saved.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/tracking#recipient-{letter_recipient_id}", status_code=303)
+
+
+@router.post("/letters/{slug}/tracking/{letter_recipient_id}/still-waiting", name="still_waiting")
+def still_waiting(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                  letter_recipient_id: int) -> HttpResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    service.confirm_still_waiting(session=session, letter=letter, letter_recipient_id=letter_recipient_id, user=user)
+    session.commit()
+    flash(request, "Noted: you are still waiting. There will be no more reminders for this due date.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/tracking#recipient-{letter_recipient_id}", status_code=303)
+
+
+# Responses ---------------------------------------------------------------------------------------------
+
+def _tracked_one(session: Session, letter: Letter, letter_recipient_id: int) -> service.Tracked:
+    for t in service.get_tracked(session=session, letter=letter):
+        if t.link.id == letter_recipient_id:
+            return t
+    raise NotFound("That recipient is not on this letter.")
+
+
+def _response_form(request: Request, letter: Letter, tracked: service.Tracked, form: forms.ResponseForm,
+                   action: str, response: Any = None, status_code: int = 200, file_dropped: bool = False,
+                   ) -> HTMLResponse:
+    return render(request, "responses/response_form.html", {
+        "letter": letter, "tracked": tracked, "values": form.values, "is_public": form.is_public,
+        "errors": form.errors, "action": action, "response": response, "kinds": RESPONSE_KINDS,
+        "file_dropped": file_dropped, "today": service.today(), **LABELS,
+    }, status_code=status_code)
+
+
+async def _read_upload(value: object) -> service.Upload | None:
+    """The uploaded file, read at most one byte past the limit so a huge file is refused cheaply."""
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None
+    data = await value.read(service.MAX_ATTACHMENT + 1)
+    return service.Upload(value.filename, data) if data else None
+
+
+@router.get("/letters/{slug}/responses/new", response_class=HTMLResponse, name="response_new")
+def response_new(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                 recipient: Annotated[int, Query()]) -> HTMLResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    tracked = _tracked_one(session, letter, recipient)
+    return _response_form(request, letter, tracked, forms.ResponseForm.empty(),
+                          f"/letters/{letter.slug}/responses/new?recipient={recipient}")
+
+
+@router.post("/letters/{slug}/responses/new", name="response_create")
+async def response_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                          recipient: Annotated[int, Query()]) -> HttpResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    tracked = _tracked_one(session, letter, recipient)
+    typed = forms.ResponseForm.of(form)
+    upload = await _read_upload(form.get("attachment"))
+    try:
+        response = service.record_response(session=session, letter=letter, letter_recipient_id=recipient,
+                                           data=typed.data(), user=user, attachment=upload)
+    except service.ResponseErrors as exc:
+        session.rollback()
+        typed.errors = exc.errors | typed.errors
+        return _response_form(request, letter, tracked, typed,
+                              f"/letters/{letter.slug}/responses/new?recipient={recipient}", status_code=422,
+                              file_dropped=upload is not None)
+    session.commit()
+    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from {tracked.recipient.name} "
+                   "has been recorded.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/responses/{response.id}", status_code=303)
+
+
+def _response_page(request: Request, session: Session, letter: Letter, role: str, response_id: int,
+                   show_revisions: bool = False, errors: dict[str, str] | None = None,
+                   values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    tracked = _tracked_one(session, letter, link.id or 0)
+    commitments = [c for c in service.get_commitments(session=session, letter=letter) if c[1].id == response.id]
+    revisions = service.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
+    return render(request, "responses/response.html", {
+        "letter": letter, "role": role, "response": response, "tracked": tracked, "body_html": _markdown(response.body),
+        "commitments": commitments, "revisions": revisions, "show_revisions": show_revisions,
+        "revision_count": len(service.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
+        "can_edit": role in ("lead", "editor"), "statuses": COMMITMENT_STATUSES, "errors": errors or {},
+        "values": values or {}, "today": service.today(), **LABELS,
+    }, status_code=status_code)
+
+
+@router.get("/letters/{slug}/responses/{response_id}", response_class=HTMLResponse, name="response")
+def response_page(request: Request, session: SessionDep, user: CurrentUser, slug: str, response_id: int,
+                  revisions: Annotated[str, Query()] = "") -> HTMLResponse:
+    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    return _response_page(request, session, letter, role, response_id, show_revisions=revisions == "1")
+
+
+@router.get("/letters/{slug}/responses/{response_id}/edit", response_class=HTMLResponse, name="response_edit")
+def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                  response_id: int) -> HTMLResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
+              "body": response.body, "source_url": response.source_url or ""}
+    return _response_form(request, letter, _tracked_one(session, letter, link.id or 0),
+                          forms.ResponseForm(values, response.is_public),
+                          f"/letters/{letter.slug}/responses/{response.id}/edit", response=response)
+
+
+@router.post("/letters/{slug}/responses/{response_id}/edit", name="response_update")
+def response_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                    response_id: int) -> HttpResponse:
+    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    typed = forms.ResponseForm.of(form)
+    try:
+        service.update_response(session=session, letter=letter, response_id=response_id, data=typed.data(), user=user)
+    except service.ResponseErrors as exc:
+        session.rollback()
+        typed.errors = exc.errors | typed.errors
+        return _response_form(request, letter, _tracked_one(session, letter, link.id or 0), typed,
+                              f"/letters/{letter.slug}/responses/{response_id}/edit", response=response,
+                              status_code=422)
+    session.commit()
+    flash(request, "The response has been saved. The earlier text is kept as a revision.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/responses/{response_id}", status_code=303)
+
+
+@router.get("/letters/{slug}/responses/{response_id}/attachment", name="response_attachment")
+def response_attachment(session: SessionDep, user: OptionalUser, slug: str, response_id: int) -> HttpResponse:
+    """The PDF sent with a response: the coalition always; everyone once the letter and response are public."""
+    letter = letters.get_by_slug(session=session, slug=slug)
+    if letter is None:
+        raise NotFound("There is no letter at this address.")
+    response, _ = service.get_response(session=session, letter=letter, response_id=response_id)
+    member = user is not None and campaigns.role_of(session=session, campaign_id=letter.campaign_id,
+                                                    user=user) is not None
+    public = response.is_public and letter.status == "published"
+    if not (member or public) or not response.attachment_path:
+        raise NotFound("There is no attachment to download here.")
+    path = Path(get_settings().media_dir) / response.attachment_path
+    if not path.is_file():
+        raise NotFound("The attachment file is missing.")
+    headers = {"Cache-Control": "public, max-age=3600" if public else "private, no-store"}
+    return FileResponse(path, media_type="application/pdf", filename=response.attachment_name or "response.pdf",
+                        headers=headers)
+
+
+# Commitments -------------------------------------------------------------------------------------------
+
+@router.post("/letters/{slug}/responses/{response_id}/commitments", name="commitment_create")
+def commitment_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                      response_id: int) -> HttpResponse:
+    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    values = {"text": forms.text(form, "new-text", 4000), "due_on": forms.text(form, "new-due_on", 20)}
+    problem = forms.date_error(values["due_on"], "the due date")
+    try:
+        if problem:
+            raise InvalidInput(problem, field="due_on")
+        service.add_commitment(session=session, letter=letter, response_id=response_id, text=values["text"],
+                               due_on=forms.parse_date(values["due_on"]), user=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _response_page(request, session, letter, role, response_id,
+                              errors={f"new-{exc.field or 'text'}": exc.message},
+                              values={f"new-{k}": v for k, v in values.items()}, status_code=422)
+    session.commit()
+    flash(request, "The commitment has been added to the tracker.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/responses/{response_id}#commitments", status_code=303)
+
+
+@router.post("/letters/{slug}/commitments/{commitment_id}", name="commitment_update")
+def commitment_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+                      commitment_id: int) -> HttpResponse:
+    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
+    # The page holds one form per commitment, so the fields carry the commitment's prefix.
+    values = {name: forms.text(form, f"c{commitment_id}-{name}", 4000) for name in ("status", "note", "link",
+                                                                                    "noted_on")}
+    problem = forms.date_error(values["noted_on"], "the date of the note")
+    try:
+        if problem:
+            raise InvalidInput(problem, field="noted_on")
+        day = forms.parse_date(values["noted_on"])
+        if day is not None and day > service.today():
+            raise InvalidInput("The date of the note cannot be in the future.", field="noted_on")
+        service.update_commitment(session=session, letter=letter, commitment_id=commitment_id,
+                                  status=values["status"], note=values["note"], link=values["link"],
+                                  noted_on=day, user=user)
+    except InvalidInput as exc:
+        session.rollback()
+        return _response_page(request, session, letter, role, commitment.response_id,
+                              errors={f"c{commitment_id}-{exc.field or 'note'}": exc.message},
+                              values={f"c{commitment_id}-{k}": v for k, v in values.items()}, status_code=422)
+    session.commit()
+    flash(request, "The commitment has been updated.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/responses/{commitment.response_id}#commitment-{commitment_id}",
+                            status_code=303)
+
+
+# Holidays (site admin) ---------------------------------------------------------------------------------
+
+def _holidays_page(request: Request, session: Session, region: str, year: int, values: dict[str, str] | None = None,
+                   errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    return render(request, "responses/holidays.html", {
+        "region": region, "year": year, "regions": REGION_LABELS,
+        "holidays": service.get_holidays(session=session, region=region, year=year),
+        "values": values or {"region": region}, "errors": errors or {},
+    }, status_code=status_code)
+
+
+def _region_year(region: str, year: str) -> tuple[str, int]:
+    region = region if region in HOLIDAY_REGIONS else DEFAULT_REGION
+    return region, int(year) if year.isdigit() and 1990 <= int(year) <= 2100 else service.today().year
+
+
+def _after_holiday_change(request: Request, session: Session, admin: User, message: str, action: str,
+                          region: str, year: int) -> HttpResponse:
+    changed = service.recompute_due_dates(session=session)
+    audit.record(session=session, action=action, actor=f"user:{admin.id} {admin.email}", actor_user_id=admin.id,
+                 subject_type="holiday", subject_id=None, ip=client_ip(request),
+                 details={"region": region, "year": year, "due_dates_changed": changed})
+    session.commit()
+    flash(request, f"{message} {changed} due date{' has' if changed == 1 else 's have'} changed.", "success")
+    return RedirectResponse(f"/admin/holidays?region={region}&year={year}", status_code=303)
+
+
+@router.get("/admin/holidays", response_class=HTMLResponse, name="admin_holidays")
+def holidays_page(request: Request, session: SessionDep, admin: AdminUser, region: str = "",
+                  year: str = "") -> HTMLResponse:
+    chosen_region, chosen_year = _region_year(region, year)
+    return _holidays_page(request, session, chosen_region, chosen_year)
+
+
+@router.post("/admin/holidays", name="admin_holiday_create")
+def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
+    values = {name: forms.text(form, name, 400) for name in ("region", "day", "description")}
+    day = forms.parse_date(values["day"])
+    region, year = _region_year(values["region"], str(day.year) if day else "")
+    try:
+        problem = forms.date_error(values["day"], "the date of the holiday")
+        if problem:
+            raise InvalidInput(problem, field="day")
+        holiday = service.create_holiday(session=session, region=values["region"], day=day,
+                                         description=values["description"])
+    except InvalidInput as exc:
+        session.rollback()
+        return _holidays_page(request, session, region, year, values, {exc.field or "day": exc.message}, 422)
+    return _after_holiday_change(request, session, admin, f"{holiday.description} has been added.",
+                                 "holiday_added", region, year)
+
+
+@router.post("/admin/holidays/fill", name="admin_holidays_fill")
+def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
+    region, year = _region_year(forms.text(form, "region", 40), forms.text(form, "year", 10))
+    added = service.fill_holidays(session=session, region=region, year=year)
+    return _after_holiday_change(request, session, admin,
+                                 f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
+                                 f"({REGION_LABELS[region]}).", "holidays_filled", region, year)
+
+
+@router.post("/admin/holidays/{holiday_id}", name="admin_holiday_update")
+def holiday_update(request: Request, session: SessionDep, admin: AdminUser, form: FormDep,
+                   holiday_id: int) -> HttpResponse:
+    holiday = service.get_holiday(session=session, holiday_id=holiday_id)
+    region, year = holiday.region, holiday.day.year
+    description = forms.text(form, "description", 400)
+    try:
+        service.update_holiday(session=session, holiday_id=holiday_id, description=description)
+    except InvalidInput as exc:
+        session.rollback()
+        return _holidays_page(request, session, region, year, {f"h{holiday_id}": description},
+                              {f"h{holiday_id}": exc.message}, 422)
+    return _after_holiday_change(request, session, admin, "The description has been saved.", "holiday_edited",
+                                 region, year)
+
+
+@router.post("/admin/holidays/{holiday_id}/delete", name="admin_holiday_delete")
+def holiday_delete(request: Request, session: SessionDep, admin: AdminUser, holiday_id: int) -> HttpResponse:
+    holiday = service.delete_holiday(session=session, holiday_id=holiday_id)
+    return _after_holiday_change(request, session, admin,
+                                 f"{holiday.description} ({holiday.day.strftime('%-d %B %Y')}) has been removed.",
+                                 "holiday_deleted", holiday.region, holiday.day.year)
+
+
+# For the publishing pages: the public timeline and commitments of a letter.
+def public_context(*, session: Session, letter: Letter) -> dict[str, Any]:
+    """What `_timeline.html` and `_commitments.html` need on the public letter page."""
+    return {"entries": service.timeline(session=session, letter=letter, public=True),
+            "commitments": service.get_commitments(session=session, letter=letter, public_only=True), **LABELS}
+
