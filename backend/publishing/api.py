@@ -1,0 +1,226 @@
+"""Open data: the JSON API (/api/v1) and the Atom feeds of published letters and their responses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from backend.config import get_settings
+from backend.db import SessionDep, as_utc
+from backend.letters.models import Letter
+from backend.publishing import service
+from backend.responses import service as responses
+from backend.web import templates
+
+router = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["letters"])
+
+SearchText = Annotated[str, Query(max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+class RecipientOut(BaseModel):
+    name: str
+    position: str
+    organisation: str
+
+
+class QuoteOut(BaseModel):
+    person: str
+    role: str
+    organisation: str
+    text: str
+
+
+class PressContactOut(BaseModel):
+    name: str
+    role: str
+    organisation: str
+    email: str
+    phone: str
+    out_of_hours_phone: str
+
+
+class LetterSummary(BaseModel):
+    slug: str
+    title: str
+    url: str
+    published_at: datetime | None
+    signatory_count: int
+    tags: list[str]
+
+
+class LetterDetail(LetterSummary):
+    subject: str
+    salutation: str
+    body_markdown: str
+    sign_off: str
+    content_hash: str
+    recipients: list[RecipientOut]
+    quotes: list[QuoteOut]
+    press_contact: PressContactOut | None
+    notes_to_editors_markdown: str
+    press_pack_url: str
+
+
+class SignatoryOut(BaseModel):
+    position: int
+    kind: str
+    name: str
+    signer_name: str
+    signer_role: str
+    website: str | None
+    city: str | None
+
+
+class ResponseOut(BaseModel):
+    id: int
+    recipient: str
+    received_on: date
+    kind: str
+    summary: str
+    body_markdown: str
+    source_url: str | None
+
+
+class EvidenceOut(BaseModel):
+    noted_on: date
+    note: str
+    link: str | None
+
+
+class CommitmentOut(BaseModel):
+    id: int
+    response_id: int
+    text: str
+    due_on: date | None
+    status: str
+    evidence: list[EvidenceOut]
+
+
+class CountOut(BaseModel):
+    slug: str
+    signatory_count: int
+
+
+def _url(letter: Letter) -> str:
+    return f"{get_settings().base_url}/letters/{letter.slug}"
+
+
+def _summary(session: Session, letter: Letter) -> LetterSummary:
+    return LetterSummary(
+        slug=letter.slug, title=letter.title, url=_url(letter), published_at=as_utc(letter.published_at),
+        signatory_count=service.signature_count(session=session, letter=letter),
+        tags=service.letters.get_tags(session=session, letter_id=letter.id),  # type: ignore[arg-type]
+    )
+
+
+@api.get("/letters", response_model=list[LetterSummary], summary="Published letters, newest first")
+def api_letters(session: SessionDep, q: SearchText = "", recipient: SearchText = "", organisation: SearchText = "",
+                tag: SearchText = "", limit: Limit = 100) -> list[LetterSummary]:
+    found = service.search(session=session, text=q, recipient=recipient, organisation=organisation, tag=tag,
+                           limit=limit)
+    return [_summary(session, letter) for letter in found]
+
+
+@api.get("/letters/{slug}", response_model=LetterDetail, summary="One published letter",
+         responses={404: {"description": "No published letter with this slug"}})
+def api_letter(session: SessionDep, slug: str) -> LetterDetail:
+    letter = service.get_public(session=session, slug=slug)
+    view = service.public_view(session=session, letter=letter)
+    contact = view.press_contact
+    return LetterDetail(
+        **_summary(session, letter).model_dump(),
+        subject=view.version.subject, salutation=view.version.salutation, body_markdown=view.version.body,
+        sign_off=view.version.sign_off, content_hash=view.version.content_hash,
+        recipients=[RecipientOut(name=r.name, position=r.position, organisation=r.recipient_organisation)
+                    for r in view.recipients],
+        quotes=[QuoteOut(person=q.person, role=q.role, organisation=q.organisation, text=q.text) for q in view.quotes],
+        press_contact=PressContactOut(name=contact.name, role=contact.role, organisation=contact.organisation,
+                                      email=contact.email, phone=contact.phone,
+                                      out_of_hours_phone=contact.out_of_hours_phone) if contact else None,
+        notes_to_editors_markdown=letter.notes_to_editors or "",
+        press_pack_url=f"{_url(letter)}/press-pack.zip",
+    )
+
+
+@api.get("/letters/{slug}/signatories", response_model=list[SignatoryOut],
+         summary="The signatories of a published letter, in order (never their emails)",
+         responses={404: {"description": "No published letter with this slug"}})
+def api_signatories(session: SessionDep, slug: str) -> list[SignatoryOut]:
+    letter = service.get_public(session=session, slug=slug)
+    return [SignatoryOut(position=n, kind=s.kind, name=s.display_name, signer_name=s.signer_name,
+                         signer_role=s.signer_role, website=s.website, city=s.city)
+            for n, s in enumerate(service.final_signatures(session=session, letter=letter), start=1)]
+
+
+@api.get("/letters/{slug}/responses", response_model=list[ResponseOut],
+         summary="Public responses to a published letter, oldest first",
+         responses={404: {"description": "No published letter with this slug"}})
+def api_responses(session: SessionDep, slug: str) -> list[ResponseOut]:
+    letter = service.get_public(session=session, slug=slug)
+    return [ResponseOut(id=r.id or 0, recipient=rec.name, received_on=r.received_on, kind=r.kind, summary=r.summary,
+                        body_markdown=r.body, source_url=r.source_url)
+            for r, rec in responses.get_responses(session=session, letter=letter, public_only=True)]
+
+
+@api.get("/letters/{slug}/commitments", response_model=list[CommitmentOut],
+         summary="Commitments made in public responses, with their status and evidence",
+         responses={404: {"description": "No published letter with this slug"}})
+def api_commitments(session: SessionDep, slug: str) -> list[CommitmentOut]:
+    letter = service.get_public(session=session, slug=slug)
+    return [CommitmentOut(id=c.id or 0, response_id=c.response_id, text=c.text, due_on=c.due_on, status=c.status,
+                          evidence=[EvidenceOut(noted_on=e.noted_on, note=e.note, link=e.link) for e in evidence])
+            for c, _r, evidence in responses.get_commitments(session=session, letter=letter, public_only=True)]
+
+
+@api.get("/letters/{slug}/count", response_model=CountOut, summary="The live signatory count (cheap to poll)",
+         responses={404: {"description": "No published letter with this slug"}})
+def api_count(session: SessionDep, slug: str, response: Response) -> CountOut:
+    letter = service.get_public(session=session, slug=slug)
+    response.headers["Cache-Control"] = "public, max-age=15"
+    return CountOut(slug=letter.slug, signatory_count=service.signature_count(session=session, letter=letter))
+
+
+def _iso(value: datetime | None) -> str:
+    aware = as_utc(value)
+    return aware.isoformat() if aware else "1970-01-01T00:00:00+00:00"
+
+
+# Atom feeds --------------------------------------------------------------------------------------------------
+
+def _atom(request: Request, name: str, context: dict[str, object]) -> Response:
+    body = templates.env.get_template(name).render({"settings": get_settings(), **context})
+    return Response(body, media_type="application/atom+xml; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/letters.atom", name="letters_feed", include_in_schema=False)
+def letters_feed(request: Request, session: SessionDep) -> Response:
+    letters = service.get_published(session=session, limit=50)
+    entries = [(letter, service.final_version(session=session, letter=letter), _iso(letter.published_at))
+               for letter in letters]
+    updated = max((d for d in (as_utc(letter.published_at) for letter in letters) if d is not None), default=None)
+    return _atom(request, "publishing/letters_feed.xml", {"entries": entries, "updated": updated})
+
+
+@router.get("/responses.atom", name="responses_feed", include_in_schema=False)
+def responses_feed(request: Request, session: SessionDep) -> Response:
+    letters = session.exec(select(Letter).where(Letter.status == "published")
+                           .order_by(col(Letter.published_at).desc()).limit(200)).all()
+    entries = []
+    for letter in letters:
+        for r, recipient in responses.get_responses(session=session, letter=letter, public_only=True):
+            entries.append((letter, r, recipient))
+    entries.sort(key=lambda e: (e[1].received_on, e[1].id or 0), reverse=True)
+    entries = entries[:100]
+    updated = max((d for d in (as_utc(e[1].updated_at) for e in entries) if d is not None), default=None)
+    return _atom(request, "publishing/responses_feed.xml", {"entries": entries, "updated": updated})
+
+
+router.include_router(api)

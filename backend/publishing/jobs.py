@@ -1,0 +1,17 @@
+"""Scheduled job of publishing: letters go public at their embargo minute, once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from backend.db import session_for_write
+from backend.publishing import service
+from backend.worker import scheduled_job
+
+
+@scheduled_job("publish at embargo")
+def publish_due(engine: Engine) -> None:
+    """Publishes scheduled letters whose embargo has come (a claimed UPDATE makes it once across workers)."""
+    with session_for_write(engine) as session:
+        service.publish_due(session=session)
+        session.commit()

@@ -1,0 +1,303 @@
+"""Public pages: home, the index of published letters, the public letter page, the press pack, press links,
+feeds; and the lead's publish page."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from backend.accounts.deps import CurrentUser, OptionalUser
+from backend.accounts.models import User
+from backend.campaigns.routes import FormDep, text
+from backend.config import get_settings
+from backend.db import SessionDep, as_utc, utcnow
+from backend.errors import InvalidInput, NotFound
+from backend.letters.models import Letter
+from backend.publishing import pack, service
+from backend.publishing.share import share_image
+from backend.security import client_ip
+from backend.signatures import logos
+from backend.signatures.models import Signature
+from backend.web import flash, render, templates
+
+router = APIRouter()
+
+PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
+SearchText = Annotated[str, Query(max_length=200)]
+
+# Rendered public pages and share images, per process: {letter id: (fingerprint, bytes)}.
+_pages: dict[int, tuple[str, bytes]] = {}
+_images: dict[int, tuple[str, bytes]] = {}
+_lock = threading.Lock()
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(request: Request, session: SessionDep) -> HTMLResponse:
+    return render(request, "publishing/home.html", {"letters": service.get_published(session=session, limit=10)})
+
+
+@router.get("/letters", response_class=HTMLResponse, name="letters_index")
+def letters_index(request: Request, session: SessionDep, q: SearchText = "", recipient: SearchText = "",
+                  organisation: SearchText = "", tag: SearchText = "") -> HTMLResponse:
+    found = service.search(session=session, text=q, recipient=recipient, organisation=organisation, tag=tag)
+    return render(request, "publishing/index.html", {
+        "letters": found, "values": {"q": q, "recipient": recipient, "organisation": organisation, "tag": tag},
+        "searched": any((q, recipient, organisation, tag)),
+    })
+
+
+# The public letter page ----------------------------------------------------------------------------------
+
+def _not_modified(request: Request, etag: str) -> bool:
+    given = request.headers.get("if-none-match", "")
+    return any(part.strip().removeprefix("W/") == etag for part in given.split(",")) or given.strip() == "*"
+
+
+def _cached_response(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE, "Vary": "Accept-Encoding"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _published_or_404(session: Session, slug: str) -> Letter:
+    return service.get_public(session=session, slug=slug)
+
+
+def _render_public_page(session: Session, letter: Letter) -> bytes:
+    view = service.public_view(session=session, letter=letter)
+    from backend.letters.rendering import render_letter
+
+    settings = get_settings()
+    logos_by_name = {s.display_name: f"/letters/{letter.slug}/logos/{s.id}.png"
+                     for s in view.signatures if s.logo_path and s.kind == "organisation"}
+    ctx: dict[str, Any] = {
+        # The page is the same for everyone (a CDN may serve it): no user, no CSRF token, no messages.
+        "current_user": None, "csrf_token": "", "messages": [], "settings": settings,
+        "view": view, "letter": letter,
+        "letter_html": render_letter(session=session, letter=letter, version=view.version,
+                                     signatures=view.signatures),
+        "logos": [(name, url) for name, url in logos_by_name.items()],
+        "url": f"{settings.base_url}/letters/{letter.slug}",
+        "count": len(view.signatures),
+    }
+    return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
+
+
+@router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
+def letter_public(request: Request, session: SessionDep, user: OptionalUser, slug: str) -> Response:
+    letter = service.get_by_slug(session=session, slug=slug)
+    if letter.status != "published":
+        if service.is_member(session=session, letter=letter, user=user):
+            return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+        raise NotFound("There is no letter at this address.")
+    key = service.fingerprint(session=session, letter=letter)
+    etag = f'"{key}"'
+    if _not_modified(request, etag):
+        return _cached_response(request, b"", etag, "text/html")
+    cached = _pages.get(letter.id)  # type: ignore[arg-type]
+    if cached is None or cached[0] != key:
+        with _lock:
+            cached = _pages.get(letter.id)  # type: ignore[arg-type]
+            if cached is None or cached[0] != key:
+                cached = (key, _render_public_page(session, letter))
+                _pages[letter.id] = cached  # type: ignore[index]
+    return _cached_response(request, cached[1], etag, "text/html; charset=utf-8")
+
+
+@router.get("/letters/{slug}/share.png", name="letter_share_image")
+def letter_share_image(request: Request, session: SessionDep, slug: str) -> Response:
+    letter = _published_or_404(session, slug)
+    count = service.signature_count(session=session, letter=letter)
+    key = f"{letter.updated_at}|{count}"
+    etag = '"share-' + hashlib.sha256(f"{letter.id}|{key}".encode()).hexdigest()[:24] + '"'
+    cached = _images.get(letter.id)  # type: ignore[arg-type]
+    if cached is None or cached[0] != key:
+        version = service.final_version(session=session, letter=letter)
+        image = share_image(title=letter.title, subtitle=version.subject,
+                            footer=f"An open letter · {count} signator{'y' if count == 1 else 'ies'}")
+        cached = (key, image)
+        _images[letter.id] = cached  # type: ignore[index]
+    return _cached_response(request, cached[1], etag, "image/png")
+
+
+@router.get("/letters/{slug}/logos/{signature_id}.png", name="letter_logo")
+def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
+    letter = _published_or_404(session, slug)
+    signature = session.get(Signature, signature_id)
+    listed = {s.id for s in service.final_signatures(session=session, letter=letter)}
+    if signature is None or signature.id not in listed or not (signature.logo_path or "").startswith("logos/"):
+        raise NotFound("There is no such logo.")
+    path = logos.path_for((signature.logo_path or "").removeprefix("logos/"))
+    if path is None:
+        raise NotFound("There is no such logo.")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": PUBLIC_CACHE})
+
+
+# The press pack (public once published) ---------------------------------------------------------------------
+
+def _pack_file(session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+    folder = pack.build(session=session, letter=letter, embargoed=embargoed)
+    path = pack.file_path(folder=folder, name=name)
+    if path is None:
+        raise NotFound("There is no such file in the press pack.")
+    download = f"{letter.slug}-{name.replace('/', '-')}"
+    headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
+               "ETag": f'"{folder.name}-{name.replace("/", "-")}"',
+               "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=pack.media_type(name), filename=download, headers=headers)
+
+
+@router.get("/letters/{slug}/press-pack.zip", name="press_pack")
+def press_pack(session: SessionDep, slug: str) -> Response:
+    return _pack_file(session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+
+
+@router.get("/letters/{slug}/press/{name:path}", name="press_file")
+def press_file(session: SessionDep, slug: str, name: str) -> Response:
+    letter = _published_or_404(session, slug)
+    if name not in pack.PACK_FILES and not name.startswith("logos/"):
+        raise NotFound("There is no such file in the press pack.")
+    return _pack_file(session, letter, name, embargoed=False)
+
+
+# Press links (before the embargo) ---------------------------------------------------------------------------
+
+@router.get("/press/{token}", response_class=HTMLResponse, name="press_preview")
+def press_preview(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+    link, letter = service.get_press_link_by_token(session=session, token=token)
+    service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
+    session.commit()
+    view = service.public_view(session=session, letter=letter)
+    from backend.letters.rendering import render_letter
+
+    return render(request, "press/preview.html", {
+        "link": link, "letter": letter, "view": view, "token": token,
+        "embargo_line": service.embargo_line(letter=letter, embargoed=True),
+        "letter_html": render_letter(session=session, letter=letter, version=view.version,
+                                     signatures=view.signatures),
+        "files": [n for n in pack.PACK_FILES if n != "README.txt"],
+    })
+
+
+@router.get("/press/{token}/press-pack.zip", name="press_link_pack")
+def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
+    link, letter = service.get_press_link_by_token(session=session, token=token)
+    service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
+    session.commit()
+    return _pack_file(session, letter, pack.ZIP_NAME, embargoed=True)
+
+
+@router.get("/press/{token}/files/{name:path}", name="press_link_file")
+def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
+    link, letter = service.get_press_link_by_token(session=session, token=token)
+    if name not in pack.PACK_FILES and not name.startswith("logos/"):
+        raise NotFound("There is no such file in the press pack.")
+    service.log_download(session=session, link=link, file=name, ip=client_ip(request))
+    session.commit()
+    return _pack_file(session, letter, name, embargoed=True)
+
+
+# The lead's publish page -------------------------------------------------------------------------------------
+
+def _lead_letter(session: Session, slug: str, user: User) -> Letter:
+    from backend.campaigns import service as campaigns
+
+    letter = service.get_by_slug(session=session, slug=slug)
+    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="viewer")
+    return letter
+
+
+def _publish_page(request: Request, session: Session, letter: Letter, user: User, *,
+                  values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                  new_link: str | None = None, status_code: int = 200) -> HTMLResponse:
+    from backend.campaigns import service as campaigns
+
+    role = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
+    embargo = as_utc(letter.embargo_at)
+    return render(request, "publishing/publish.html", {
+        "letter": letter, "role": role, "schedule": service.get_schedule(session=session, letter=letter),
+        "embargo_future": embargo is not None and embargo > utcnow(),
+        "embargo_line": service.embargo_line(letter=letter, embargoed=True),
+        "count": service.signature_count(session=session, letter=letter),
+        "press_links": service.get_press_links(session=session, letter=letter),
+        "values": values or {}, "errors": errors or {}, "new_link": new_link,
+    }, status_code=status_code)
+
+
+@router.get("/letters/{slug}/publish", response_class=HTMLResponse, name="letter_publish_page")
+def publish_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+    return _publish_page(request, session, _lead_letter(session, slug, user), user)
+
+
+def _action(request: Request, session: Session, letter: Letter, user: User, action: str) -> Response:
+    ip = client_ip(request)
+    try:
+        if action == "now":
+            service.publish(session=session, letter=letter, user=user, ip=ip)
+            message = "The letter is published."
+        elif action == "schedule":
+            service.schedule(session=session, letter=letter, user=user, ip=ip)
+            message = f"The letter will be published at {service.embargo_line(letter=letter, embargoed=True)[16:]}."
+        else:
+            service.cancel_schedule(session=session, letter=letter, user=user, ip=ip)
+            message = "The scheduled publication is cancelled."
+    except InvalidInput as exc:
+        session.rollback()
+        return _publish_page(request, session, letter, user, errors={"publish": exc.message}, status_code=422)
+    session.commit()
+    flash(request, message, "success")
+    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+
+
+@router.post("/letters/{slug}/publish/now", name="letter_publish_now")
+def publish_now(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    return _action(request, session, _lead_letter(session, slug, user), user, "now")
+
+
+@router.post("/letters/{slug}/publish/schedule", name="letter_publish_schedule")
+def publish_schedule(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    return _action(request, session, _lead_letter(session, slug, user), user, "schedule")
+
+
+@router.post("/letters/{slug}/publish/cancel", name="letter_publish_cancel")
+def publish_cancel(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    return _action(request, session, _lead_letter(session, slug, user), user, "cancel")
+
+
+@router.post("/letters/{slug}/publish/press-links", response_class=HTMLResponse, name="press_link_create")
+def press_link_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
+                      slug: str) -> Response:
+    letter = _lead_letter(session, slug, user)
+    values = {k: text(form, k)[:300] for k in ("journalist", "outlet", "email")}
+    try:
+        _link, token = service.create_press_link(session=session, letter=letter, user=user, ip=client_ip(request),
+                                                **values)
+    except InvalidInput as exc:
+        session.rollback()
+        return _publish_page(request, session, letter, user, values=values,
+                             errors={exc.field or "journalist": exc.message}, status_code=422)
+    session.commit()
+    # The token is shown once, on this page, to copy and send to the journalist; only its hash is kept.
+    return _publish_page(request, session, letter, user, new_link=f"{get_settings().base_url}/press/{token}")
+
+
+@router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
+def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      press_link_id: int) -> Response:
+    letter = _lead_letter(session, slug, user)
+    link = service.revoke_press_link(session=session, letter=letter, press_link_id=press_link_id, user=user,
+                                     ip=client_ip(request))
+    session.commit()
+    flash(request, f"The press link for {link.journalist} is revoked.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+
+
+from backend.publishing.api import router as api_router  # noqa: E402  (after the page routes: same prefix order)
+
+router.include_router(api_router)

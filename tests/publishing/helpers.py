@@ -1,0 +1,113 @@
+"""Shared helpers for the publishing tests: a letter ready to publish, with signatories, quotes and a contact."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from PIL import Image
+
+SIGNATORIES = [
+    ("organisation", "Friends of the Park", "Sam Signer", "Director", "https://friends.example"),
+    ("organisation", '=HYPERLINK("http://x")', "Eve Evil", "Chair", None),
+    ("organisation", "Zebra Crossing Trust", "Zoe Zed", "Chief Executive", None),
+    ("individual", "Ivy Individual", "Ivy Individual", "Campaigner", None),
+]
+
+
+@dataclass
+class Ready:
+    lead: Any
+    letter: Any
+    signatures: list[Any]
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def ready_letter(db: Any, make_user: Any, *, embargo_in: timedelta | None = None, status: str = "closed",
+                 with_logo: bool = True) -> Ready:
+    """A closed letter with a recipient, four approved signatories, two quotes, a press contact and notes."""
+    from backend.accounts import service as accounts
+    from backend.campaigns import service as campaigns
+    from backend.db import utcnow
+    from backend.letters import service as letters
+    from backend.letters.models import PressContact, Quote, Recipient
+    from backend.letters.service import LetterText
+    from backend.signatures import logos
+    from backend.signatures.models import Signature
+
+    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Lead Charity")
+    org = accounts.organisations_of(session=db, user_id=lead.id)[0]
+    campaign = campaigns.create(session=db, title="Right to protest", lead_organisation=org, created_by=lead)
+    letter = letters.create(session=db, campaign=campaign, title="Protect the right to protest")
+    version: Any = letters.save_version(
+        session=db, letter=letter, author_id=lead.id, check_base=False,
+        text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
+                        body="We write to ask you to **protect** the right to protest.\n\nIt matters to everyone.",
+                        sign_off="Yours sincerely,"))
+    letters.set_recipients(session=db, letter=letter, recipients=[
+        Recipient(name="Rt Hon Jane Doe MP", position="Home Secretary", recipient_organisation="Home Office")])
+    letters.set_quotes(session=db, letter=letter, quotes=[
+        Quote(letter_id=0, person="Amira Khan", role="Director", organisation="Lead Charity",
+              text="Protest is a right."),
+        Quote(letter_id=0, person="Tom Brown", role="Chair", organisation="Friends of the Park",
+              text="We stand together."),
+    ])
+    letters.set_press_contact(session=db, letter=letter, contact=PressContact(
+        letter_id=0, name="Pat Press", role="Media officer", organisation="Lead Charity", email="press@lead.example",
+        phone="020 7946 0000", out_of_hours_phone="07700 900000"))
+    letters.set_tags(session=db, letter=letter, tags=["civil liberties"])
+    letter.notes_to_editors = "Lead Charity is a registered charity (no. 123456)."
+    letter.status = status
+    if embargo_in is not None:
+        letter.embargo_at = utcnow() + embargo_in
+    db.add(letter)
+    db.flush()
+    letter_id: Any = letter.id
+    made = []
+    for order, (kind, name, signer, role, website) in enumerate(SIGNATORIES):
+        key = name.casefold()
+        email = f"signer{order}@sig.example"
+        made.append(Signature(
+            letter_id=letter_id, version_id=version.id, content_hash=version.content_hash, kind=kind,
+            display_name=name, name_key=key, signer_name=signer, signer_role=role, contact_email=email,
+            email_key=email, website=website, status="approved", display_order=order,
+            confirmed_at=utcnow(), approved_at=utcnow(),
+            logo_path=logos.store(png()) if with_logo and order == 0 else None))
+    # One that is not approved: never published.
+    made.append(Signature(letter_id=letter_id, version_id=version.id, kind="organisation", display_name="Pending Org",
+                          name_key="pending org", signer_name="Pam", contact_email="pam@pending.example",
+                          email_key="pam@pending.example", status="pending"))
+    for s in made:
+        db.add(s)
+    db.commit()
+    db.refresh(letter)
+    return Ready(lead=lead, letter=letter, signatures=made[:4])
+
+
+def public_paths(slug: str, signature_id: int) -> list[str]:
+    """Every public route of one letter."""
+    return [
+        f"/letters/{slug}",
+        f"/letters/{slug}/press-pack.zip",
+        f"/letters/{slug}/press/letter.pdf",
+        f"/letters/{slug}/press/letter.docx",
+        f"/letters/{slug}/press/press-release.pdf",
+        f"/letters/{slug}/press/press-release.docx",
+        f"/letters/{slug}/press/signatories.csv",
+        f"/letters/{slug}/press/README.txt",
+        f"/letters/{slug}/press/logos/001-friends-of-the-park.png",
+        f"/letters/{slug}/logos/{signature_id}.png",
+        f"/letters/{slug}/share.png",
+        f"/api/v1/letters/{slug}",
+        f"/api/v1/letters/{slug}/signatories",
+        f"/api/v1/letters/{slug}/responses",
+        f"/api/v1/letters/{slug}/commitments",
+        f"/api/v1/letters/{slug}/count",
+    ]
