@@ -52,6 +52,22 @@ def word_diff(old: str, new: str) -> list[Change]:
     return changes
 
 
+def version_text(version: LetterVersion) -> str:
+    """The whole text a signatory approves, as one string: subject, salutation, body, sign-off."""
+    return f"{version.subject}\n\n{version.salutation}\n\n{version.body.rstrip()}\n\n{version.sign_off}\n"
+
+
+def text_diff(old: LetterVersion | None, new: LetterVersion) -> list[Change]:
+    """A word diff of the whole text; with no earlier version everything counts as added."""
+    return word_diff(version_text(old) if old else "", version_text(new))
+
+
+def as_plain_text(changes: list[Change]) -> str:
+    """The diff for a plain-text email: [-removed-] and {+added+}."""
+    marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
+    return "".join(marks[c.op].format(c.text) for c in changes)
+
+
 def to_html(changes: list[Change]) -> Markup:
     """<ins>/<del> with visually hidden "added:"/"removed:" words so screen readers announce them too."""
     out = []

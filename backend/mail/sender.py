@@ -36,11 +36,15 @@ def claim(*, engine: Engine, batch_size: int, lease_seconds: int) -> list[tuple[
     """Marks up to `batch_size` due rows as `sending` under a lease; returns (id, lease) pairs."""
     now = utcnow()
     lease = now + timedelta(seconds=lease_seconds)
+    due = or_(
+        (col(OutboundEmail.status) == "queued") & (col(OutboundEmail.next_attempt_at) <= now),
+        (col(OutboundEmail.status) == "sending") & (col(OutboundEmail.lease_expires_at) < now),
+    )
+    # Look before taking the write lock: an idle worker polling every second should not hold it.
+    with Session(engine) as reader:
+        if reader.exec(select(OutboundEmail.id).where(due).limit(1)).first() is None:
+            return []
     with session_for_write(engine) as session:
-        due = or_(
-            (col(OutboundEmail.status) == "queued") & (col(OutboundEmail.next_attempt_at) <= now),
-            (col(OutboundEmail.status) == "sending") & (col(OutboundEmail.lease_expires_at) < now),
-        )
         stmt = (
             select(OutboundEmail.id)
             .where(due)

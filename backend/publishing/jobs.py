@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from backend.db import session_for_write
 from backend.publishing import service
@@ -12,6 +13,9 @@ from backend.worker import scheduled_job
 @scheduled_job("publish at embargo")
 def publish_due(engine: Engine) -> None:
     """Publishes scheduled letters whose embargo has come (a claimed UPDATE makes it once across workers)."""
+    with Session(engine) as reader:  # look first, so an idle worker does not take the write lock
+        if not service.due_for_publication(session=reader):
+            return
     with session_for_write(engine) as session:
         service.publish_due(session=session)
         session.commit()

@@ -24,6 +24,7 @@ from backend.publishing.models import PressDownload, PressLink, PublicationSched
 from backend.responses import service as responses
 from backend.responses.models import Commitment, CommitmentEvidence, Response
 from backend.security import hash_token, new_token
+from backend.signatures import service as signing
 from backend.signatures.models import Signature
 
 LONDON = ZoneInfo("Europe/London")
@@ -112,7 +113,7 @@ def final_signatures(*, session: Session, letter: Letter) -> list[Signature]:
     Once published the list is frozen: a signature approved after that moment is not added to it
     (withdrawal by the lead still takes one off).
     """
-    rows = responses.final_signatures(session=session, letter=letter)
+    rows = signing.get_listed(session=session, letter=letter)
     published = as_utc(letter.published_at)
     if published is None:
         return rows
@@ -299,18 +300,22 @@ def cancel_schedule(*, session: Session, letter: Letter, user: User, ip: str | N
                  subject_type="letter", subject_id=letter.id, ip=ip)
 
 
-def publish_due(*, session: Session) -> list[int]:
-    """Publishes scheduled letters whose embargo has come, each exactly once even with several workers."""
-    now = utcnow()
-    due = session.exec(
+def due_for_publication(*, session: Session) -> list[int]:
+    """The scheduled letters whose embargo has come and that are not published yet."""
+    return [i for i in session.exec(
         select(Letter.id).join(PublicationSchedule, col(PublicationSchedule.letter_id) == Letter.id)
         .where(col(PublicationSchedule.cancelled_at).is_(None))
         .where(col(Letter.status).in_(PUBLISHABLE_FROM))
-        .where(col(Letter.embargo_at) <= now)
-    ).all()
+        .where(col(Letter.embargo_at) <= utcnow())
+    ).all() if i is not None]
+
+
+def publish_due(*, session: Session) -> list[int]:
+    """Publishes scheduled letters whose embargo has come, each exactly once even with several workers."""
+    now = utcnow()
     published = []
-    for letter_id in due:
-        if letter_id is None or not _claim(session=session, letter_id=letter_id, due_before=now):
+    for letter_id in due_for_publication(session=session):
+        if not _claim(session=session, letter_id=letter_id, due_before=now):
             continue
         letter = session.get(Letter, letter_id)
         assert letter is not None

@@ -25,6 +25,7 @@ from backend.letters.models import REPLY_STATUSES, Letter
 from backend.responses import forms, service
 from backend.responses.models import COMMITMENT_STATUSES, DEFAULT_REGION, HOLIDAY_REGIONS, RESPONSE_KINDS
 from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.signatures import service as signing
 from backend.web import flash, render
 
 router = APIRouter()
@@ -74,7 +75,7 @@ def _send_page(request: Request, session: Session, letter: Letter, rows: list[fo
         "letter": letter, "tracked": tracked, "rows": {r.letter_recipient_id: r for r in rows},
         "again_reason": reason, "errors": errors, "today": service.today(),
         "version": letters.current_version(session=session, letter=letter),
-        "signature_count": len(service.final_signatures(session=session, letter=letter)), **LABELS,
+        "signature_count": len(signing.get_listed(session=session, letter=letter)), **LABELS,
     }, status_code=status_code)
 
 

@@ -41,6 +41,7 @@ from backend.responses.models import (
     ResponseRevision,
 )
 from backend.security import hash_token
+from backend.signatures import service as signing
 from backend.signatures.models import Signature
 
 WAITING_STATUSES = ("awaiting", "acknowledged")
@@ -121,18 +122,6 @@ def _link_of(*, session: Session, letter: Letter, letter_recipient_id: int) -> t
     return row[0], row[1]
 
 
-def final_signatures(*, session: Session, letter: Letter) -> list[Signature]:
-    """Approved signatures on the letter's current version: organisations first, in display order."""
-    stmt = (
-        select(Signature)
-        .where(Signature.letter_id == letter.id)
-        .where(Signature.status == "approved")
-        .where(Signature.version_id == letter.current_version_id)
-        .order_by(col(Signature.kind).desc(), col(Signature.display_order), col(Signature.id))
-    )
-    return list(session.exec(stmt))
-
-
 def _reply_address(token: str) -> str:
     domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "undersigned.localhost"
     return f"reply+{token}@{domain}"
@@ -167,7 +156,7 @@ def send(
     if not choices:
         raise InvalidInput("Choose at least one recipient to send the letter to.", field="recipients")
     now = utcnow()
-    signatures = final_signatures(session=session, letter=letter)
+    signatures = signing.get_listed(session=session, letter=letter)
     pdf: bytes | None = None
     made: list[Dispatch] = []
     for choice in choices:
@@ -354,7 +343,7 @@ def record_response(
 
 def _notify_signatories_of_response(*, session: Session, letter: Letter, response: Response,
                                     recipient: Recipient) -> None:
-    for signature in final_signatures(session=session, letter=letter):
+    for signature in signing.get_listed(session=session, letter=letter):
         if signature.notify_updates:
             mail.enqueue(session=session, to=signature.contact_email, template="response_recorded",
                          context={"letter": letter, "response": response, "recipient": recipient,

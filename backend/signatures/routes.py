@@ -14,6 +14,7 @@ from backend import ratelimit
 from backend.accounts.deps import CurrentUser
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
 from backend.security import client_ip
 from backend.signatures import logos, service
@@ -152,7 +153,6 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
     if letter.status != "open":
         raise InvalidInput("This letter is not open for signatures at the moment.")
     service.mark_opened(session=session, invite=invite)
-    session.commit()
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
     ctx = _sign_context(session=session, letter=letter, values=values, errors={}, action=f"/sign/{token}",
                         invite=invite, token=token)
@@ -200,7 +200,7 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
     }
     if row.purpose == "confirm":
         return render(request, "signatures/confirm.html", ctx, status_code=status_code)
-    ctx["segments"] = service.diff_for(session=session, signature=signature, letter=letter)
+    ctx["diff_html"] = diff.to_html(service.diff_for(session=session, signature=signature, letter=letter))
     ctx["mode"] = mode or "approve"
     return render(request, "signatures/reconfirm.html", ctx, status_code=status_code)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -24,14 +24,15 @@ from backend.audit import service as audit
 from backend.campaigns import service as campaigns
 from backend.campaigns.models import Campaign
 from backend.config import get_settings
-from backend.db import as_utc, utcnow
+from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
+from backend.letters import diff
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
 from backend.security import hash_token, new_token
-from backend.signatures import csvio, logos, textdiff
+from backend.signatures import csvio, logos
 from backend.signatures.models import Invite, Signature, SignatureToken
 
 # Lifetimes of emailed links. Kept here (not in Settings) until the lead engineer moves them to config.
@@ -336,8 +337,12 @@ def get_invite_by_token(*, session: Session, token: str) -> Invite:
 def mark_opened(*, session: Session, invite: Invite) -> None:
     """Notes the first time an invite link was opened (a read receipt only: it changes no signature)."""
     if invite.opened_at is None:
-        session.execute(update(Invite).where(col(Invite.id) == invite.id).where(col(Invite.opened_at).is_(None))
-                        .values(opened_at=utcnow(), status="opened"))
+        # A write transaction of its own: a GET's session only reads, and on SQLite a read that turns into a
+        # write fails at once when another writer got there first.
+        with session_for_write(session.get_bind()) as writer:  # type: ignore[arg-type]
+            writer.execute(update(Invite).where(col(Invite.id) == invite.id).where(col(Invite.opened_at).is_(None))
+                           .values(opened_at=utcnow(), status="opened"))
+            writer.commit()
 
 
 # Signing ---------------------------------------------------------------------------------------------
@@ -635,11 +640,11 @@ def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) 
         signature.status = "needs_reconfirmation"
         session.add(signature)
         token = _issue_token(session=session, signature=signature, purpose="reconfirm", days=RECONFIRM_DAYS)
-        segments = textdiff.between(old, version) if old else textdiff.word_diff("", textdiff.version_text(version))
+        changes = diff.text_diff(old, version)
         mail.enqueue(
             session=session, to=signature.contact_email, template="signature_reconfirm",
             context={"signature": signature, "letter": letter, "version": version, "old": old,
-                     "diff_text": textdiff.as_plain_text(segments), "segments": segments,
+                     "diff_text": diff.as_plain_text(changes), "segments": changes,
                      "approve_link": _link(f"/confirm/{token}"),
                      "withdraw_link": _link(f"/confirm/{token}/withdraw")},
             dedupe_key=f"sig-reconfirm:{signature.id}:{version.id}",
@@ -652,13 +657,13 @@ def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) 
     return count
 
 
-def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[textdiff.Segment]:
+def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[diff.Change]:
     """What changed between the text the signatory approved and the current one."""
     new = current_version(session=session, letter=letter)
     old = session.get(LetterVersion, signature.version_id) if signature.version_id else None
     if new is None:
         return []
-    return textdiff.between(old, new) if old else textdiff.word_diff("", textdiff.version_text(new))
+    return diff.text_diff(old, new)
 
 
 def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str | None) -> tuple[Signature, str]:
@@ -838,10 +843,15 @@ def get_signatures(*, session: Session, letter_id: int) -> list[Signature]:
 
 def get_listed(*, session: Session, letter: Letter) -> list[Signature]:
     """The signatures shown publicly: approved on the current text; organisations first, in display order."""
-    rows = [s for s in get_signatures(session=session, letter_id=letter.id)  # type: ignore[arg-type]
-            if s.status in LISTED_STATUSES and s.version_id == letter.current_version_id]
-    return sorted(rows, key=lambda s: (s.kind != "organisation", s.display_order,
-                                       as_utc(s.approved_at) or as_utc(s.created_at), s.id))
+    stmt = (
+        select(Signature)
+        .where(Signature.letter_id == letter.id)
+        .where(col(Signature.status).in_(LISTED_STATUSES))
+        .where(Signature.version_id == letter.current_version_id)
+        .order_by(case((col(Signature.kind) == "organisation", 0), else_=1), col(Signature.display_order),
+                  col(Signature.approved_at), col(Signature.id))
+    )
+    return list(session.exec(stmt))
 
 
 @dataclass

@@ -50,7 +50,7 @@ def test_new_text_asks_for_reconfirmation_and_approve(client, post, db, make_use
 
     before = signatures(db)[0].updated_at
     page = client.get(approve)
-    assert page.status_code == 200 and "<ins>defend</ins>" in page.text
+    assert page.status_code == 200 and '[added: </span>defend<' in page.text
     assert signatures(db)[0].updated_at == before  # the GET changed nothing
 
     response = post(client, approve, {"version_id": str(version.id)}, page=approve)
