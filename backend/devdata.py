@@ -9,12 +9,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from backend.accounts import service as accounts
-from backend.accounts.models import Organisation
+from backend.accounts.models import Organisation, User
 from backend.config import get_settings
 
 DEV_EMAIL = "campaigns@example.org"
 DEV_PASSWORD = "undersigned-dev"  # noqa: S105 - development only: printed in the console, never used outside development
 DEV_ORGANISATION = "Example Coalition for Fair Policing"
+# Published when the examples are first loaded, so the public pages, feeds and press pack have something to show.
+PUBLISHED_EXAMPLE = "restoring-trust-in-london-policing"
 
 
 def prepare(*, engine: Engine, load_examples: bool = True) -> None:
@@ -40,4 +42,17 @@ def prepare(*, engine: Engine, load_examples: bool = True) -> None:
             session.commit()
             if loaded:
                 print(f"Loaded {loaded} example letter(s) from {letters_dir}.", flush=True)
+                _publish_example(session=session, user=user)
     print(f"Development log-in: {DEV_EMAIL} / {DEV_PASSWORD}", flush=True)
+
+
+def _publish_example(*, session: Session, user: User) -> None:
+    from backend.letters import service as letters
+    from backend.publishing import service as publishing
+
+    letter = letters.get_by_slug(session=session, slug=PUBLISHED_EXAMPLE)
+    if letter is None or letter.status == "published":
+        return
+    publishing.publish(session=session, letter=letter, user=user, ip=None)
+    session.commit()
+    print(f"Published the example letter at /letters/{PUBLISHED_EXAMPLE}.", flush=True)

@@ -51,12 +51,16 @@ def test_serve_on_the_embedded_default_migrates_loads_examples_and_serves_home(t
                 time.sleep(0.2)
         assert response is not None and response.status_code == 200
         assert "Open letters, signed together" in response.text
+        assert "Restoring trust in London" in response.text  # the example published on first run
+        letter = httpx.get(f"http://127.0.0.1:{port}/letters/restoring-trust-in-london-policing", timeout=5)
+        assert letter.status_code == 200 and "Dear Commissioner," in letter.text
         mailbox = httpx.get(f"http://127.0.0.1:{port}/dev/mailbox", timeout=5)
         assert mailbox.status_code == 200
     finally:
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
     assert "Development log-in: campaigns@example.org" in output
+    assert "Loaded 3 example letter(s)" in output
     assert f"http://127.0.0.1:{port}/" in output
 
 
