@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     rate_limit_login_account: str = "20/hour"
     rate_limit_signup: str = "5/minute"
     rate_limit_reset: str = "5/minute"
+    # Per client IP on the public signing pages (a load test from one address raises these; never in production).
+    rate_limit_sign: str = "20/minute"
+    rate_limit_sign_confirm: str = "30/minute"
+    rate_limit_sign_link_page: str = "120/minute"
+
+    # A published letter page is answered from memory, re-checked against the database at most this often
+    # (changes made in the same process show at once). 0 turns the in-memory answer off.
+    public_page_revalidate_seconds: float = 1.0
 
     load_examples: bool = True
 

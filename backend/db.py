@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -45,18 +48,65 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# One writer at a time per SQLite file and process. Threads queue here and are woken the moment the writer
+# commits; left to SQLite's busy handler they would sleep-poll (up to 100 ms a try) and, under a storm of
+# sign-ons, spend most of their time asleep while the file is free.
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+WRITE_LOCK_TIMEOUT = 30.0  # then BEGIN IMMEDIATE goes ahead and SQLite's own busy_timeout decides
+
+
+def _write_lock(database: str) -> threading.Lock:
+    with _write_locks_guard:
+        return _write_locks.setdefault(database, threading.Lock())
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A pysqlite connection that lets go of the process's write lock once its transaction has ended."""
+
+    write_lock: threading.Lock | None = None
+    holds_write_lock = False
+
+    def _release(self) -> None:
+        if self.holds_write_lock and self.write_lock is not None:
+            self.holds_write_lock = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Creates the engine; on SQLite turns on WAL, busy_timeout and foreign keys."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
-            database_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            database_url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _SQLiteConnection},
+            **kwargs
         )
+        lock = _write_lock(os.path.abspath(url.database or ":memory:"))
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, emit BEGIN so write transactions can be IMMEDIATE.
             dbapi_connection.isolation_level = None
+            if isinstance(dbapi_connection, _SQLiteConnection):
+                dbapi_connection.write_lock = lock
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -67,7 +117,16 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            dbapi_connection = conn.connection.dbapi_connection
+            if mode == "IMMEDIATE" and isinstance(dbapi_connection, _SQLiteConnection) and \
+                    not dbapi_connection.holds_write_lock:
+                dbapi_connection.holds_write_lock = lock.acquire(timeout=WRITE_LOCK_TIMEOUT)
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            except BaseException:
+                if isinstance(dbapi_connection, _SQLiteConnection):
+                    dbapi_connection._release()
+                raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -217,6 +217,9 @@ def _wipe(engine: Any) -> None:
     from sqlmodel import SQLModel
 
     import backend.models  # noqa: F401
+    from backend.publishing import pagecache
+
+    pagecache.clear()  # rows go without a session, so the in-memory public pages must go too
 
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:

@@ -53,6 +53,12 @@ def sanitise_html(html: str) -> str:
 
 def render_markdown(text: str) -> Markup:
     """Renders Markdown to HTML safe to put in a page or a PDF."""
+    return _render_cached(text or "")
+
+
+@lru_cache(maxsize=256)
+def _render_cached(text: str) -> Markup:
+    # The same text (a letter version) is shown on every signing and confirmation page: render it once.
     if not text or not text.strip():
         return Markup("")
     md = _parser()

@@ -6,57 +6,29 @@ and uploaded images under the media folder, both addressed on a private host nam
 
 from __future__ import annotations
 
-import mimetypes
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from sqlmodel import Session
 from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from backend.config import get_settings
+from backend.letters import pdfrender
 from backend.letters.models import Letter, LetterVersion
+from backend.letters.pdfrender import BASE_URL
 from backend.letters.rendering import SignatoryLike, render_letter, render_template
 
-ASSET_HOST = "undersigned.assets.invalid"  # .invalid never resolves: nothing here can reach the network
-BASE_URL = f"https://{ASSET_HOST}/"
-ALLOWED_MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
-
-class AssetFetcher(URLFetcher):
+class AssetFetcher(pdfrender.AssetFetcher):
     """Serves /static/... from templates/static and /media/... from the media folder; refuses anything else."""
 
     def __init__(self, *, static_dir: Path | None = None, media_dir: Path | None = None) -> None:
-        super().__init__(allowed_protocols=("https",), allow_redirects=False)
         settings = get_settings()
-        self.static_dir = (static_dir or Path(settings.templates_dir) / "static").resolve()
-        self.media_dir = (media_dir or Path(settings.media_dir)).resolve()
-
-    def resolve(self, url: str) -> Path:
-        """The local file an asset URL names; ValueError for anything that is not one of ours."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" or parts.netloc != ASSET_HOST or parts.query or parts.username:
-            raise ValueError(f"refused to fetch {url!r}: only the app's own assets are available to PDFs")
-        path = unquote(parts.path)
-        if path.startswith("/static/"):
-            root, rest = self.static_dir, path.removeprefix("/static/")
-        elif path.startswith("/media/"):
-            root, rest = self.media_dir, path.removeprefix("/media/")
-            if Path(rest).suffix.lower() not in ALLOWED_MEDIA_TYPES:
-                raise ValueError(f"refused to fetch {url!r}: only PNG and JPEG images from the media folder")
-        else:
-            raise ValueError(f"refused to fetch {url!r}: not a static or media path")
-        candidate = (root / rest).resolve()
-        if not candidate.is_relative_to(root) or not candidate.is_file():
-            raise ValueError(f"refused to fetch {url!r}: no such asset")
-        return candidate
-
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        path = self.resolve(url)
-        media_type = ALLOWED_MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": media_type or "application/octet-stream"})
+        super().__init__(static_dir=static_dir or Path(settings.templates_dir) / "static",
+                         media_dir=media_dir or Path(settings.media_dir))
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -64,6 +36,17 @@ def html_to_pdf(html: str) -> bytes:
     pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=AssetFetcher()).write_pdf()
     assert pdf is not None
     return bytes(pdf)
+
+
+def html_to_pdfs_isolated(htmls: list[str]) -> list[bytes]:
+    """Like `html_to_pdf` for several documents, in a short-lived child process (a fresh interpreter, so it is
+    safe from a threaded server): the memory WeasyPrint takes goes back to the system when the child ends."""
+    settings = get_settings()
+    static_dir = str((Path(settings.templates_dir) / "static").resolve())
+    media_dir = str(Path(settings.media_dir).resolve())
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(pdfrender.render_all, htmls, static_dir, media_dir).result()
 
 
 def letter_html(

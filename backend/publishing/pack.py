@@ -22,7 +22,7 @@ from sqlmodel import Session
 from backend.config import get_settings
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
-from backend.letters.pdf import html_to_pdf
+from backend.letters.pdf import html_to_pdf, html_to_pdfs_isolated
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
 from backend.publishing import service
 from backend.signatures import csvio, logos
@@ -137,19 +137,27 @@ def _embargo_day(letter: Letter) -> Any:
 
 # The files -----------------------------------------------------------------------------------------------
 
-def letter_pdf(*, session: Session, ctx: PackContext) -> bytes:
-    """The letter PDF, from the one letter template, with the embargo line on top while embargoed."""
+def letter_pdf_html(*, session: Session, ctx: PackContext) -> str:
+    """The HTML the letter PDF is made from: the one letter template, with the embargo line while embargoed."""
     view = ctx.view
     body = render_letter(session=session, letter=view.letter, version=view.version, signatures=view.signatures,
                          for_pdf=True, on=_embargo_day(view.letter))
-    html = render_template("press/letter_pdf.html", {"letter": view.letter, "version": view.version,
+    return render_template("press/letter_pdf.html", {"letter": view.letter, "version": view.version,
                                                      "letter_html": body, "ctx": ctx})
-    return html_to_pdf(html)
+
+
+def letter_pdf(*, session: Session, ctx: PackContext) -> bytes:
+    """The letter PDF."""
+    return html_to_pdf(letter_pdf_html(session=session, ctx=ctx))
+
+
+def press_release_html(*, ctx: PackContext) -> str:
+    return render_template("press/press_release_pdf.html", {"ctx": ctx, "view": ctx.view})
 
 
 def press_release_pdf(*, ctx: PackContext) -> bytes:
     """The press release as a PDF."""
-    return html_to_pdf(render_template("press/press_release_pdf.html", {"ctx": ctx, "view": ctx.view}))
+    return html_to_pdf(press_release_html(ctx=ctx))
 
 
 def _docx() -> Any:
@@ -295,10 +303,14 @@ def build(*, session: Session, letter: Letter, embargoed: bool) -> Path:
     work = folder.with_name(f".{key}.{os.getpid()}.tmp")
     shutil.rmtree(work, ignore_errors=True)
     (work / "logos").mkdir(parents=True)
+    # The PDFs take most of the time (seconds for two thousand signatories) and ~100 MB: a child process
+    # makes them, so the server neither keeps that memory nor holds the GIL away from its requests meanwhile.
+    letter_pdf_bytes, release_pdf_bytes = html_to_pdfs_isolated(
+        [letter_pdf_html(session=session, ctx=ctx), press_release_html(ctx=ctx)])
     files: dict[str, bytes] = {
-        "letter.pdf": letter_pdf(session=session, ctx=ctx),
+        "letter.pdf": letter_pdf_bytes,
         "letter.docx": letter_docx(ctx=ctx),
-        "press-release.pdf": press_release_pdf(ctx=ctx),
+        "press-release.pdf": release_pdf_bytes,
         "press-release.docx": press_release_docx(ctx=ctx),
         "signatories.csv": signatories_csv(ctx=ctx).encode("utf-8"),
     }

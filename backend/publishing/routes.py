@@ -18,7 +18,7 @@ from backend.config import get_settings
 from backend.db import SessionDep, as_utc, utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
-from backend.publishing import pack, service
+from backend.publishing import pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
@@ -96,17 +96,23 @@ def letter_public(request: Request, session: SessionDep, user: OptionalUser, slu
         if service.is_member(session=session, letter=letter, user=user):
             return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
         raise NotFound("There is no letter at this address.")
+    assert letter.id is not None
     key = service.fingerprint(session=session, letter=letter)
     etag = f'"{key}"'
     if _not_modified(request, etag):
+        known = _pages.get(letter.id)
+        if known is not None and known[0] == key:
+            pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=known[1])
         return _cached_response(request, b"", etag, "text/html")
-    cached = _pages.get(letter.id)  # type: ignore[arg-type]
+    cached = _pages.get(letter.id)
     if cached is None or cached[0] != key:
         with _lock:
-            cached = _pages.get(letter.id)  # type: ignore[arg-type]
+            cached = _pages.get(letter.id)
             if cached is None or cached[0] != key:
                 cached = (key, _render_public_page(session, letter))
-                _pages[letter.id] = cached  # type: ignore[index]
+                _pages[letter.id] = cached
+    # Until something public changes, the middleware answers this address from memory (see pagecache).
+    pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=cached[1])
     return _cached_response(request, cached[1], etag, "text/html; charset=utf-8")
 
 

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from backend import ratelimit
 from backend.accounts.deps import CurrentUser
+from backend.config import get_settings
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
@@ -23,15 +24,15 @@ from backend.web import flash, render
 
 router = APIRouter()
 
-# Per client IP. Module attributes so an operator (or a load test) can raise them.
-SIGN_LIMIT = "20/minute"
-CONFIRM_LIMIT = "30/minute"
-LINK_PAGE_LIMIT = "120/minute"
+# Per client IP, from the settings RATE_LIMIT_SIGN, RATE_LIMIT_SIGN_CONFIRM and RATE_LIMIT_SIGN_LINK_PAGE.
+LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm",
+                  "token-page": "rate_limit_sign_link_page"}
 
 OptText = Annotated[str, Form(max_length=5000)]
 
 
-def _limit(request: Request, session: Session, scope: str, limit: str) -> None:
+def _limit(request: Request, session: Session, scope: str) -> None:
+    limit = str(getattr(get_settings(), LIMIT_SETTINGS[scope]))
     ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
                       limit=limit)
 
@@ -91,7 +92,7 @@ def _submit(
     request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: dict[str, Any],
     logo: UploadFile | None, action: str,
 ) -> Response:
-    _limit(request, session, "sign", SIGN_LIMIT)
+    _limit(request, session, "sign")
     values = {k: v for k, v in form.items() if k != "logo"}
     try:
         version_id = int(form.get("version_id") or 0) or None
@@ -146,7 +147,7 @@ def sign_sent(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
 
 @router.get("/sign/{token}", response_class=HTMLResponse, name="sign_invite")
 def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    _limit(request, session, "token-page")
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
@@ -176,7 +177,7 @@ def sign_invite_submit(
 
 @router.post("/sign/{token}/decline", name="sign_decline")
 def sign_decline(request: Request, session: SessionDep, token: str, reason: OptText = "") -> Response:
-    _limit(request, session, "sign", SIGN_LIMIT)
+    _limit(request, session, "sign")
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
@@ -208,13 +209,13 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")
 def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
     # Mail scanners fetch links: this page only shows a button; the POST below does the work.
-    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    _limit(request, session, "token-page")
     return _token_page(request, session, token)
 
 
 @router.post("/confirm/{token}", name="confirm_submit")
 def confirm_submit(request: Request, session: SessionDep, token: str, version_id: OptText = "") -> Response:
-    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    _limit(request, session, "confirm")
     row, _signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     try:
         number = int(version_id) if version_id.isdigit() else None
@@ -236,14 +237,14 @@ def confirm_submit(request: Request, session: SessionDep, token: str, version_id
 
 @router.get("/confirm/{token}/withdraw", response_class=HTMLResponse, name="reconfirm_withdraw_page")
 def reconfirm_withdraw_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    _limit(request, session, "token-page")
     service.get_by_token(session=session, token=token, purposes=("reconfirm",))
     return _token_page(request, session, token, mode="withdraw")
 
 
 @router.post("/confirm/{token}/withdraw", name="reconfirm_withdraw")
 def reconfirm_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    _limit(request, session, "confirm")
     service.get_by_token(session=session, token=token, purposes=("reconfirm",))
     signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
@@ -273,7 +274,7 @@ def _manage_context(session: Session, token: str, values: dict[str, Any] | None 
 
 @router.get("/manage/{token}", response_class=HTMLResponse, name="manage_page")
 def manage_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page", LINK_PAGE_LIMIT)
+    _limit(request, session, "token-page")
     return render(request, "signatures/manage.html", _manage_context(session, token))
 
 
@@ -283,7 +284,7 @@ def manage_submit(
     display_name: OptText = "", signer_name: OptText = "", signer_role: OptText = "", website: OptText = "",
     city: OptText = "", remove_logo: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    _limit(request, session, "confirm")
     values = {"display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
               "website": website, "city": city}
     try:
@@ -301,7 +302,7 @@ def manage_submit(
 
 @router.post("/manage/{token}/withdraw", name="manage_withdraw")
 def manage_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm", CONFIRM_LIMIT)
+    _limit(request, session, "confirm")
     signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
     return _withdrawn_page(request, session, signature)

@@ -16,10 +16,10 @@ from tests.signatures.helpers import open_letter, sign_data
 @pytest.fixture
 def generous_limits(monkeypatch):
     """Every request here comes from 127.0.0.1, so the per-IP limits are raised for these tests."""
-    from backend.signatures import routes
+    from backend.config import get_settings
 
-    monkeypatch.setattr(routes, "SIGN_LIMIT", "100000/minute")
-    monkeypatch.setattr(routes, "CONFIRM_LIMIT", "100000/minute")
+    monkeypatch.setattr(get_settings(), "rate_limit_sign", "100000/minute")
+    monkeypatch.setattr(get_settings(), "rate_limit_sign_confirm", "100000/minute")
 
 
 def _submit(base_url: str, slug: str, data: dict) -> tuple[int, str]:
