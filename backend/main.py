@@ -24,7 +24,7 @@ from backend.accounts.deps import LoginRequired
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.errors import ServiceError
-from backend.security import csrf_protect
+from backend.security import csrf_protect, reject_nul_characters
 from backend.web import render
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
         title="Undersigned",
         description="Open letters for coalitions of charities. The JSON API lives under /api/v1.",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(reject_nul_characters), Depends(csrf_protect)],
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -258,6 +258,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    from sqlalchemy.exc import DataError
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, exc: DataError) -> Response:
+        # The database refused a value that passed validation (e.g. a number out of its range): the
+        # transaction is rolled back with the request's session, so nothing is half-stored.
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _error_page(request, 400, "Some of what was sent cannot be stored (a value is out of range or "
+                           "contains a character the database does not accept).")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

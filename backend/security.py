@@ -73,5 +73,23 @@ async def csrf_protect(request: Request) -> None:
         )
 
 
+NUL_MESSAGE = "What was sent contains a NUL character (code 0), which cannot be stored. Remove it and try again."
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """App-wide dependency: no NUL in the query string or a form field (PostgreSQL text cannot hold one)."""
+    raw_query: bytes = request.scope.get("query_string", b"")
+    if b"%00" in raw_query or b"\x00" in raw_query or "\x00" in request.url.path:
+        raise HTTPException(400, NUL_MESSAGE)
+    if request.method in UNSAFE_METHODS and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        try:
+            form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
+        except Exception as exc:  # malformed multipart body
+            raise HTTPException(400, "The form could not be read.") from exc
+        if any(isinstance(value, str) and "\x00" in value for _, value in form.multi_items()):
+            raise HTTPException(400, NUL_MESSAGE)
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"

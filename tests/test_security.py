@@ -92,3 +92,41 @@ def test_production_sends_hsts_and_secure_host_cookies(engine):
     with TestClient(create_app(prod, engine=engine, run_worker=False), base_url="https://testserver") as c:
         response = c.get("/login")
         assert "max-age=" in response.headers["strict-transport-security"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/letters?limit=1&organisation=%00", "/letters?q=a%00b"])
+def test_a_nul_character_in_the_address_is_a_400_with_a_reason(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.text
+
+
+def test_a_nul_character_in_a_form_is_a_400_and_nothing_is_stored(client, post, db):
+    from sqlmodel import func, select
+
+    from backend.accounts.models import User
+
+    response = post(client, "/signup", {"name": "Ada\x00Lovelace", "email": "ada@example.org",
+                                        "password": "engine analytical notes", "organisation": "Friends"})
+    assert response.status_code == 400
+    assert "NUL character" in response.text
+    db.rollback()
+    assert db.exec(select(func.count()).select_from(User)).one() == 0
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(engine, settings):
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import DataError
+
+    from backend.main import create_app
+
+    app = create_app(settings, engine=engine, run_worker=False)
+
+    @app.get("/api/v1/refused-value")
+    def refused() -> None:
+        raise DataError("INSERT ...", {}, ValueError("integer out of range"))
+
+    with TestClient(app) as c:
+        response = c.get("/api/v1/refused-value")
+    assert response.status_code == 400
+    assert "cannot be stored" in response.json()["detail"]
