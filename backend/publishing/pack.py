@@ -22,7 +22,7 @@ from sqlmodel import Session
 from backend.config import get_settings
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
-from backend.letters.pdf import html_to_pdf, html_to_pdfs_isolated
+from backend.letters.pdf import html_to_pdfs_isolated
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
 from backend.publishing import service
 from backend.signatures import csvio, logos
@@ -146,18 +146,8 @@ def letter_pdf_html(*, session: Session, ctx: PackContext) -> str:
                                                      "letter_html": body, "ctx": ctx})
 
 
-def letter_pdf(*, session: Session, ctx: PackContext) -> bytes:
-    """The letter PDF."""
-    return html_to_pdf(letter_pdf_html(session=session, ctx=ctx))
-
-
 def press_release_html(*, ctx: PackContext) -> str:
     return render_template("press/press_release_pdf.html", {"ctx": ctx, "view": ctx.view})
-
-
-def press_release_pdf(*, ctx: PackContext) -> bytes:
-    """The press release as a PDF."""
-    return html_to_pdf(press_release_html(ctx=ctx))
 
 
 def _docx() -> Any:

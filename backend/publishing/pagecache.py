@@ -204,7 +204,7 @@ class PublicPageCache:
 
 async def _answer(scope: Scope, send: Send, entry: Entry) -> None:
     given = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-    if given is not None and _matches(given.decode("latin-1"), entry.etag):
+    if given is not None and etag_matches(given.decode("latin-1"), entry.etag):
         headers = [(k, v) for k, v in entry.headers if k not in (b"content-type", b"content-length")]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
@@ -213,5 +213,6 @@ async def _answer(scope: Scope, send: Send, entry: Entry) -> None:
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else entry.body})
 
 
-def _matches(given: str, etag: str) -> bool:
+def etag_matches(given: str, etag: str) -> bool:
+    """Whether an If-None-Match header value names this ETag (weak or strong, or `*`)."""
     return given.strip() == "*" or any(part.strip().removeprefix("W/") == etag for part in given.split(","))

@@ -54,8 +54,8 @@ def letters_index(request: Request, session: SessionDep, q: SearchText = "", rec
 # The public letter page ----------------------------------------------------------------------------------
 
 def _not_modified(request: Request, etag: str) -> bool:
-    given = request.headers.get("if-none-match", "")
-    return any(part.strip().removeprefix("W/") == etag for part in given.split(",")) or given.strip() == "*"
+    given = request.headers.get("if-none-match")
+    return given is not None and pagecache.etag_matches(given, etag)
 
 
 def _cached_response(request: Request, body: bytes, etag: str, media_type: str) -> Response:
