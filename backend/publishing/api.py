@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -18,9 +18,13 @@ from backend.responses import service as responses
 from backend.web import templates
 
 router = APIRouter()
-api = APIRouter(prefix="/api/v1", tags=["letters"])
+# NUL is refused app-wide with a 400 (backend.security.reject_nul_characters); the schema says so too.
+NO_NUL = r"^[^\x00]*$"
+api = APIRouter(prefix="/api/v1", tags=["letters"],
+                responses={400: {"description": "The request holds a character that cannot be used (NUL) or stored"}})
 
-SearchText = Annotated[str, Query(max_length=200)]
+SearchText = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
+Slug = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -130,7 +134,7 @@ def api_letters(session: SessionDep, q: SearchText = "", recipient: SearchText =
 
 @api.get("/letters/{slug}", response_model=LetterDetail, summary="One published letter",
          responses={404: {"description": "No published letter with this slug"}})
-def api_letter(session: SessionDep, slug: str) -> LetterDetail:
+def api_letter(session: SessionDep, slug: Slug) -> LetterDetail:
     letter = service.get_public(session=session, slug=slug)
     view = service.public_view(session=session, letter=letter)
     contact = view.press_contact
@@ -152,7 +156,7 @@ def api_letter(session: SessionDep, slug: str) -> LetterDetail:
 @api.get("/letters/{slug}/signatories", response_model=list[SignatoryOut],
          summary="The signatories of a published letter, in order (never their emails)",
          responses={404: {"description": "No published letter with this slug"}})
-def api_signatories(session: SessionDep, slug: str) -> list[SignatoryOut]:
+def api_signatories(session: SessionDep, slug: Slug) -> list[SignatoryOut]:
     letter = service.get_public(session=session, slug=slug)
     return [SignatoryOut(position=n, kind=s.kind, name=s.display_name, signer_name=s.signer_name,
                          signer_role=s.signer_role, website=s.website, city=s.city)
@@ -162,7 +166,7 @@ def api_signatories(session: SessionDep, slug: str) -> list[SignatoryOut]:
 @api.get("/letters/{slug}/responses", response_model=list[ResponseOut],
          summary="Public responses to a published letter, oldest first",
          responses={404: {"description": "No published letter with this slug"}})
-def api_responses(session: SessionDep, slug: str) -> list[ResponseOut]:
+def api_responses(session: SessionDep, slug: Slug) -> list[ResponseOut]:
     letter = service.get_public(session=session, slug=slug)
     return [ResponseOut(id=r.id or 0, recipient=rec.name, received_on=r.received_on, kind=r.kind, summary=r.summary,
                         body_markdown=r.body, source_url=r.source_url)
@@ -172,7 +176,7 @@ def api_responses(session: SessionDep, slug: str) -> list[ResponseOut]:
 @api.get("/letters/{slug}/commitments", response_model=list[CommitmentOut],
          summary="Commitments made in public responses, with their status and evidence",
          responses={404: {"description": "No published letter with this slug"}})
-def api_commitments(session: SessionDep, slug: str) -> list[CommitmentOut]:
+def api_commitments(session: SessionDep, slug: Slug) -> list[CommitmentOut]:
     letter = service.get_public(session=session, slug=slug)
     return [CommitmentOut(id=c.id or 0, response_id=c.response_id, text=c.text, due_on=c.due_on, status=c.status,
                           evidence=[EvidenceOut(noted_on=e.noted_on, note=e.note, link=e.link) for e in evidence])
@@ -181,7 +185,7 @@ def api_commitments(session: SessionDep, slug: str) -> list[CommitmentOut]:
 
 @api.get("/letters/{slug}/count", response_model=CountOut, summary="The live signatory count (cheap to poll)",
          responses={404: {"description": "No published letter with this slug"}})
-def api_count(session: SessionDep, slug: str, response: Response) -> CountOut:
+def api_count(session: SessionDep, slug: Slug, response: Response) -> CountOut:
     letter = service.get_public(session=session, slug=slug)
     response.headers["Cache-Control"] = "public, max-age=15"
     return CountOut(slug=letter.slug, signatory_count=service.signature_count(session=session, letter=letter))
