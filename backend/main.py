@@ -24,7 +24,7 @@ from backend.accounts.deps import LoginRequired
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.errors import ServiceError
-from backend.security import csrf_protect, reject_nul_characters
+from backend.security import csrf_cookie, csrf_protect, reject_nul_characters
 from backend.web import render
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
 
             _, stop = worker.start_thread(engine, settings)
         yield
+        sign_on_writer.stop()
         if stop is not None:
             stop.set()
 
@@ -77,13 +78,18 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     app.state.engine = engine
     app.state.settings = settings
 
+    # Innermost of ours: a good open sign-on is written in batches and answered without the framework.
+    from backend.signatures.signon import OpenSignOn, SignOnWriter
+
+    sign_on_writer = SignOnWriter(engine)
+    app.add_middleware(OpenSignOn, writer=sign_on_writer, session_cookie=settings.session_cookie_name)
     app.add_middleware(SessionAndHeaders, settings=settings, engine=engine)
 
     # Outermost: a fresh public letter page is answered from memory, before any other work (publication day).
     from backend.publishing.pagecache import PublicPageCache
 
     app.add_middleware(PublicPageCache, revalidate_seconds=settings.public_page_revalidate_seconds,
-                       skip_cookies=(settings.session_cookie_name, FLASH_COOKIE))
+                       skip_cookies=(settings.session_cookie_name, FLASH_COOKIE), csrf_cookie=settings.csrf_cookie_name)
 
     _install_error_handlers(app)
 
@@ -154,8 +160,7 @@ def _finish_response(request: Request, headers: MutableHeaders, settings: Settin
     secure = settings.is_production
     state = request.state
     if getattr(state, "csrf_seed_new", False):
-        cookies.set_cookie(settings.csrf_cookie_name, state.csrf_seed, httponly=True, samesite="lax",
-                           secure=secure, path="/")
+        headers.append(*(part.decode("latin-1") for part in csrf_cookie(state.csrf_seed)))
     new_session = getattr(state, "new_session", None)
     if token and state.user is None and not new_session:
         cookies.delete_cookie(settings.session_cookie_name, path="/")

@@ -8,6 +8,7 @@ import secrets
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import cookie_parser
 
 from backend.config import get_settings
 from backend.db import UNSAFE_METHODS
@@ -46,9 +47,35 @@ def csrf_cookie_value(request: Request) -> str:
     return value
 
 
+def csrf_cookie(seed: str) -> tuple[bytes, bytes]:
+    """The Set-Cookie header that gives a browser its CSRF seed (as Starlette's `set_cookie` writes it)."""
+    settings = get_settings()
+    secure = "; Secure" if settings.is_production else ""
+    return b"set-cookie", f"{settings.csrf_cookie_name}={seed}; HttpOnly; Path=/; SameSite=lax{secure}".encode()
+
+
+def csrf_seed_of(cookie_header: str | None) -> str | None:
+    """The CSRF seed in a raw Cookie header, if it holds a usable one (as `csrf_cookie_value` reads it)."""
+    name = get_settings().csrf_cookie_name
+    if not cookie_header or name not in cookie_header:
+        return None
+    value = cookie_parser(cookie_header).get(name) or ""
+    return value if len(value) >= 32 else None
+
+
+def csrf_token_for(seed: str) -> str:
+    """The form token that goes with a CSRF seed."""
+    return _csrf_for(seed)
+
+
 def csrf_token(request: Request) -> str:
     """The token for the hidden field of every POST form (signed double-submit)."""
     return _csrf_for(csrf_cookie_value(request))
+
+
+def csrf_valid(seed: str | None, sent: str | None) -> bool:
+    """Whether the token sent with a form goes with the browser's CSRF cookie."""
+    return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), _csrf_for(str(seed)))
 
 
 async def csrf_protect(request: Request) -> None:
@@ -66,7 +93,7 @@ async def csrf_protect(request: Request) -> None:
                 raise HTTPException(400, "The form could not be read.") from exc
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
-    if not seed or not sent or not hmac.compare_digest(sent, _csrf_for(seed)):
+    if not csrf_valid(seed, sent):
         raise HTTPException(
             403,
             "This form has expired or did not come from this site. Go back, reload the page and try again.",

@@ -4,24 +4,44 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from backend.audit.models import AuditEvent
-from backend.db import utcnow
+from backend.db import as_utc, insert_rows, utcnow
 
 GENESIS = "0" * 64
+_events = AuditEvent.__table__  # type: ignore[attr-defined]
+_LAST_HASH = sa_select(_events.c.hash).order_by(_events.c.id.desc()).limit(1)
 
 
-def _digest(prev_hash: str, event: AuditEvent) -> str:
+def _digest(prev_hash: str, event: Any) -> str:
+    at = as_utc(event.at)  # SQLite hands the time back naive: hash it as the UTC time it was written as
+    assert at is not None
     payload = json.dumps(
         [prev_hash, event.actor, event.action, event.subject_type, event.subject_id,
-         event.at.isoformat(), event.ip, event.details],
+         at.isoformat(), event.ip, event.details],
         separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event for `record_many`."""
+
+    action: str
+    actor: str = "system"
+    actor_user_id: int | None = None
+    subject_type: str | None = None
+    subject_id: int | None = None
+    ip: str | None = None
+    details: dict[str, Any] | None = None
 
 
 def record(
@@ -34,29 +54,32 @@ def record(
     subject_id: int | None = None,
     ip: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Appends an event in the caller's transaction; the caller commits."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    record_many(session=session, events=[Event(action=action, actor=actor, actor_user_id=actor_user_id,
+                                               subject_type=subject_type, subject_id=subject_id, ip=ip,
+                                               details=details)])
+
+
+def record_many(*, session: Session, events: list[Event]) -> None:
+    """Appends events in this order, in the caller's transaction, in one statement (a batch of sign-ons)."""
+    if not events:
+        return
+    connection = session.connection()  # Core, not the ORM: nearly every change writes here
+    if connection.dialect.name == "postgresql":
         # Serialise appends so the chain never forks under concurrent writers.
-        session.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
-    event = AuditEvent(
-        actor=actor[:300],
-        actor_user_id=actor_user_id,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        at=utcnow(),
-        ip=ip,
-        details=json.dumps(details or {}, sort_keys=True, default=str),
-        prev_hash=last or GENESIS,
-        hash="",
-    )
-    event.hash = _digest(event.prev_hash, event)
-    session.add(event)
-    session.flush()
-    return event
+        connection.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
+    prev = connection.execute(_LAST_HASH).scalar() or GENESIS
+    rows = []
+    for item in events:
+        row = SimpleNamespace(
+            actor=item.actor[:300], actor_user_id=item.actor_user_id, action=item.action,
+            subject_type=item.subject_type, subject_id=item.subject_id, at=utcnow(), ip=item.ip,
+            details=json.dumps(item.details or {}, sort_keys=True, default=str), prev_hash=prev,
+        )
+        row.hash = prev = _digest(prev, row)
+        rows.append(vars(row))
+    insert_rows(session, AuditEvent, rows)
 
 
 def verify_chain(*, session: Session) -> bool:

@@ -8,10 +8,11 @@ from email.utils import parseaddr
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from backend.config import get_settings
-from backend.db import utcnow
+from backend.db import insert_row, insert_rows, utcnow
 from backend.mail.models import OutboundAttachment, OutboundEmail
 
 _env = Environment(
@@ -36,6 +37,9 @@ class RenderedEmail:
     html: str
 
 
+_BY_DEDUPE_KEY = select(OutboundEmail.id).where(OutboundEmail.dedupe_key == bindparam("key")).limit(1)
+
+
 def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
     """Renders `emails/<template>.txt` (first line `Subject: ...`) and `emails/<template>.html`."""
     ctx = {"settings": get_settings(), **context}
@@ -53,6 +57,33 @@ def _message_id() -> str:
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
+@dataclass(frozen=True)
+class Queued:
+    """An email now in the outbox."""
+
+    id: int
+    message_id: str
+
+
+@dataclass(frozen=True)
+class NewEmail:
+    """An email for `enqueue_new`."""
+
+    to: str
+    template: str
+    context: dict[str, Any]
+    dedupe_key: str
+
+
+def _row(*, to: str, template: str, context: dict[str, Any], dedupe_key: str | None,
+         reply_to: str | None) -> dict[str, Any]:
+    """The outbox row of an email, rendered now (what is sent is what the state was when it was queued)."""
+    rendered = render_email(template, context)
+    return {"to_address": to, "template": template, "subject": rendered.subject, "text": rendered.text,
+            "html": rendered.html, "reply_to": reply_to, "next_attempt_at": utcnow(), "message_id": _message_id(),
+            "dedupe_key": dedupe_key}
+
+
 def enqueue(
     *,
     session: Session,
@@ -62,34 +93,28 @@ def enqueue(
     attachments: list[Attachment] | None = None,
     dedupe_key: str | None = None,
     reply_to: str | None = None,
-) -> OutboundEmail | None:
+) -> Queued | None:
     """Adds an email to the outbox in the caller's transaction. With a dedupe key, at most one row is queued."""
-    if dedupe_key is not None:
-        found = session.exec(select(OutboundEmail).where(OutboundEmail.dedupe_key == dedupe_key)).first()
-        if found is not None:
-            return None
-    rendered = render_email(template, context)
-    email = OutboundEmail(
-        to_address=to,
-        template=template,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        reply_to=reply_to,
-        next_attempt_at=utcnow(),
-        message_id=_message_id(),
-        dedupe_key=dedupe_key,
-    )
-    session.add(email)
-    session.flush()
+    if dedupe_key is not None and session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
+        return None
+    row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to)
+    # A plain INSERT (no ORM instance): the outbox is on no public page.
+    email_id = insert_row(session, OutboundEmail, row)
     for item in attachments or []:
-        session.add(
-            OutboundAttachment(
-                email_id=email.id,  # type: ignore[arg-type]
-                filename=item.filename, content_type=item.content_type, data=item.data
-            )
-        )
-    return email
+        insert_row(session, OutboundAttachment, {"email_id": email_id, "filename": item.filename,
+                                                 "content_type": item.content_type, "data": item.data})
+    return Queued(id=email_id, message_id=row["message_id"])
+
+
+def enqueue_new(*, session: Session, emails: list[NewEmail]) -> None:
+    """Adds several emails to the outbox in one statement (a batch of sign-ons).
+
+    Each dedupe key names a row made in this transaction (say, a new signature's id), so no email can have it
+    yet and there is nothing to look up first; the unique index on the key still holds.
+    """
+    insert_rows(session, OutboundEmail, [
+        _row(to=e.to, template=e.template, context=e.context, dedupe_key=e.dedupe_key, reply_to=None)
+        for e in emails])
 
 
 def get(*, session: Session, email_id: int) -> OutboundEmail | None:

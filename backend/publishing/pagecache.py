@@ -10,6 +10,13 @@ others are still answered from memory.
 A change committed in this process drops the entries of the letters it touched at once (session events
 below), so an editor or a signatory sees their change on the next request. A change made by another server
 process is seen within the revalidation interval; the page carries `Cache-Control: max-age=60` anyway.
+
+A page with a form (the open sign-on page) is kept too: the route offers it with the CSRF token it was
+rendered with, and each visitor gets the same bytes with their own token (and, for a new visitor, the
+Set-Cookie of a new CSRF seed). Such a page is never answered 304 and never stored by a CDN (no-store). When
+its letter changes it is marked stale rather than dropped: the next request renders it again while requests
+arriving meanwhile still get the stale copy, so a stream of confirmations on publication day does not make
+every visitor wait for a render of the "signed so far" list.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.db import utcnow
+from backend.security import csrf_cookie, csrf_seed_of, csrf_token_for, new_token
 
 LONDON = ZoneInfo("Europe/London")
 # Tables whose rows appear on a public letter page (directly or through the reply timeline).
@@ -48,6 +56,8 @@ class Entry:
     checked_at: float
     day: date
     revalidating: bool = False
+    csrf_token: str | None = None  # the token the page was rendered with: replaced by each visitor's own
+    stale: bool = False
 
 
 _entries: dict[str, Entry] = {}
@@ -58,11 +68,12 @@ def _today() -> date:
     return utcnow().astimezone(LONDON).date()
 
 
-def store(*, path: str, letter_id: int, etag: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+def store(*, path: str, letter_id: int, etag: str, body: bytes, headers: list[tuple[bytes, bytes]],
+          csrf_token: str | None = None) -> None:
     """Keeps the page at `path` as the route has just checked it."""
     with _lock:
         _entries[path] = Entry(letter_id=letter_id, etag=etag, body=body, headers=headers,
-                               checked_at=time.monotonic(), day=_today())
+                               checked_at=time.monotonic(), day=_today(), csrf_token=csrf_token)
 
 
 def forget(letter_ids: set[int] | None = None) -> None:
@@ -72,7 +83,10 @@ def forget(letter_ids: set[int] | None = None) -> None:
             _entries.clear()
             return
         for path in [p for p, e in _entries.items() if e.letter_id in letter_ids]:
-            del _entries[path]
+            if _entries[path].csrf_token is not None:
+                _entries[path].stale = True
+            else:
+                del _entries[path]
 
 
 def clear() -> None:
@@ -128,18 +142,23 @@ def _after_rollback(session: Session, previous_transaction: Any) -> None:
 STATE_KEY = "public_page"
 
 
-def offer(state: Any, *, letter_id: int, etag: str, body: bytes) -> None:
-    """Called by the route with `request.state`: the middleware keeps the page with the headers it was sent with."""
-    setattr(state, STATE_KEY, (letter_id, etag, body))
+def offer(state: Any, *, letter_id: int, etag: str, body: bytes, csrf_token: str | None = None) -> None:
+    """Called by the route with `request.state`: the middleware keeps the page with the headers it was sent with.
+
+    A page with a form passes the CSRF token it was rendered with (and an empty `etag`).
+    """
+    setattr(state, STATE_KEY, (letter_id, etag, body, csrf_token))
 
 
 class PublicPageCache:
     """Pure ASGI: answers a fresh cached public letter page without entering the app."""
 
-    def __init__(self, app: ASGIApp, revalidate_seconds: float = 1.0, skip_cookies: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, revalidate_seconds: float = 1.0, skip_cookies: tuple[str, ...] = (),
+                 csrf_cookie: str = "") -> None:
         self.app = app
         self.revalidate = revalidate_seconds
         self.skip_cookies = tuple(f"{name}=".encode() for name in skip_cookies)
+        self.csrf_cookie = f"{csrf_cookie}=".encode()
 
     def _cacheable(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or scope.get("query_string"):
@@ -150,7 +169,7 @@ class PublicPageCache:
 
     def _fresh(self, entry: Entry) -> bool:
         age = time.monotonic() - entry.checked_at
-        if age <= self.revalidate and entry.day == _today():
+        if age <= self.revalidate and not entry.stale and entry.day == _today():
             return True
         with _lock:
             if entry.revalidating and age <= self.revalidate + 10:
@@ -165,7 +184,10 @@ class PublicPageCache:
         path = scope["path"]
         entry = _entries.get(path)
         if entry is not None and self._fresh(entry):
-            await _answer(scope, send, entry)
+            if entry.csrf_token is not None:
+                await self._answer_form(scope, send, entry)
+            else:
+                await _answer(scope, send, entry)
             return
         await self._through(scope, receive, send, path, entry)
 
@@ -187,19 +209,38 @@ class PublicPageCache:
             offered = state.pop(STATE_KEY, None)
             status = sent.get("status")
             headers = sent.get("headers", [])
+            csrf_token = offered[3] if offered is not None else None
+            if csrf_token is not None:  # this visitor's new CSRF seed is theirs alone; others get their own
+                headers = [(k, v) for k, v in headers if not (k == b"set-cookie" and v.startswith(self.csrf_cookie))]
             if offered is None or status not in (200, 304) or any(k == b"set-cookie" for k, _ in headers):
                 if entry is not None:
                     with _lock:
                         _entries.pop(path, None)
             else:
-                letter_id, etag, body = offered
+                letter_id, etag, body, csrf_token = offered
                 if status == 200:
-                    store(path=path, letter_id=letter_id, etag=etag, body=body, headers=headers)
+                    store(path=path, letter_id=letter_id, etag=etag, body=body, headers=headers,
+                          csrf_token=csrf_token)
                 elif entry is not None and entry.etag == etag:
                     store(path=path, letter_id=letter_id, etag=etag, body=body, headers=entry.headers)
                 elif entry is not None:
                     with _lock:
                         _entries.pop(path, None)
+
+
+    async def _answer_form(self, scope: Scope, send: Send, entry: Entry) -> None:
+        """The page with this visitor's own CSRF token (a new seed in a cookie if they had none)."""
+        assert entry.csrf_token is not None
+        cookie = next((v for k, v in scope["headers"] if k == b"cookie" and self.csrf_cookie in v), None)
+        seed = csrf_seed_of(cookie.decode("latin-1")) if cookie is not None else None
+        headers = entry.headers
+        if seed is None:
+            seed = new_token()
+            headers = [*headers, csrf_cookie(seed)]
+        body = b"" if scope["method"] == "HEAD" else entry.body.replace(entry.csrf_token.encode(),
+                                                                       csrf_token_for(seed).encode())
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def _answer(scope: Scope, send: Send, entry: Entry) -> None:

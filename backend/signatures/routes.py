@@ -17,7 +17,8 @@ from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
-from backend.security import client_ip
+from backend.publishing import pagecache
+from backend.security import client_ip, csrf_token
 from backend.signatures import logos, service
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
@@ -85,7 +86,34 @@ def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResp
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
                         action=f"/letters/{letter.slug}/sign")
-    return render(request, "signatures/sign.html", ctx)
+    response = render(request, "signatures/sign.html", ctx)
+    response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
+    if not request.state.flash_in and request.state.user is None:
+        # The same page for every visitor but for the token: kept in memory (publication day).
+        assert letter.id is not None
+        pagecache.offer(request.state, letter_id=letter.id, etag="", body=bytes(response.body),
+                        csrf_token=csrf_token(request))
+    return response
+
+
+def signature_input(form: dict[str, Any], logo: bytes | None) -> service.SignatureInput:
+    """The signing form's fields as the service takes them."""
+    try:
+        version_id = int(form.get("version_id") or 0) or None
+    except ValueError:
+        version_id = None
+    return service.SignatureInput(
+        kind=form.get("kind") or "organisation", display_name=form.get("display_name", ""),
+        signer_name=form.get("signer_name", ""), signer_role=form.get("signer_role", ""),
+        contact_email=form.get("contact_email", ""), website=form.get("website", ""),
+        city=form.get("city", ""), attested=form.get("attested") == "yes", logo=logo, version_id=version_id,
+    )
+
+
+def signed_redirect(request: Request, *, slug: str, contact_email: str) -> RedirectResponse:
+    """After a good submission: to the "check your email" page, with the message flashed."""
+    flash(request, f"Nearly done: we have sent a confirmation link to {contact_email}.", "success")
+    return RedirectResponse(f"/letters/{slug}/sign/sent", status_code=303)
 
 
 def _submit(
@@ -95,17 +123,7 @@ def _submit(
     _limit(request, session, "sign")
     values = {k: v for k, v in form.items() if k != "logo"}
     try:
-        version_id = int(form.get("version_id") or 0) or None
-    except ValueError:
-        version_id = None
-    try:
-        data = service.SignatureInput(
-            kind=form.get("kind") or "organisation", display_name=form.get("display_name", ""),
-            signer_name=form.get("signer_name", ""), signer_role=form.get("signer_role", ""),
-            contact_email=form.get("contact_email", ""), website=form.get("website", ""),
-            city=form.get("city", ""), attested=form.get("attested") == "yes", logo=_read_upload(logo),
-            version_id=version_id,
-        )
+        data = signature_input(form, _read_upload(logo))
         signature = service.sign(session=session, letter=letter, data=data, invite=invite, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
@@ -113,8 +131,7 @@ def _submit(
                             action=action, invite=invite, token=token)
         return render(request, "signatures/sign.html", ctx, status_code=422)
     session.commit()
-    flash(request, f"Nearly done: we have sent a confirmation link to {signature.contact_email}.", "success")
-    return RedirectResponse(f"/letters/{letter.slug}/sign/sent", status_code=303)
+    return signed_redirect(request, slug=letter.slug, contact_email=signature.contact_email)
 
 
 def _form_fields(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from markupsafe import Markup
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -24,8 +26,8 @@ from backend.audit import service as audit
 from backend.campaigns import service as campaigns
 from backend.campaigns.models import Campaign
 from backend.config import get_settings
-from backend.db import as_utc, session_for_write, utcnow
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TokenInvalid
+from backend.db import as_utc, insert_row, insert_rows, session_for_write, utcnow
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, TokenInvalid
 from backend.letters import diff
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
@@ -377,7 +379,7 @@ def _check_name(value: str, label: str, name: str, errors: dict[str, str], *, re
     return text
 
 
-def validate(*, letter: Letter, data: SignatureInput) -> SignatureInput:
+def validate(*, letter: SigningLetter, data: SignatureInput) -> SignatureInput:
     """Checks every field of the form at once; SignatureInvalid lists all that are wrong."""
     errors: dict[str, str] = {}
     kind = data.kind if data.kind in ("organisation", "individual") else "organisation"
@@ -423,8 +425,8 @@ def validate(*, letter: Letter, data: SignatureInput) -> SignatureInput:
                           version_id=data.version_id)
 
 
-def _duplicate_message(*, session: Session, letter: Letter, kind: str, name_key: str, email_key: str) -> str | None:
-    same = select(Signature).where(Signature.letter_id == letter.id)
+def _duplicate_message(*, session: Session, letter_id: int, kind: str, name_key: str, email_key: str) -> str | None:
+    same = select(Signature).where(Signature.letter_id == letter_id)
     by_name = session.exec(same.where(Signature.kind == kind).where(Signature.name_key == name_key)).first()
     if by_name is not None:
         return ("This organisation has already signed or been asked to confirm: one signature per organisation. "
@@ -438,80 +440,193 @@ def _duplicate_message(*, session: Session, letter: Letter, kind: str, name_key:
     return None
 
 
-def _issue_token(*, session: Session, signature: Signature, purpose: str, days: int) -> str:
+def _issue_token(*, session: Session, signature_id: int, purpose: str, days: int) -> str:
     token = new_token()
-    session.add(SignatureToken(signature_id=signature.id, purpose=purpose,  # type: ignore[arg-type]
-                               token_hash=hash_token(token), expires_at=utcnow() + timedelta(days=days)))
+    insert_row(session, SignatureToken, {"signature_id": signature_id, "purpose": purpose,
+                                         "token_hash": hash_token(token),
+                                         "expires_at": utcnow() + timedelta(days=days)})
     return token
 
 
-def sign(
-    *, session: Session, letter: Letter, data: SignatureInput, invite: Invite | None = None, ip: str | None = None,
-) -> Signature:
-    """Records a pending signature and emails its contact a confirmation link.
+class SigningLetter(Protocol):
+    """What signing reads of a letter: a `Letter`, or the row the sign-on lane reads (`SignOnLetter`)."""
 
-    The unique keys on (letter, kind, folded name) and (letter, folded email) make this safe under
-    concurrent submissions: only one wins, the others get a clear message and nothing is stored.
+    id: int | None
+    title: str
+    status: str
+    open_signon_enabled: bool
+    current_version_id: int | None
+    allow_individuals: bool
+    field_signer_role: str
+    field_website: str
+    field_logo: str
+    field_city: str
+
+
+@dataclass
+class SignOnLetter:
+    id: int | None
+    slug: str
+    title: str
+    status: str
+    open_signon_enabled: bool
+    current_version_id: int | None
+    allow_individuals: bool
+    field_signer_role: str
+    field_website: str
+    field_logo: str
+    field_city: str
+    version_content_hash: str | None
+
+
+_letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
+_SIGN_ON_LETTER = (
+    sa_select(*(_letters.c[f.name] for f in fields(SignOnLetter) if f.name != "version_content_hash"),
+              _versions.c.content_hash)
+    .select_from(_letters.outerjoin(_versions, _versions.c.id == _letters.c.current_version_id))
+    .where(_letters.c.slug == bindparam("slug"))
+)
+
+
+def get_sign_on_letter(*, session: Session, slug: str) -> SignOnLetter | None:
+    """The letter at this address with its current text's hash, in one query (for the sign-on lane)."""
+    row = session.connection().execute(_SIGN_ON_LETTER, {"slug": slug}).first()
+    return SignOnLetter(**row._mapping) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signature just recorded, waiting for its contact to confirm it."""
+
+    id: int
+    contact_email: str
+
+
+@dataclass(frozen=True)
+class SignOn:
+    """One submission of a signing form, for `sign_many`."""
+
+    letter: SigningLetter
+    data: SignatureInput
+    invite: Invite | None = None
+    ip: str | None = None
+    content_hash: str | None = None  # the current version's, when the caller has it
+
+
+def sign(
+    *, session: Session, letter: SigningLetter, data: SignatureInput, invite: Invite | None = None,
+    ip: str | None = None,
+) -> Signed:
+    """Records a pending signature and emails its contact a confirmation link (see `sign_many`)."""
+    outcome = sign_many(session=session, submissions=[SignOn(letter=letter, data=data, invite=invite, ip=ip)])[0]
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | ServiceError]:
+    """Records pending signatures and emails each contact a confirmation link, in the caller's transaction.
+
+    Each submission is either recorded or refused (a mistake in the form, a duplicate, a closed letter): the
+    refusal is returned in its place, and nothing of it is written, so the others go on. The unique keys on
+    (letter, kind, folded name) and (letter, folded email) make this safe under concurrent submissions: only
+    one wins (ON CONFLICT DO NOTHING), the others get a clear message. Plain INSERTs and one statement per
+    table for the whole batch: on publication day this runs hundreds of times a second, and a pending
+    signature is on no public page.
     """
+    outcomes: list[Signed | ServiceError] = []
+    recorded: list[tuple[int, dict[str, Any]]] = []
+    logo_paths: list[str] = []
+    try:
+        for item in submissions:
+            try:
+                signature_id, values = _record_one(session=session, item=item, logo_paths=logo_paths)
+            except ServiceError as exc:
+                outcomes.append(exc)
+                continue
+            recorded.append((signature_id, values))
+            outcomes.append(Signed(id=signature_id, contact_email=values["contact_email"]))
+        tokens = [new_token() for _ in recorded]
+        expires_at = utcnow() + timedelta(days=CONFIRM_DAYS)
+        insert_rows(session, SignatureToken, [
+            {"signature_id": signature_id, "purpose": "confirm", "token_hash": hash_token(token),
+             "expires_at": expires_at} for (signature_id, _), token in zip(recorded, tokens, strict=True)])
+        mail.enqueue_new(session=session, emails=[
+            mail.NewEmail(to=values["contact_email"], template="signature_confirm", dedupe_key=f"sig-confirm:{sid}",
+                          context={"signature": values, "letter": values["letter"],
+                                   "link": _link(f"/confirm/{token}"), "days": CONFIRM_DAYS})
+            for (sid, values), token in zip(recorded, tokens, strict=True)])
+        audit.record_many(session=session, events=[
+            audit.Event(action="signature_submitted", actor=f"signatory {values['contact_email']}",
+                        subject_type="signature", subject_id=sid, ip=values["ip"],
+                        details={"letter_id": values["letter_id"], "via": values["via"], "kind": values["kind"],
+                                 "name": values["display_name"], "version_id": values["version_id"]})
+            for sid, values in recorded])
+    except BaseException:
+        for path in logo_paths:
+            logos.remove(path)
+        raise
+    return outcomes
+
+
+def _record_one(*, session: Session, item: SignOn, logo_paths: list[str]) -> tuple[int, dict[str, Any]]:
+    """Checks one submission and inserts its signature row; every refusal comes before anything is written."""
+    letter, invite = item.letter, item.invite
     if letter.status != "open":
         raise InvalidInput("This letter is not open for signatures.", field="form")
     if invite is None and not letter.open_signon_enabled:
         raise Forbidden("This letter is signed by invitation only.")
-    clean = validate(letter=letter, data=data)
-    if clean.version_id != letter.current_version_id:
+    clean = validate(letter=letter, data=item.data)
+    if clean.version_id is None or clean.version_id != letter.current_version_id:
         raise InvalidInput("The text of the letter changed while you were reading it. Read the new text above, "
                            "then send the form again.", field="form")
-    version = current_version(session=session, letter=letter)
-    assert version is not None
+    content_hash = item.content_hash
+    if content_hash is None:
+        version = session.get(LetterVersion, clean.version_id)
+        assert version is not None
+        content_hash = version.content_hash
+    assert letter.id is not None
     name_key, email_key = fold(clean.display_name), clean.contact_email
-    message = _duplicate_message(session=session, letter=letter, kind=clean.kind, name_key=name_key,
-                                 email_key=email_key)
-    if message:
-        raise InvalidInput(message, field="display_name" if "organisation" in message else "contact_email")
+    # An invite is claimed before its signature is inserted: a savepoint undoes the claim if the insert is refused.
+    with session.begin_nested() if invite is not None else nullcontext():
+        return _insert_one(session=session, item=item, clean=clean, content_hash=content_hash, name_key=name_key,
+                           email_key=email_key, logo_paths=logo_paths)
+
+
+def _insert_one(*, session: Session, item: SignOn, clean: SignatureInput, content_hash: str, name_key: str,
+                email_key: str, logo_paths: list[str]) -> tuple[int, dict[str, Any]]:
+    letter, invite = item.letter, item.invite
+    assert letter.id is not None
+    if invite is not None:
+        claimed = session.execute(
+            update(Invite).where(col(Invite.id) == invite.id)
+            .where(col(Invite.status).in_(("invited", "opened"))).values(status="answered")
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise TokenInvalid("This invitation has already been answered.")
     logo_path = None
     if clean.logo and clean.kind == "organisation" and letter.field_logo != "hidden":
         logo_path = logos.store(logos.clean(clean.logo))
-    try:
-        if invite is not None:
-            claimed = session.execute(
-                update(Invite).where(col(Invite.id) == invite.id)
-                .where(col(Invite.status).in_(("invited", "opened"))).values(status="answered")
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                raise TokenInvalid("This invitation has already been answered.")
-        signature = Signature(
-            letter_id=letter.id, version_id=version.id, content_hash=version.content_hash,  # type: ignore[arg-type]
-            kind=clean.kind, display_name=clean.display_name, name_key=name_key, signer_name=clean.signer_name,
-            signer_role=clean.signer_role, contact_email=clean.contact_email, email_key=email_key,
-            website=clean.website or None, logo_path=logo_path, city=clean.city or None, status="pending",
-            via="invite" if invite else "open", invite_id=invite.id if invite else None, attested_at=utcnow(),
-        )
-        try:
-            with session.begin_nested():
-                session.add(signature)
-                session.flush()
-        except IntegrityError as exc:
-            raise InvalidInput(
-                _duplicate_message(session=session, letter=letter, kind=clean.kind, name_key=name_key,
-                                   email_key=email_key)
-                or "This organisation or email address has already signed this letter.",
-                field="display_name",
-            ) from exc
-        token = _issue_token(session=session, signature=signature, purpose="confirm", days=CONFIRM_DAYS)
-        mail.enqueue(
-            session=session, to=signature.contact_email, template="signature_confirm",
-            context={"signature": signature, "letter": letter, "version": version,
-                     "link": _link(f"/confirm/{token}"), "days": CONFIRM_DAYS},
-            dedupe_key=f"sig-confirm:{signature.id}",
-        )
-        audit.record(session=session, action="signature_submitted", actor=f"signatory {signature.contact_email}",
-                     subject_type="signature", subject_id=signature.id, ip=ip,
-                     details={"letter_id": letter.id, "via": signature.via, "kind": signature.kind,
-                              "name": signature.display_name, "version_id": version.id})
-    except BaseException:
-        logos.remove(logo_path)
-        raise
-    return signature
+        logo_paths.append(logo_path)
+    values = {
+        "letter_id": letter.id, "version_id": clean.version_id, "content_hash": content_hash,
+        "kind": clean.kind, "display_name": clean.display_name, "name_key": name_key,
+        "signer_name": clean.signer_name, "signer_role": clean.signer_role, "contact_email": clean.contact_email,
+        "email_key": email_key, "website": clean.website or None, "logo_path": logo_path,
+        "city": clean.city or None, "status": "pending", "via": "invite" if invite else "open",
+        "invite_id": invite.id if invite else None, "attested_at": utcnow(),
+    }
+    # No look-up first: the unique keys decide, and only a refused insert pays for the message.
+    signature_id = insert_row(session, Signature, values, skip_conflicts=True)
+    if signature_id is None:
+        if logo_path is not None:
+            logo_paths.remove(logo_path)
+            logos.remove(logo_path)
+        message = _duplicate_message(session=session, letter_id=letter.id, kind=clean.kind, name_key=name_key,
+                                     email_key=email_key)
+        raise InvalidInput(message or "This organisation or email address has already signed this letter.",
+                           field="contact_email" if message and "organisation" not in message else "display_name")
+    return signature_id, {**values, "letter": letter, "ip": item.ip}
 
 
 def decline(*, session: Session, invite: Invite, reason: str, ip: str | None) -> Signature:
@@ -586,7 +701,8 @@ def _approve_status(signature: Signature, letter: Letter) -> str:
 
 
 def _receipt(*, session: Session, signature: Signature, letter: Letter, version: LetterVersion, kind: str) -> str:
-    manage = _issue_token(session=session, signature=signature, purpose="manage", days=MANAGE_DAYS)
+    manage = _issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
+                          purpose="manage", days=MANAGE_DAYS)
     mail.enqueue(
         session=session, to=signature.contact_email, template="signature_receipt",
         context={"signature": signature, "letter": letter, "version": version, "kind": kind,
@@ -639,7 +755,8 @@ def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) 
         old = session.get(LetterVersion, signature.version_id) if signature.version_id else None
         signature.status = "needs_reconfirmation"
         session.add(signature)
-        token = _issue_token(session=session, signature=signature, purpose="reconfirm", days=RECONFIRM_DAYS)
+        token = _issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
+                             purpose="reconfirm", days=RECONFIRM_DAYS)
         changes = diff.text_diff(old, version)
         mail.enqueue(
             session=session, to=signature.contact_email, template="signature_reconfirm",
