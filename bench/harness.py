@@ -91,6 +91,15 @@ def rss_mb(pid: int) -> float:
     return _status_kb(pid, "VmRSS") / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -148,6 +157,10 @@ class Server:
     def rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.worker_pids()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the serving processes together."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+
     def stop(self) -> None:
         stop_process(self.proc)
         self.proc = None
@@ -158,6 +171,31 @@ class Server:
             return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+@dataclass
+class Worker:
+    """`undersigned worker` as a subprocess (the outbox sender and scheduler), as production runs it.
+
+    Started with a lower CPU priority (nice 10): on a machine shared with `serve`, mail waits a little during a
+    storm rather than taking the CPU from the people signing (it is durable in the outbox either way).
+    """
+
+    env: dict[str, str]
+    workdir: Path
+    nice: int = 10
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**self.env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), self.env.get("PYTHONPATH")]))}
+        log = (self.workdir / "worker.log").open("wb")
+        self.proc = subprocess.Popen(["nice", "-n", str(self.nice), sys.executable, "-m", "backend.cli", "worker"],
+                                     env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and `backend` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, Nginx, Server, SmtpSink, machine, require_tool
+from bench.harness import BenchError, Nginx, Server, SmtpSink, Worker, machine, require_tool
 
 ORDER = ("page", "storm", "press", "mail", "memory")
 
@@ -43,13 +43,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="concurrent browsers in the sign-on storm (default 32)")
     parser.add_argument("--organisations", type=int, help="organisation signatories (default 500; quick 100)")
     parser.add_argument("--individuals", type=int, help="individual signatories (default 1500; quick 300)")
+    parser.add_argument("--embedded-worker", action="store_true",
+                        help="send mail from a thread of the serve process (the embedded default) instead of a "
+                             "separate `undersigned worker` process (production)")
     parser.add_argument("--report", type=Path, help="also write the table as Markdown to this file")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
     return parser.parse_args(argv)
 
 
-def _environment(workdir: Path, database_url: str, smtp_port: int) -> dict[str, str]:
+def _environment(workdir: Path, database_url: str, smtp_port: int, embedded_worker: bool) -> dict[str, str]:
     """The app's settings for this run: production mode, loopback SMTP sink, signing limits raised."""
     unlimited = "1000000/minute"  # every request comes from 127.0.0.1: per-IP limits would stop the storm
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "REDIS_"))}
@@ -59,7 +62,7 @@ def _environment(workdir: Path, database_url: str, smtp_port: int) -> dict[str, 
         "DATABASE_URL": database_url,
         "MEDIA_DIR": str(workdir / "media"),
         "LOAD_EXAMPLES": "false",
-        "EMBEDDED_WORKER": "true",
+        "EMBEDDED_WORKER": "true" if embedded_worker else "false",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "MAIL_FROM": "Undersigned <no-reply@undersigned.bench>",
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="undersigned-bench-"))
     drop_database = None
-    server = nginx = sink = None
+    server = nginx = sink = worker = None
     exit_code = 0
     try:
         if args.database_url and not args.database_url.startswith("sqlite"):
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
         sink = SmtpSink(workdir)
-        env = _environment(workdir, database_url, sink.port)
+        env = _environment(workdir, database_url, sink.port, args.embedded_worker)
         os.environ.update({k: env[k] for k in ("ENVIRONMENT", "SECRET_KEY", "DATABASE_URL", "MEDIA_DIR",
                                                "LOAD_EXAMPLES", "MAIL_FROM")})
         os.environ["EMBEDDED_WORKER"] = "false"
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         nginx.start()
         server = Server(env=env, workdir=workdir, workers=args.workers)
         server.start(ready_path=f"/letters/{seeded.published_slug}")
+        if not args.embedded_worker:
+            worker = Worker(env=env, workdir=workdir)
+            worker.start()
         print(f"Data loaded in {load_seconds:.1f} s; serving on {server.url} with {args.workers} process(es).",
               flush=True)
         ctx = scenarios.Context(
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None and server.proc is not None and server.proc.poll() is not None:
             print(server.log_tail(), file=sys.stderr)
-        for thing in (server, nginx, sink):
+        for thing in (server, worker, nginx, sink):
             if thing is not None:
                 thing.stop()
         if drop_database is not None:

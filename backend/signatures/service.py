@@ -482,7 +482,7 @@ class SignOnLetter:
 _letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
 _SIGN_ON_LETTER = (
     sa_select(*(_letters.c[f.name] for f in fields(SignOnLetter) if f.name != "version_content_hash"),
-              _versions.c.content_hash)
+              _versions.c.content_hash.label("version_content_hash"))
     .select_from(_letters.outerjoin(_versions, _versions.c.id == _letters.c.current_version_id))
     .where(_letters.c.slug == bindparam("slug"))
 )

@@ -15,18 +15,20 @@ from tests.signatures.helpers import audit_actions, open_letter, outbox, sign_da
 
 @pytest.fixture
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of each batch the sign-on writer commits (so a test can tell the lane answered)."""
+    """How many sign-ons each batch of the sign-on writer stored (so a test can tell the lane answered)."""
     from backend.signatures.signon import SignOnWriter
 
-    sizes: list[int] = []
+    stored: list[int] = []
     original = SignOnWriter.write
 
     def counting(self: SignOnWriter, batch: list[Any]) -> None:
-        sizes.append(len(batch))
         original(self, batch)
+        failed = [f.exception() for *_, f in batch if f.exception() is not None]
+        assert not any(type(e).__name__ in ("TypeError", "AttributeError", "KeyError") for e in failed), failed
+        stored.append(len(batch) - len(failed))
 
     monkeypatch.setattr(SignOnWriter, "write", counting)
-    return sizes
+    return stored
 
 
 def _multipart(client: Any, url: str, data: dict[str, str], logo: tuple[str, bytes, str] = ("", b"", "")) -> Any:
@@ -73,7 +75,7 @@ def test_what_the_lane_does_not_answer_goes_to_the_route_unchanged(client, db, m
     # A NUL character: 400 with the reason.
     response = _multipart(client, url, sign_data(vid, signer_name="Sam\x00"))
     assert response.status_code == 400 and "NUL" in response.text
-    assert signatures(db) == [] and writes == [1]  # only the mistake reached the writer (and was refused)
+    assert signatures(db) == [] and writes == [0]  # only the mistake reached the writer (and was refused)
 
     # A duplicate after a good one: the route names the problem.
     assert _multipart(client, url, sign_data(vid)).status_code == 303
