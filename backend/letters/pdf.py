@@ -6,15 +6,19 @@ and uploaded images under the media folder, both addressed on a private host nam
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+from types import TracebackType
 
 from sqlmodel import Session
 from weasyprint import HTML
 
+from backend import PROJECT_ROOT
 from backend.config import get_settings
 from backend.letters import pdfrender
 from backend.letters.models import Letter, LetterVersion
@@ -38,15 +42,74 @@ def html_to_pdf(html: str) -> bytes:
     return bytes(pdf)
 
 
+class IsolatedRenderer:
+    """PDFs made like `html_to_pdf`, but in a short-lived child process (a fresh interpreter, so it is safe from a
+    threaded server): WeasyPrint's memory goes back to the system when the child ends, and the server's GIL stays
+    free for its requests.
+
+    The child starts when this is created, so that its start-up (mostly importing WeasyPrint, ~0.5 s) overlaps
+    what the caller does before `send`; it then renders the documents in parallel (`pdfrender.render_all`) while
+    the caller goes on until `result`.
+    """
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        static_dir = str((Path(settings.templates_dir) / "static").resolve())
+        media_dir = str(Path(settings.media_dir).resolve())
+        # This checkout's renderer (-P: not one in the working folder); stderr is the server's, for warnings.
+        path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+        self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-P", "-m", "backend.letters.pdfrender", static_dir, media_dir],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+        self._count: int | None = None
+
+    def send(self, htmls: list[str]) -> None:
+        """Hands the documents to the child (waiting until it has started and reads them)."""
+        assert self._proc.stdin is not None and self._count is None
+        self._count = len(htmls)
+        try:
+            with self._proc.stdin:
+                pickle.dump(htmls, self._proc.stdin)
+        except BrokenPipeError:  # the child died early: `result` says so
+            pass
+
+    def result(self) -> list[bytes]:
+        """The PDFs, in the order of the documents sent; RuntimeError (with the child's traceback) if it failed."""
+        assert self._proc.stdout is not None and self._count is not None
+        with self._proc.stdout:
+            data = self._proc.stdout.read()
+        code = self._proc.wait()
+        try:
+            status, value = pickle.loads(data)  # noqa: S301 - from our own child, through our own pipe
+        except Exception:  # it died before answering (killed, out of memory): the reason is in the log
+            raise RuntimeError(f"the PDF renderer exited with code {code} without an answer") from None
+        if status != "ok":
+            raise RuntimeError(f"the PDF renderer failed:\n{value}")
+        assert isinstance(value, list) and len(value) == self._count
+        return value
+
+    def close(self) -> None:
+        """Stops the child if it is still running (the caller failed before it took the answer)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+    def __enter__(self) -> IsolatedRenderer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
 def html_to_pdfs_isolated(htmls: list[str]) -> list[bytes]:
-    """Like `html_to_pdf` for several documents, in a short-lived child process (a fresh interpreter, so it is
-    safe from a threaded server): the memory WeasyPrint takes goes back to the system when the child ends."""
-    settings = get_settings()
-    static_dir = str((Path(settings.templates_dir) / "static").resolve())
-    media_dir = str(Path(settings.media_dir).resolve())
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(pdfrender.render_all, htmls, static_dir, media_dir).result()
+    """Like `html_to_pdf` for several documents, at the same time, in a short-lived child process."""
+    with IsolatedRenderer() as renderer:
+        renderer.send(htmls)
+        return renderer.result()
 
 
 def letter_html(

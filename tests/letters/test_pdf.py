@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from pypdf import PdfReader
 from backend.campaigns import service as campaigns
 from backend.letters import service as letters
 from backend.letters.models import Recipient
-from backend.letters.pdf import BASE_URL, AssetFetcher, html_to_pdf, letter_pdf
+from backend.letters.pdf import BASE_URL, AssetFetcher, IsolatedRenderer, html_to_pdf, html_to_pdfs_isolated, letter_pdf
 
 
 def text_of(pdf: bytes) -> tuple[int, str]:
@@ -75,7 +76,7 @@ def test_a_published_letter_is_dated_when_it_was_published(db, letter):
     assert "1 July 2026" in text
 
 
-def test_two_thousand_signatories_flow_over_pages_in_columns(db, letter):
+def test_two_thousand_signatories_are_all_in_the_pdf_in_order(db, letter):
     row, version = letter
     signatures = [
         SimpleNamespace(display_name=f"Community Organisation Number {i:04d}", signer_name=f"Signer {i:04d}",
@@ -86,19 +87,37 @@ def test_two_thousand_signatories_flow_over_pages_in_columns(db, letter):
     pdf = letter_pdf(session=db, letter=row, version=version, signatures=signatures)
     pages, text = text_of(pdf)
     assert pages > 1
-    assert "Community Organisation Number 0000" in text
-    assert "Community Organisation Number 1799" in text
-    assert "Community Organisation Number 1999" in text  # the last one
     assert f"Page {pages} of {pages}" in text
-    # Two columns: signatory names start at two different distances from the left edge on a full page.
-    starts: set[int] = set()
+    # Every name, each once, in the order given (organisations, then individuals). A name may wrap over lines
+    # or over pages, so the page footers come out of the text first.
+    text = " ".join(re.sub(r"Page \d+ of \d+", " ", text).split())
+    position = text.index("Organisations")
+    for i in range(2000):
+        name = f"Community Organisation Number {i:04d}"
+        if i == 1800:
+            position = text.index("Individuals", position)
+        assert text.count(name) == 1, name
+        position = text.index(name, position)
+    # Organisations show who signed for them; individuals show their role.
+    assert "Community Organisation Number 0000 (Signer 0000, Chief Executive)" in text
+    assert "Community Organisation Number 1999 (Chief Executive)" in text
 
-    def visit(chunk, _cm, tm, _font, _size):
-        if chunk.startswith("Community Organisation"):
-            starts.add(round(tm[4]))
 
-    PdfReader(io.BytesIO(pdf)).pages[2].extract_text(visitor_text=visit)
-    assert len(starts) == 2
+def test_several_pdfs_are_made_at_once_in_a_child_process():
+    pages = [f"<html><body><p>Document number {n}</p></body></html>" for n in range(3)]
+    pdfs = html_to_pdfs_isolated(pages)
+    assert [text_of(pdf)[1] for pdf in pdfs] == [f"Document number {n}" for n in range(3)]
+
+
+def test_a_failure_in_the_child_process_is_raised_with_its_traceback():
+    with pytest.raises(RuntimeError, match=r"(?s)the PDF renderer failed:.*TypeError"):
+        html_to_pdfs_isolated(["<p>fine</p>", 12345])  # type: ignore[list-item]
+
+
+def test_the_child_process_is_stopped_when_the_caller_fails_first():
+    with pytest.raises(LookupError), IsolatedRenderer() as renderer:
+        raise LookupError("the pack's queries failed")
+    assert renderer._proc.poll() is not None
 
 
 # The URL fetcher ----------------------------------------------------------------------------------------
