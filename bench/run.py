@@ -66,6 +66,8 @@ def _environment(workdir: Path, database_url: str, smtp_port: int, embedded_work
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "MAIL_FROM": "Undersigned <no-reply@undersigned.bench>",
+        # Production behind a proxy that logs requests (as nginx does): uvicorn's own access log off.
+        "ACCESS_LOG": "false",
         "RATE_LIMIT_SIGN": unlimited,
         "RATE_LIMIT_SIGN_CONFIRM": unlimited,
         "RATE_LIMIT_SIGN_LINK_PAGE": unlimited,

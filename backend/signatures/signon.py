@@ -295,8 +295,9 @@ class OpenSignOn:
         form = _Form.parse(request.headers.get("content-type", "").encode("latin-1"), body)
         if form is None or form.has_file:
             return None  # the route reads and cleans logos, and says what is wrong with a form
+        sent = request.headers.get("x-csrf-token")  # as `csrf_protect` reads it: the header, else the field
         if not csrf_valid(request.cookies.get(get_settings().csrf_cookie_name),
-                          request.headers.get("x-csrf-token") or form.fields.get(CSRF_FIELD)):
+                          sent if sent is not None else form.fields.get(CSRF_FIELD)):
             return None
         values = {name: form.fields[name] for name in FIELDS if name in form.fields}
         ip = client_ip(request)
