@@ -208,3 +208,19 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     """Inserts many rows of a table model in one executemany, like `insert_row` (and with its caveats)."""
     if rows:
         session.connection().execute(_insert_statement(model.__table__, "", False), rows)
+
+
+def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict[str, Any]], *,
+                                   returning: tuple[str, ...]) -> list[Any]:
+    """Inserts many rows in one statement, leaving out those that would break a unique key (ON CONFLICT DO
+    NOTHING, also between two of these rows: the first stays); returns the `returning` columns of the rows
+    inserted. One round trip for a batch, with `insert_row`'s caveats."""
+    if not rows:
+        return []
+    connection = session.connection()
+    table: Table = model.__table__
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table).values(rows).on_conflict_do_nothing().returning(*(table.c[c] for c in returning))
+    return list(connection.execute(stmt))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,7 +25,7 @@ from backend.audit import service as audit
 from backend.campaigns import service as campaigns
 from backend.campaigns.models import Campaign
 from backend.config import get_settings
-from backend.db import as_utc, insert_row, insert_rows, session_for_write, utcnow
+from backend.db import as_utc, insert_row, insert_rows, insert_rows_skipping_conflicts, session_for_write, utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, TokenInvalid
 from backend.letters import diff
 from backend.letters import service as letters
@@ -531,46 +530,47 @@ def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | S
     refusal is returned in its place, and nothing of it is written, so the others go on. The unique keys on
     (letter, kind, folded name) and (letter, folded email) make this safe under concurrent submissions: only
     one wins (ON CONFLICT DO NOTHING), the others get a clear message. Plain INSERTs and one statement per
-    table for the whole batch: on publication day this runs hundreds of times a second, and a pending
-    signature is on no public page.
+    table for the whole batch (each is a round trip to PostgreSQL): on publication day this runs hundreds of
+    times a second, and a pending signature is on no public page.
     """
-    outcomes: list[Signed | ServiceError] = []
-    recorded: list[tuple[int, dict[str, Any]]] = []
+    outcomes: list[Signed | ServiceError | None] = [None] * len(submissions)
     logo_paths: list[str] = []
     try:
-        for item in submissions:
+        prepared: list[tuple[int, SignOn, dict[str, Any]]] = []
+        for n, item in enumerate(submissions):
             try:
-                signature_id, values = _record_one(session=session, item=item, logo_paths=logo_paths)
+                prepared.append((n, item, _prepare(session=session, item=item, logo_paths=logo_paths)))
             except ServiceError as exc:
-                outcomes.append(exc)
-                continue
-            recorded.append((signature_id, values))
-            outcomes.append(Signed(id=signature_id, contact_email=values["contact_email"]))
+                outcomes[n] = exc
+        recorded = _insert_signatures(session=session, prepared=prepared, outcomes=outcomes,
+                                      logo_paths=logo_paths)
+        for n, sid, values in recorded:
+            outcomes[n] = Signed(id=sid, contact_email=values["contact_email"])
         tokens = [new_token() for _ in recorded]
         expires_at = utcnow() + timedelta(days=CONFIRM_DAYS)
         insert_rows(session, SignatureToken, [
-            {"signature_id": signature_id, "purpose": "confirm", "token_hash": hash_token(token),
-             "expires_at": expires_at} for (signature_id, _), token in zip(recorded, tokens, strict=True)])
+            {"signature_id": sid, "purpose": "confirm", "token_hash": hash_token(token), "expires_at": expires_at}
+            for (_, sid, _), token in zip(recorded, tokens, strict=True)])
         mail.enqueue_new(session=session, emails=[
             mail.NewEmail(to=values["contact_email"], template="signature_confirm", dedupe_key=f"sig-confirm:{sid}",
-                          context={"signature": values, "letter": values["letter"],
+                          context={"signature": values, "letter": submissions[n].letter,
                                    "link": _link(f"/confirm/{token}"), "days": CONFIRM_DAYS})
-            for (sid, values), token in zip(recorded, tokens, strict=True)])
+            for (n, sid, values), token in zip(recorded, tokens, strict=True)])
         audit.record_many(session=session, events=[
             audit.Event(action="signature_submitted", actor=f"signatory {values['contact_email']}",
-                        subject_type="signature", subject_id=sid, ip=values["ip"],
+                        subject_type="signature", subject_id=sid, ip=submissions[n].ip,
                         details={"letter_id": values["letter_id"], "via": values["via"], "kind": values["kind"],
                                  "name": values["display_name"], "version_id": values["version_id"]})
-            for sid, values in recorded])
+            for n, sid, values in recorded])
     except BaseException:
         for path in logo_paths:
             logos.remove(path)
         raise
-    return outcomes
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _record_one(*, session: Session, item: SignOn, logo_paths: list[str]) -> tuple[int, dict[str, Any]]:
-    """Checks one submission and inserts its signature row; every refusal comes before anything is written."""
+def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[str, Any]:
+    """Checks one submission; its signature row, or the refusal (raised before anything is written)."""
     letter, invite = item.letter, item.invite
     if letter.status != "open":
         raise InvalidInput("This letter is not open for signatures.", field="form")
@@ -585,48 +585,76 @@ def _record_one(*, session: Session, item: SignOn, logo_paths: list[str]) -> tup
         version = session.get(LetterVersion, clean.version_id)
         assert version is not None
         content_hash = version.content_hash
-    assert letter.id is not None
-    name_key, email_key = fold(clean.display_name), clean.contact_email
-    # An invite is claimed before its signature is inserted: a savepoint undoes the claim if the insert is refused.
-    with session.begin_nested() if invite is not None else nullcontext():
-        return _insert_one(session=session, item=item, clean=clean, content_hash=content_hash, name_key=name_key,
-                           email_key=email_key, logo_paths=logo_paths)
-
-
-def _insert_one(*, session: Session, item: SignOn, clean: SignatureInput, content_hash: str, name_key: str,
-                email_key: str, logo_paths: list[str]) -> tuple[int, dict[str, Any]]:
-    letter, invite = item.letter, item.invite
-    assert letter.id is not None
-    if invite is not None:
-        claimed = session.execute(
-            update(Invite).where(col(Invite.id) == invite.id)
-            .where(col(Invite.status).in_(("invited", "opened"))).values(status="answered")
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise TokenInvalid("This invitation has already been answered.")
     logo_path = None
     if clean.logo and clean.kind == "organisation" and letter.field_logo != "hidden":
         logo_path = logos.store(logos.clean(clean.logo))
         logo_paths.append(logo_path)
-    values = {
+    return {
         "letter_id": letter.id, "version_id": clean.version_id, "content_hash": content_hash,
-        "kind": clean.kind, "display_name": clean.display_name, "name_key": name_key,
+        "kind": clean.kind, "display_name": clean.display_name, "name_key": fold(clean.display_name),
         "signer_name": clean.signer_name, "signer_role": clean.signer_role, "contact_email": clean.contact_email,
-        "email_key": email_key, "website": clean.website or None, "logo_path": logo_path,
+        "email_key": clean.contact_email, "website": clean.website or None, "logo_path": logo_path,
         "city": clean.city or None, "status": "pending", "via": "invite" if invite else "open",
         "invite_id": invite.id if invite else None, "attested_at": utcnow(),
     }
-    # No look-up first: the unique keys decide, and only a refused insert pays for the message.
-    signature_id = insert_row(session, Signature, values, skip_conflicts=True)
-    if signature_id is None:
-        if logo_path is not None:
-            logo_paths.remove(logo_path)
-            logos.remove(logo_path)
-        message = _duplicate_message(session=session, letter_id=letter.id, kind=clean.kind, name_key=name_key,
-                                     email_key=email_key)
-        raise InvalidInput(message or "This organisation or email address has already signed this letter.",
-                           field="contact_email" if message and "organisation" not in message else "display_name")
-    return signature_id, {**values, "letter": letter, "ip": item.ip}
+
+
+def _insert_signatures(
+    *, session: Session, prepared: list[tuple[int, SignOn, dict[str, Any]]],
+    outcomes: list[Signed | ServiceError | None], logo_paths: list[str],
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """Inserts the prepared signature rows (the open ones in one statement); the refused get their message in
+    `outcomes`. Returns (position, signature id, row) of those recorded, in the order submitted."""
+    recorded: list[tuple[int, int, dict[str, Any]]] = []
+    for n, item, values in prepared:
+        if item.invite is not None:
+            # The invite is claimed first, in a savepoint that undoes the claim if the signature is refused.
+            try:
+                with session.begin_nested():
+                    _claim(session=session, invite=item.invite)
+                    sid = insert_row(session, Signature, values, skip_conflicts=True)
+                    if sid is None:
+                        raise _duplicate(session=session, values=values)
+            except ServiceError as exc:
+                outcomes[n] = _refused(exc, values, logo_paths)
+            else:
+                recorded.append((n, sid, values))
+    open_rows = [(n, values) for n, item, values in prepared if item.invite is None]
+    inserted = insert_rows_skipping_conflicts(session, Signature, [values for _, values in open_rows],
+                                              returning=("id", "letter_id", "kind", "name_key", "email_key"))
+    ids = {(row.letter_id, row.kind, row.name_key, row.email_key): row.id for row in inserted}
+    for n, values in open_rows:
+        # pop: a second, identical submission in the same batch was not inserted and is refused below
+        sid = ids.pop((values["letter_id"], values["kind"], values["name_key"], values["email_key"]), None)
+        if sid is None:
+            outcomes[n] = _refused(_duplicate(session=session, values=values), values, logo_paths)
+        else:
+            recorded.append((n, sid, values))
+    return sorted(recorded, key=lambda r: r[0])
+
+
+def _claim(*, session: Session, invite: Invite) -> None:
+    claimed = session.execute(
+        update(Invite).where(col(Invite.id) == invite.id)
+        .where(col(Invite.status).in_(("invited", "opened"))).values(status="answered")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise TokenInvalid("This invitation has already been answered.")
+
+
+def _duplicate(*, session: Session, values: dict[str, Any]) -> InvalidInput:
+    message = _duplicate_message(session=session, letter_id=values["letter_id"], kind=values["kind"],
+                                 name_key=values["name_key"], email_key=values["email_key"])
+    return InvalidInput(message or "This organisation or email address has already signed this letter.",
+                        field="contact_email" if message and "organisation" not in message else "display_name")
+
+
+def _refused(exc: ServiceError, values: dict[str, Any], logo_paths: list[str]) -> ServiceError:
+    """A refusal after the row was prepared: its logo, already stored, goes."""
+    if values["logo_path"] is not None:
+        logo_paths.remove(values["logo_path"])
+        logos.remove(values["logo_path"])
+    return exc
 
 
 def decline(*, session: Session, invite: Invite, reason: str, ip: str | None) -> Signature:

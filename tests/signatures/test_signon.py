@@ -142,12 +142,14 @@ def test_a_batch_refuses_one_sign_on_and_keeps_the_others(engine, db, make_user)
     forms = [sign_data(vid, display_name=f"Charity {n}", contact_email=f"c{n}@batch.example") for n in range(5)]
     forms[2] = sign_data(vid, display_name="Charity 0", contact_email="dup@batch.example")  # same organisation
     forms[3] = sign_data(vid, signer_name="", display_name="No Name", contact_email="n@batch.example")
+    forms.append(dict(forms[1]))  # the same submission twice in one batch: the second is refused
     batch = _batch(setup.letter.slug, [signature_input(f, None) for f in forms])
     batch.append(("no-such-letter", signature_input(forms[4], None), "127.0.0.1", concurrent.futures.Future()))
     SignOnWriter(engine).write(batch)
     outcomes = [f.exception() or f.result() for *_, f in batch]
     assert [type(o).__name__ for o in outcomes] == ["Signed", "Signed", "InvalidInput", "SignatureInvalid",
-                                                    "Signed", "NotFound"]
+                                                    "Signed", "InvalidInput", "NotFound"]
+    assert "one signature per organisation" in str(outcomes[5])
     stored = {s.contact_email for s in signatures(db)}
     assert stored == {"c0@batch.example", "c1@batch.example", "c4@batch.example"}
     assert sorted(e.to_address for e in outbox(db, "signature_confirm")) == sorted(stored)
