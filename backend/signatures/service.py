@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, case, update
@@ -447,23 +447,10 @@ def _issue_token(*, session: Session, signature_id: int, purpose: str, days: int
     return token
 
 
-class SigningLetter(Protocol):
-    """What signing reads of a letter: a `Letter`, or the row the sign-on lane reads (`SignOnLetter`)."""
-
-    id: int | None
-    title: str
-    status: str
-    open_signon_enabled: bool
-    current_version_id: int | None
-    allow_individuals: bool
-    field_signer_role: str
-    field_website: str
-    field_logo: str
-    field_city: str
-
-
 @dataclass
 class SignOnLetter:
+    """What signing reads of a letter, in one row with its current text's hash (for the sign-on lane)."""
+
     id: int | None
     slug: str
     title: str
@@ -476,6 +463,9 @@ class SignOnLetter:
     field_logo: str
     field_city: str
     version_content_hash: str | None
+
+
+SigningLetter = Letter | SignOnLetter
 
 
 _letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
