@@ -160,21 +160,19 @@ SessionDep = Annotated[Session, Depends(get_session)]
 _inserts: dict[tuple[Table, str | None], Insert] = {}
 
 
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ON CONFLICT of this database (SQLite otherwise)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def _insert_statement(table: Table, dialect: str, skip_conflicts: bool) -> Insert:
     key = (table, dialect if skip_conflicts else None)
     stmt = _inserts.get(key)
     if stmt is None:
-        if not skip_conflicts:
-            stmt = table.insert()
-        elif dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt = pg_insert(table).on_conflict_do_nothing().returning(table.c.id)
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id)
-        _inserts[key] = stmt
+        stmt = _inserts[key] = (_dialect_insert(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
+                                if skip_conflicts else table.insert())
     return stmt
 
 
@@ -207,7 +205,7 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Inserts many rows of a table model in one executemany, like `insert_row` (and with its caveats)."""
     if rows:
-        session.connection().execute(_insert_statement(model.__table__, "", False), rows)
+        session.connection().execute(_insert_statement(model.__table__, "", skip_conflicts=False), rows)
 
 
 def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict[str, Any]], *,
@@ -219,8 +217,6 @@ def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict
         return []
     connection = session.connection()
     table: Table = model.__table__
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table).values(rows).on_conflict_do_nothing().returning(*(table.c[c] for c in returning))
+    stmt = (_dialect_insert(connection.dialect.name)(table).values(rows).on_conflict_do_nothing()
+            .returning(*(table.c[c] for c in returning)))
     return list(connection.execute(stmt))

@@ -29,7 +29,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _csrf_for(cookie_value: str) -> str:
+CSRF_SEED_MIN_LENGTH = 32  # a shorter cookie is not one we set: the browser gets a new seed
+
+
+def csrf_token_for(cookie_value: str) -> str:
+    """The form token that goes with a CSRF seed."""
     key = get_settings().secret_key.encode("utf-8")
     return hmac.new(key, b"csrf:" + cookie_value.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -40,7 +44,7 @@ def csrf_cookie_value(request: Request) -> str:
     if value:
         return str(value)
     value = request.cookies.get(get_settings().csrf_cookie_name) or ""
-    if len(value) < 32:
+    if len(value) < CSRF_SEED_MIN_LENGTH:
         value = new_token()
         request.state.csrf_seed_new = True
     request.state.csrf_seed = value
@@ -60,22 +64,17 @@ def csrf_seed_of(cookie_header: str | None) -> str | None:
     if not cookie_header or name not in cookie_header:
         return None
     value = cookie_parser(cookie_header).get(name) or ""
-    return value if len(value) >= 32 else None
-
-
-def csrf_token_for(seed: str) -> str:
-    """The form token that goes with a CSRF seed."""
-    return _csrf_for(seed)
+    return value if len(value) >= CSRF_SEED_MIN_LENGTH else None
 
 
 def csrf_token(request: Request) -> str:
     """The token for the hidden field of every POST form (signed double-submit)."""
-    return _csrf_for(csrf_cookie_value(request))
+    return csrf_token_for(csrf_cookie_value(request))
 
 
 def csrf_valid(seed: str | None, sent: str | None) -> bool:
     """Whether the token sent with a form goes with the browser's CSRF cookie."""
-    return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), _csrf_for(str(seed)))
+    return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), csrf_token_for(str(seed)))
 
 
 async def csrf_protect(request: Request) -> None:
@@ -103,10 +102,15 @@ async def csrf_protect(request: Request) -> None:
 NUL_MESSAGE = "What was sent contains a NUL character (code 0), which cannot be stored. Remove it and try again."
 
 
+def nul_in_address(request: Request) -> bool:
+    """Whether the path or the query string holds a NUL character (raw or %00)."""
+    raw_query: bytes = request.scope.get("query_string", b"")
+    return b"%00" in raw_query or b"\x00" in raw_query or "\x00" in request.scope["path"]
+
+
 async def reject_nul_characters(request: Request) -> None:
     """App-wide dependency: no NUL in the query string or a form field (PostgreSQL text cannot hold one)."""
-    raw_query: bytes = request.scope.get("query_string", b"")
-    if b"%00" in raw_query or b"\x00" in raw_query or "\x00" in request.url.path:
+    if nul_in_address(request):
         raise HTTPException(400, NUL_MESSAGE)
     if request.method in UNSAFE_METHODS and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):

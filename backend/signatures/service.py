@@ -439,12 +439,18 @@ def _duplicate_message(*, session: Session, letter_id: int, kind: str, name_key:
     return None
 
 
+def _issue_tokens(*, session: Session, signature_ids: list[int], purpose: str, days: int) -> list[str]:
+    """New emailed-link tokens, one per signature, stored only as their hashes; the raw tokens, in order."""
+    tokens = [new_token() for _ in signature_ids]
+    expires_at = utcnow() + timedelta(days=days)
+    insert_rows(session, SignatureToken, [
+        {"signature_id": sid, "purpose": purpose, "token_hash": hash_token(token), "expires_at": expires_at}
+        for sid, token in zip(signature_ids, tokens, strict=True)])
+    return tokens
+
+
 def _issue_token(*, session: Session, signature_id: int, purpose: str, days: int) -> str:
-    token = new_token()
-    insert_row(session, SignatureToken, {"signature_id": signature_id, "purpose": purpose,
-                                         "token_hash": hash_token(token),
-                                         "expires_at": utcnow() + timedelta(days=days)})
-    return token
+    return _issue_tokens(session=session, signature_ids=[signature_id], purpose=purpose, days=days)[0]
 
 
 @dataclass
@@ -536,11 +542,8 @@ def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | S
                                       logo_paths=logo_paths)
         for n, sid, values in recorded:
             outcomes[n] = Signed(id=sid, contact_email=values["contact_email"])
-        tokens = [new_token() for _ in recorded]
-        expires_at = utcnow() + timedelta(days=CONFIRM_DAYS)
-        insert_rows(session, SignatureToken, [
-            {"signature_id": sid, "purpose": "confirm", "token_hash": hash_token(token), "expires_at": expires_at}
-            for (_, sid, _), token in zip(recorded, tokens, strict=True)])
+        tokens = _issue_tokens(session=session, signature_ids=[sid for _, sid, _ in recorded], purpose="confirm",
+                               days=CONFIRM_DAYS)
         mail.enqueue_new(session=session, emails=[
             mail.NewEmail(to=values["contact_email"], template="signature_confirm", dedupe_key=f"sig-confirm:{sid}",
                           context={"signature": values, "letter": submissions[n].letter,

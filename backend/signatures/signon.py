@@ -38,7 +38,7 @@ from backend import ratelimit
 from backend.config import get_settings
 from backend.db import write_engine
 from backend.errors import NotFound, ServiceError
-from backend.security import CSRF_FIELD, client_ip, csrf_valid
+from backend.security import CSRF_FIELD, client_ip, csrf_valid, nul_in_address
 from backend.signatures import service
 
 log = logging.getLogger(__name__)
@@ -290,8 +290,8 @@ class OpenSignOn:
         """The route's redirect after a stored sign-on, or None: the route is to answer."""
         from backend.signatures.routes import signature_input, signed_redirect
 
-        if b"\x00" in request.scope.get("query_string", b"") or b"%00" in request.scope.get("query_string", b""):
-            return None
+        if nul_in_address(request):
+            return None  # the app answers 400 (form fields with a NUL are refused by `_Form`)
         form = _Form.parse(request.headers.get("content-type", "").encode("latin-1"), body)
         if form is None or form.has_file:
             return None  # the route reads and cleans logos, and says what is wrong with a form
