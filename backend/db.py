@@ -157,7 +157,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-_inserts: dict[tuple[Table, str | None], Insert] = {}
+_inserts: dict[tuple[Table, str | None, tuple[str, ...]], Insert] = {}
 
 
 def _dialect_insert(dialect: str) -> Any:
@@ -167,12 +167,15 @@ def _dialect_insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def _insert_statement(table: Table, dialect: str, skip_conflicts: bool) -> Insert:
-    key = (table, dialect if skip_conflicts else None)
+def _insert_statement(table: Table, dialect: str, skip_conflicts: bool, returning: tuple[str, ...] = ("id",)
+                      ) -> Insert:
+    """One INSERT statement object per table and shape, so SQLAlchemy compiles it once. Given many rows, it
+    goes out as one multi-row INSERT (SQLAlchemy's "insertmanyvalues", because of the RETURNING clause)."""
+    key = (table, dialect if skip_conflicts else None, returning)
     stmt = _inserts.get(key)
     if stmt is None:
-        stmt = _inserts[key] = (_dialect_insert(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
-                                if skip_conflicts else table.insert())
+        base = _dialect_insert(dialect)(table).on_conflict_do_nothing() if skip_conflicts else table.insert()
+        stmt = _inserts[key] = base.returning(*(table.c[c] for c in returning))
     return stmt
 
 
@@ -193,17 +196,15 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
     """
     connection = session.connection()
     stmt = _insert_statement(model.__table__, connection.dialect.name, skip_conflicts)
-    result = connection.execute(stmt, values)
-    if skip_conflicts:
-        inserted = result.scalar()
-        return None if inserted is None else int(inserted)
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    inserted = connection.execute(stmt, values).scalar()
+    if inserted is None and not skip_conflicts:
+        raise RuntimeError(f"INSERT INTO {model.__tablename__} returned no id")
+    return None if inserted is None else int(inserted)
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Inserts many rows of a table model in one executemany, like `insert_row` (and with its caveats)."""
+    """Inserts many rows of a table model in one statement, like `insert_row` (and with its caveats). The rows
+    must all have the same keys."""
     if rows:
         session.connection().execute(_insert_statement(model.__table__, "", skip_conflicts=False), rows)
 
@@ -212,11 +213,9 @@ def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict
                                    returning: tuple[str, ...]) -> list[Any]:
     """Inserts many rows in one statement, leaving out those that would break a unique key (ON CONFLICT DO
     NOTHING, also between two of these rows: the first stays); returns the `returning` columns of the rows
-    inserted. One round trip for a batch, with `insert_row`'s caveats."""
+    inserted, in no particular order. One round trip for a batch, with `insert_rows`'s caveats."""
     if not rows:
         return []
     connection = session.connection()
-    table: Table = model.__table__
-    stmt = (_dialect_insert(connection.dialect.name)(table).values(rows).on_conflict_do_nothing()
-            .returning(*(table.c[c] for c in returning)))
-    return list(connection.execute(stmt))
+    stmt = _insert_statement(model.__table__, connection.dialect.name, skip_conflicts=True, returning=returning)
+    return list(connection.execute(stmt, rows))

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,6 +60,7 @@ class SignOnWriter:
                                        | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._connection: Connection | None = None
 
     async def sign(self, *, slug: str, data: service.SignatureInput, ip: str) -> service.Signed:
         """Queues a sign-on and waits for its batch to commit; raises what `service.sign` raised for it."""
@@ -74,6 +75,22 @@ class SignOnWriter:
             self._queue.put(None)
             self._thread.join(timeout=10)
             self._thread = None
+        self._drop_connection()
+
+    def _connect(self) -> Connection:
+        """The writer's own connection, kept from batch to batch: checking one out of the pool would cost a
+        round trip each time (the pool's ping), and a batch is written every few milliseconds in a storm."""
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except Exception:  # a broken connection: the pool discards it
+                log.debug("closing the sign-on writer's connection failed", exc_info=True)
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -106,7 +123,7 @@ class SignOnWriter:
         writes anything of it, so the others go on; anything unexpected abandons the whole batch.
         """
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with Session(self._connect(), expire_on_commit=False) as session:
                 letters: dict[str, service.SignOnLetter | None] = {}
                 submissions: list[service.SignOn] = []
                 missing: dict[int, ServiceError] = {}
@@ -122,6 +139,7 @@ class SignOnWriter:
                 outcomes = iter(service.sign_many(session=session, submissions=submissions))
                 session.commit()
         except Exception as exc:  # nothing of the batch was stored: each sign-on goes to the route
+            self._drop_connection()  # it may be broken (the database restarted, say): the next batch connects
             log.warning("a batch of %d sign-ons was not committed (%s); each goes to the route", len(batch), exc)
             for *_, future in batch:
                 future.set_exception(exc)

@@ -145,7 +145,9 @@ def test_a_batch_refuses_one_sign_on_and_keeps_the_others(engine, db, make_user)
     forms.append(dict(forms[1]))  # the same submission twice in one batch: the second is refused
     batch = _batch(setup.letter.slug, [signature_input(f, None) for f in forms])
     batch.append(("no-such-letter", signature_input(forms[4], None), "127.0.0.1", concurrent.futures.Future()))
-    SignOnWriter(engine).write(batch)
+    writer = SignOnWriter(engine)
+    writer.write(batch)
+    writer.stop()
     outcomes = [f.exception() or f.result() for *_, f in batch]
     assert [type(o).__name__ for o in outcomes] == ["Signed", "Signed", "InvalidInput", "SignatureInvalid",
                                                     "Signed", "InvalidInput", "NotFound"]
@@ -177,9 +179,32 @@ def test_a_batch_that_cannot_be_committed_stores_nothing_and_each_sign_on_goes_t
         raise RuntimeError("the outbox is full")
 
     monkeypatch.setattr(mail, "enqueue_new", broken)
-    SignOnWriter(engine).write(batch)
+    writer = SignOnWriter(engine)
+    writer.write(batch)
+    writer.stop()
     assert all(isinstance(f.exception(), RuntimeError) for *_, f in batch)
     assert signatures(db) == [] and outbox(db, "signature_confirm") == []
+
+
+def test_the_writer_connects_again_after_its_connection_broke(engine, db, make_user):
+    from backend.signatures.routes import signature_input
+    from backend.signatures.signon import SignOnWriter
+
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    vid = setup.letter.current_version_id
+    batches = [_batch(setup.letter.slug, [signature_input(sign_data(vid, display_name=f"C{n}",
+                                                                    contact_email=f"c{n}@x.example"), None)])
+               for n in range(3)]
+    writer = SignOnWriter(engine)
+    writer.write(batches[0])
+    assert writer._connection is not None
+    writer._connection.connection.dbapi_connection.close()  # as when the database server restarts
+    writer.write(batches[1])  # fails: this sign-on goes to the route
+    writer.write(batches[2])
+    writer.stop()
+    assert batches[0][0][3].exception() is None and batches[2][0][3].exception() is None
+    assert batches[1][0][3].exception() is not None
+    assert {s.contact_email for s in signatures(db)} == {"c0@x.example", "c2@x.example"}
 
 
 def test_the_signing_page_from_memory_has_each_visitor_s_own_token(app, client, db, make_user, monkeypatch):
