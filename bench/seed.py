@@ -205,11 +205,12 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
 def queue_invites(*, engine: Engine, seeded: Seeded, count: int, domain: str) -> None:
     """Invites `count` organisations to the open letter through the coalition's own service (in batches)."""
     from backend.accounts.models import User
+    from backend.db import session_for_write
     from backend.letters.models import Letter
     from backend.signatures import csvio
     from backend.signatures import service as signatures
 
-    with Session(engine, expire_on_commit=False) as session:
+    with session_for_write(engine) as session:  # as the app's POST: BEGIN IMMEDIATE on SQLite
         lead = session.get(User, seeded.lead_id)
         letter = session.get(Letter, seeded.open_id)
         assert lead is not None and letter is not None

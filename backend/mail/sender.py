@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 import emails
 from emails.backend.smtp.backend import SMTPBackend
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Connection, Engine, or_, update
 from sqlmodel import Session, col, select
 
 from backend.config import Settings, get_settings
-from backend.db import session_for_write, utcnow
+from backend.db import session_for_write, utcnow, write_engine
 from backend.mail.models import OutboundAttachment, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -117,56 +117,68 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-def _finish(engine: Engine, email_id: int, lease: datetime, values: dict[str, object]) -> None:
+def _finish(connection: Connection, email_id: int, lease: datetime, values: dict[str, object]) -> None:
+    """Records one message's outcome in a transaction of its own, right after its SMTP transaction: a worker
+    that dies mid-batch sends again only what it had not yet recorded."""
     # The lease is the fence: if it expired and another worker re-claimed the row, we leave it alone.
-    with session_for_write(engine) as session:
-        session.execute(
+    with connection.begin():
+        connection.execute(
             update(OutboundEmail)
             .where(col(OutboundEmail.id) == email_id)
             .where(col(OutboundEmail.status) == "sending")
             .where(col(OutboundEmail.lease_expires_at) == lease)
             .values(**values)
         )
-        session.commit()
+
+
+def _load(engine: Engine, ids: list[int]) -> tuple[list[OutboundEmail], dict[int, list[OutboundAttachment]]]:
+    """The claimed rows, in the order claimed, and their attachments: two queries for the batch."""
+    with Session(engine) as session:
+        rows = {row.id: row for row in session.exec(select(OutboundEmail).where(col(OutboundEmail.id).in_(ids)))}
+        attachments: dict[int, list[OutboundAttachment]] = {}
+        for item in session.exec(select(OutboundAttachment).where(col(OutboundAttachment.email_id).in_(ids))
+                                 .order_by(col(OutboundAttachment.id))):
+            attachments.setdefault(item.email_id, []).append(item)
+        session.expunge_all()
+    return [rows[i] for i in ids if i in rows], attachments
 
 
 def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Settings | None = None) -> int:
     """Sends claimed rows over one SMTP connection (or captures them); returns how many were sent."""
     settings = settings or get_settings()
+    if not claimed:
+        return 0
+    leases = dict(claimed)
+    rows, attachments = _load(engine, list(leases))
     sent = 0
     backend = _smtp_backend(settings) if settings.smtp_host else None
     try:
-        for email_id, lease in claimed:
-            with Session(engine) as session:
-                row = session.get(OutboundEmail, email_id)
-                if row is None:
+        with write_engine(engine).connect() as connection:  # one connection for the batch's outcomes
+            for row in rows:
+                assert row.id is not None
+                try:
+                    if backend is not None:
+                        _send_one(backend, _build_message(row, attachments.get(row.id, []), settings),
+                                  row.to_address)
+                except SendFailure as failure:
+                    give_up = failure.permanent or row.attempts >= settings.outbox_max_attempts
+                    log.warning("mail %s to %s failed (%s): %s", row.id, row.to_address,
+                                "permanent" if give_up else "will retry", failure.message)
+                    values: dict[str, object] = {"last_error": failure.message[:2000], "lease_expires_at": None}
+                    if give_up:
+                        values["status"] = "failed"
+                    else:
+                        values["status"] = "queued"
+                        values["next_attempt_at"] = utcnow() + backoff(row.attempts)
+                    _finish(connection, row.id, leases[row.id], values)
+                    if backend is not None and not failure.permanent:
+                        backend.close()  # a broken connection is not reused
                     continue
-                attachments = list(
-                    session.exec(select(OutboundAttachment).where(OutboundAttachment.email_id == email_id))
-                )
-                session.expunge_all()
-            try:
-                if backend is not None:
-                    _send_one(backend, _build_message(row, attachments, settings), row.to_address)
-            except SendFailure as failure:
-                give_up = failure.permanent or row.attempts >= settings.outbox_max_attempts
-                log.warning("mail %s to %s failed (%s): %s", email_id, row.to_address,
-                            "permanent" if give_up else "will retry", failure.message)
-                values: dict[str, object] = {"last_error": failure.message[:2000], "lease_expires_at": None}
-                if give_up:
-                    values["status"] = "failed"
-                else:
-                    values["status"] = "queued"
-                    values["next_attempt_at"] = utcnow() + backoff(row.attempts)
-                _finish(engine, email_id, lease, values)
-                if backend is not None and not failure.permanent:
-                    backend.close()  # a broken connection is not reused
-                continue
-            _finish(engine, email_id, lease, {
-                "status": "sent", "sent_at": utcnow(), "lease_expires_at": None, "last_error": None,
-                "transport": "smtp" if backend is not None else "capture",
-            })
-            sent += 1
+                _finish(connection, row.id, leases[row.id], {
+                    "status": "sent", "sent_at": utcnow(), "lease_expires_at": None, "last_error": None,
+                    "transport": "smtp" if backend is not None else "capture",
+                })
+                sent += 1
     finally:
         if backend is not None:
             backend.close()

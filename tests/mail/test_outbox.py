@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from backend.db import utcnow
+from backend.db import utcnow, write_engine
 from backend.mail import sender, service
 from backend.mail.models import OutboundEmail
 
@@ -107,7 +107,8 @@ def test_expired_lease_is_picked_up_again(db, smtp, engine, settings):
     assert row.status == "sent" and row.attempts == 2
     smtp.wait_for(1)
     # A finish under the dead worker's old lease is fenced off: it cannot change the row.
-    sender._finish(engine, claimed[0][0], claimed[0][1], {"status": "failed"})
+    with write_engine(engine).connect() as connection:
+        sender._finish(connection, claimed[0][0], claimed[0][1], {"status": "failed"})
     db.refresh(row)
     assert row.status == "sent"
 
