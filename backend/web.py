@@ -16,6 +16,8 @@ from backend.security import CSRF_FIELD, csrf_token
 LONDON = ZoneInfo("Europe/London")
 
 templates = Jinja2Templates(directory=get_settings().templates_dir)
+# Outside development a template changes only with a deploy (and a restart): no stat() of it on each render.
+templates.env.auto_reload = get_settings().is_development
 
 
 def london(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:

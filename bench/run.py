@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` and `backend` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, Nginx, Server, SmtpSink, Worker, machine, require_tool
+from bench.harness import BenchError, Nginx, Server, SmtpSink, Worker, cpu_probe, machine, require_tool
 
 ORDER = ("page", "storm", "press", "mail", "memory")
 
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     organisations = args.organisations if args.organisations is not None else (100 if args.quick else 500)
     individuals = args.individuals if args.individuals is not None else (300 if args.quick else 1500)
     started = time.perf_counter()
+    probe_before = cpu_probe()
     workdir = Path(tempfile.mkdtemp(prefix="undersigned-bench-"))
     drop_database = None
     server = nginx = sink = worker = None
@@ -194,12 +195,14 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = table(list(ctx.rows))
     info = machine()
+    probe = f"CPU probe {probe_before:.0f} ms before, {cpu_probe():.0f} ms after (a fixed Python loop; lower is faster)"
     mode = "quick" if args.quick else "full"
     database = "PostgreSQL" if drop_database else "SQLite"
     command = "bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print()
     print(f"Undersigned benchmarks ({mode}, {database}, {args.workers} serve process(es)) on {date.today()}: "
           f"{info['cpus']} × {info['cpu']}, {info['memory']}, Python {info['python']}, load {info['load']}")
+    print(probe)
     print_table(lines)
     for note in ctx.notes:
         print("note:", note)
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(
             f"Command: `{command.strip()}`  \nDate: {date.today()}  \nMachine: {info['cpus']} × {info['cpu']}, "
             f"{info['memory']}, Python {info['python']}, {info['os']}  \nMode: {mode}, {database}, "
-            f"{args.workers} serve process(es), data loaded in {load_seconds:.1f} s\n\n"
+            f"{args.workers} serve process(es), data loaded in {load_seconds:.1f} s  \n{probe}\n\n"
             + markdown(lines) + "\n\n" + "".join(f"- {n}\n" for n in ctx.notes)
             + "".join(f"- BROKEN: {b}\n" for b in ctx.broken))
     if ctx.broken:

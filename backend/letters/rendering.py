@@ -49,6 +49,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=get_settings().is_development,  # as backend.web.templates
     )
 
 

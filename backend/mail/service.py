@@ -20,6 +20,7 @@ _env = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=get_settings().is_development,  # as backend.web.templates
 )
 
 
