@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select as sa_select
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from backend.audit.models import AuditEvent
@@ -18,6 +17,28 @@ from backend.db import as_utc, insert_rows, utcnow
 GENESIS = "0" * 64
 _events = AuditEvent.__table__  # type: ignore[attr-defined]
 _LAST_HASH = sa_select(_events.c.hash).order_by(_events.c.id.desc()).limit(1)
+# PostgreSQL: appends are serialised so the chain never forks under concurrent writers. Two statements in one
+# round trip (the simple query protocol, no parameters); the second takes its snapshot after the first has
+# the lock (READ COMMITTED: a snapshot per statement), so it sees the chain's end as the last holder left it.
+_LOCK_AND_LAST_HASH_PG = "SELECT pg_advisory_xact_lock(7263001); SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+
+
+def _lock_and_last_hash(session: Session) -> str:
+    """The hash at the end of the chain, once this transaction may append to it."""
+    connection = session.connection()  # Core, not the ORM: nearly every change writes here
+    if connection.dialect.name != "postgresql":
+        # SQLite has one writer at a time, and a transaction that read an older end cannot write at all.
+        return connection.execute(_LAST_HASH).scalar() or GENESIS
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(_LOCK_AND_LAST_HASH_PG)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row else GENESIS
 
 
 def _digest(prev_hash: str, event: Any) -> str:
@@ -65,11 +86,7 @@ def record_many(*, session: Session, events: list[Event]) -> None:
     """Appends events in this order, in the caller's transaction, in one statement (a batch of sign-ons)."""
     if not events:
         return
-    connection = session.connection()  # Core, not the ORM: nearly every change writes here
-    if connection.dialect.name == "postgresql":
-        # Serialise appends so the chain never forks under concurrent writers.
-        connection.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
-    prev = connection.execute(_LAST_HASH).scalar() or GENESIS
+    prev = _lock_and_last_hash(session)
     rows = []
     for item in events:
         row = SimpleNamespace(

@@ -16,30 +16,23 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlmodel import Session
-from weasyprint import HTML
 
 from backend import PROJECT_ROOT
 from backend.config import get_settings
-from backend.letters import pdfrender
 from backend.letters.models import Letter, LetterVersion
-from backend.letters.pdfrender import BASE_URL
 from backend.letters.rendering import SignatoryLike, render_letter, render_template
 
 
-class AssetFetcher(pdfrender.AssetFetcher):
-    """Serves /static/... from templates/static and /media/... from the media folder; refuses anything else."""
-
-    def __init__(self, *, static_dir: Path | None = None, media_dir: Path | None = None) -> None:
-        settings = get_settings()
-        super().__init__(static_dir=static_dir or Path(settings.templates_dir) / "static",
-                         media_dir=media_dir or Path(settings.media_dir))
+def _asset_dirs() -> tuple[str, str]:
+    settings = get_settings()
+    return str((Path(settings.templates_dir) / "static").resolve()), str(Path(settings.media_dir).resolve())
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Any of our PDF templates' HTML to PDF bytes, fetching only our own assets."""
-    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=AssetFetcher()).write_pdf()
-    assert pdf is not None
-    return bytes(pdf)
+    """Any of our PDF templates' HTML to PDF bytes, in this process, fetching only our own assets."""
+    from backend.letters import pdfrender  # WeasyPrint (~30 MB): only in a process that renders here
+
+    return pdfrender.render_one(html, *_asset_dirs())
 
 
 class IsolatedRenderer:
@@ -53,9 +46,7 @@ class IsolatedRenderer:
     """
 
     def __init__(self) -> None:
-        settings = get_settings()
-        static_dir = str((Path(settings.templates_dir) / "static").resolve())
-        media_dir = str(Path(settings.media_dir).resolve())
+        static_dir, media_dir = _asset_dirs()
         # This checkout's renderer (-P: not one in the working folder); stderr is the server's, for warnings.
         path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
@@ -126,5 +117,8 @@ def letter_pdf(
     *, session: Session, letter: Letter, version: LetterVersion,
     signatures: Iterable[SignatoryLike] | None = None, on: date | None = None,
 ) -> bytes:
-    """The letter as a PDF: date, recipients, salutation, subject, body, sign-off and signatories."""
-    return html_to_pdf(letter_html(session=session, letter=letter, version=version, signatures=signatures, on=on))
+    """The letter as a PDF: date, recipients, salutation, subject, body, sign-off and signatories. Made in a
+    child process, as the press pack's: a server that renders in its own process keeps WeasyPrint's memory."""
+    [pdf] = html_to_pdfs_isolated([letter_html(session=session, letter=letter, version=version,
+                                               signatures=signatures, on=on)])
+    return pdf

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 from backend.campaigns import service as campaigns
 from backend.letters import service as letters
 from backend.letters.models import Recipient
-from backend.letters.pdf import BASE_URL, AssetFetcher, IsolatedRenderer, html_to_pdf, html_to_pdfs_isolated, letter_pdf
+from backend.letters.pdf import IsolatedRenderer, html_to_pdf, html_to_pdfs_isolated, letter_pdf
+from backend.letters.pdfrender import BASE_URL, AssetFetcher
 
 
 def text_of(pdf: bytes) -> tuple[int, str]:
