@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # saves each serve process about an eighth of its time on publication day (docs/benchmarks.md).
     access_log: bool = True
 
+    # Each serve process keeps a PDF renderer ready (WeasyPrint loaded, ~60 MB in a process of its own), so the
+    # first download of a press pack does not wait for it to start (~0.7 s). false: one is started per build.
+    pdf_renderer_standby: bool = True
+
     load_examples: bool = True
 
     @property

@@ -57,6 +57,10 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
         from backend.migrations import ensure_current
 
         ensure_current(engine, settings.database_url)
+        if settings.pdf_renderer_standby:
+            from backend.letters import pdf
+
+            pdf.stand_by()
         stop = None
         if run_worker:
             from backend import worker

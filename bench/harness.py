@@ -108,11 +108,18 @@ def _cmdline(pid: int) -> bytes:
 
 
 def children(pid: int) -> list[int]:
+    """The child processes of a process, whichever of its threads started them (each thread has its own list)."""
+    found: list[int] = []
     try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return []
-    return [int(x) for x in text.split()]
+    for task in tasks:
+        try:
+            found += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(found))
 
 
 # The app --------------------------------------------------------------------------------------------------
@@ -156,6 +163,22 @@ class Server:
 
     def rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.worker_pids()]
+
+    def wait_for_renderers(self, timeout: float = 15.0) -> list[float]:
+        """Waits until the PDF renderers standing by have warmed up (their memory stops growing), as on a server
+        that has been up for more than a few seconds; returns their RSS."""
+        sizes, deadline = self.renderer_rss_mb(), time.monotonic() + timeout
+        while sizes and time.monotonic() < deadline:
+            time.sleep(0.5)
+            sizes, before = self.renderer_rss_mb(), sizes
+            if sizes == before:
+                break
+        return sizes
+
+    def renderer_rss_mb(self) -> list[float]:
+        """The PDF renderers standing by (PDF_RENDERER_STANDBY), one a serve process: processes of their own."""
+        return [rss_mb(child) for pid in self.worker_pids() for child in children(pid)
+                if b"backend.letters.pdfrender" in _cmdline(child)]
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the serving processes together."""

@@ -404,6 +404,7 @@ def settle(ctx: Context, timeout: float = 180) -> None:
 
 def press_pack(ctx: Context) -> None:
     settle(ctx)
+    ctx.server.wait_for_renderers()
     url = f"{ctx.server.url}/letters/{ctx.seeded.published_slug}/press-pack.zip"
     before = max(ctx.server.rss_mb() or [0.0])
     with _PeakRss(ctx.server.rss_mb) as peak:
@@ -520,6 +521,10 @@ def memory(ctx: Context) -> None:
     start = max(ctx.rss_start or [0.0])
     ctx.add(Row("Server memory", f"RSS of one serve process after the runs ({len(now)} process(es))", peak, "MB",
                 "≤ 200 MB", peak <= 200, f"{start:.0f} MB at start", f"{peak / start:.1f}×" if start else ""))
+    renderers = ctx.server.wait_for_renderers()  # one started after the press pack may still be warming up
+    if renderers:
+        ctx.add(Row("Server memory", "RSS of the PDF renderer standing by (a process of its own, each)",
+                    max(renderers), "MB"))
 
 
 SCENARIOS: dict[str, Callable[[Context], None]] = {

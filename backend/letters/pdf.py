@@ -10,6 +10,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -40,18 +41,13 @@ class IsolatedRenderer:
     threaded server): WeasyPrint's memory goes back to the system when the child ends, and the server's GIL stays
     free for its requests.
 
-    The child starts when this is created, so that its start-up (mostly importing WeasyPrint, ~0.5 s) overlaps
-    what the caller does before `send`; it then renders the documents in parallel (`pdfrender.render_all`) while
-    the caller goes on until `result`.
+    The child is the renderer standing by if there is one (see `stand_by`), else one started now, so that its
+    start-up (mostly importing WeasyPrint, ~0.5 s) overlaps what the caller does before `send`; it then renders
+    the documents in parallel (`pdfrender.render_all`) while the caller goes on until `result`.
     """
 
     def __init__(self) -> None:
-        static_dir, media_dir = _asset_dirs()
-        # This checkout's renderer (-P: not one in the working folder); stderr is the server's, for warnings.
-        path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [sys.executable, "-P", "-m", "backend.letters.pdfrender", static_dir, media_dir],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+        self._proc = _take_standing_by() or _start_renderer(warm_up=False)
         self._count: int | None = None
 
     def send(self, htmls: list[str]) -> None:
@@ -60,7 +56,7 @@ class IsolatedRenderer:
         self._count = len(htmls)
         try:
             with self._proc.stdin:
-                pickle.dump(htmls, self._proc.stdin)
+                pickle.dump((*_asset_dirs(), htmls), self._proc.stdin)
         except BrokenPipeError:  # the child died early: `result` says so
             pass
 
@@ -87,6 +83,7 @@ class IsolatedRenderer:
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
                 pipe.close()
+        _replace_standing_by()
 
     def __enter__(self) -> IsolatedRenderer:
         return self
@@ -94,6 +91,53 @@ class IsolatedRenderer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+_standing_by: subprocess.Popen[bytes] | None = None
+_standing_by_lock = threading.Lock()
+_stand_by = False
+
+
+def _start_renderer(*, warm_up: bool) -> subprocess.Popen[bytes]:
+    # This checkout's renderer (-P: not one in the working folder); stderr is the server's, for warnings.
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    args = ["--warm-up", _asset_dirs()[0]] if warm_up else []
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-P", "-m", "backend.letters.pdfrender", *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+
+
+def stand_by() -> None:
+    """From now on this process keeps a renderer ready (WeasyPrint imported and warmed up, ~60 MB of its own),
+    started now and again each time a build takes it, so a cold press pack does not wait ~0.7 s for it. It
+    ends by itself when this process ends (its input closes). The `PDF_RENDERER_STANDBY` setting."""
+    global _stand_by, _standing_by
+    with _standing_by_lock:
+        _stand_by = True
+        if _standing_by is None or _standing_by.poll() is not None:
+            _standing_by = _start_renderer(warm_up=True)
+
+
+def standing_by_pid() -> int | None:
+    """The process id of the renderer standing by, if any (for the benchmark's memory figures and tests)."""
+    with _standing_by_lock:
+        return _standing_by.pid if _standing_by is not None and _standing_by.poll() is None else None
+
+
+def _take_standing_by() -> subprocess.Popen[bytes] | None:
+    """The renderer standing by, if one is alive (`close` starts another in its place)."""
+    global _standing_by
+    with _standing_by_lock:
+        taken, _standing_by = _standing_by, None
+    if taken is not None and taken.poll() is None:
+        return taken
+    return None
+
+
+def _replace_standing_by() -> None:
+    """After a build (not during it: the two would share the CPU), a new renderer stands by if none does."""
+    if _stand_by:
+        stand_by()
 
 
 def html_to_pdfs_isolated(htmls: list[str]) -> list[bytes]:

@@ -2,8 +2,9 @@
 
 Kept free of the app's settings and models so that a child process rendering PDFs (see
 `backend.letters.pdf.IsolatedRenderer`) starts quickly: it imports WeasyPrint and this module only.
-Run as `python -m backend.letters.pdfrender STATIC_DIR MEDIA_DIR`, it is that child: it reads a pickled list
-of HTML documents on stdin and writes back a pickled `("ok", [pdf bytes, ...])` or `("error", traceback)`.
+Run as `python -m backend.letters.pdfrender [--warm-up STATIC_DIR]`, it is that child: it reads a pickled
+(static folder, media folder, [HTML document, ...]) on stdin and writes back a pickled `("ok", [pdf bytes, ...])`
+or `("error", traceback)`; with `--warm-up` it first renders a small page (a renderer standing by).
 """
 
 from __future__ import annotations
@@ -85,9 +86,21 @@ def render_all(htmls: list[str], static_dir: str, media_dir: str) -> list[bytes]
         return [first, *(future.result() for future in others)]
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, static_dir: str, media_dir: str) -> None:
-    """Reads the pickled list of HTML documents and writes the pickled answer (see the module's docstring)."""
-    htmls = pickle.load(stdin)  # noqa: S301 - written by our own parent process, through a pipe only it holds
+# A page with what the letters use (the stylesheet, serif and sans, bold, page margins), rendered by a renderer
+# standing by before its first document: WeasyPrint's first use of each font and C type costs ~0.2 s.
+WARM_UP = """<!doctype html><html><head><link rel="stylesheet" href="/static/letter-pdf.css"></head><body>
+<article class="letter"><p class="letter-date">1 January 2026</p><h2 class="letter-subject">Subject</h2>
+<div class="letter-body"><p>Dear <em>Secretary</em>, <a href="#">text</a>.</p></div>
+<p class="signatory-run"><strong>Organisation</strong> (Name, Role)&nbsp;· Person</p></article></body></html>"""
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Reads the pickled (static folder, media folder, HTML documents) and writes the pickled answer (see the
+    module's docstring)."""
+    try:
+        static_dir, media_dir, htmls = pickle.load(stdin)  # noqa: S301 - from our own parent, through its pipe
+    except EOFError:  # a renderer standing by whose server has stopped
+        return
     try:
         answer: tuple[str, object] = ("ok", render_all(htmls, static_dir, media_dir))
     except Exception:
@@ -97,12 +110,16 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, static_dir: str, media_dir: str) ->
 
 
 def main() -> None:
-    static_dir, media_dir = sys.argv[1:3]
     # The answer gets the real stdout; anything else printed (by Python code or C libraries) goes to stderr.
     answer_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    if sys.argv[1:2] == ["--warm-up"]:  # standing by: get WeasyPrint's first-use costs over with meanwhile
+        try:
+            render_one(WARM_UP, sys.argv[2], sys.argv[2])
+        except Exception:  # the real documents will say what is wrong
+            traceback.print_exc()
     with answer_out:
-        serve(sys.stdin.buffer, answer_out, static_dir, media_dir)
+        serve(sys.stdin.buffer, answer_out)
     # Answered: the parent waits for this process to end, and Python's own clean-up of WeasyPrint's objects
     # would take ~0.1 s more; the system frees all of it at once.
     sys.stderr.flush()

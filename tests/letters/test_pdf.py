@@ -121,6 +121,47 @@ def test_the_child_process_is_stopped_when_the_caller_fails_first():
     assert renderer._proc.poll() is not None
 
 
+def test_a_renderer_stands_by_and_another_takes_its_place_after_each_build(monkeypatch, tmp_path):
+    """With PDF_RENDERER_STANDBY (on by default; off for the other tests) a build takes the warmed-up renderer,
+    and a new one stands by once the build is over; it ends by itself when its server's end of the pipe closes."""
+    import os
+    import time
+
+    from backend.letters import pdf
+
+    monkeypatch.setattr(pdf, "_stand_by", False)
+    monkeypatch.setattr(pdf, "_standing_by", None)
+    pdf.stand_by()
+    first = pdf.standing_by_pid()
+    assert first is not None
+    [made] = html_to_pdfs_isolated(["<html><body><p>Taken from the one standing by</p></body></html>"])
+    assert text_of(made)[1] == "Taken from the one standing by"
+    second = pdf.standing_by_pid()
+    assert second is not None and second != first
+    with pytest.raises(ProcessLookupError):  # the first ended with its build
+        os.kill(first, 0)
+    # The media folder is sent with each build, not fixed when the renderer started.
+    from backend.config import get_settings
+
+    media = os.environ["MEDIA_DIR"]
+    os.environ["MEDIA_DIR"] = str(tmp_path)
+    get_settings.cache_clear()
+    try:
+        assert pdf._asset_dirs()[1] == str(tmp_path.resolve())
+        [again] = html_to_pdfs_isolated(["<html><body><p>Again</p></body></html>"])
+        assert text_of(again)[1] == "Again"
+    finally:
+        os.environ["MEDIA_DIR"] = media
+        get_settings.cache_clear()
+    standing = pdf._standing_by
+    assert standing is not None and standing.stdin is not None
+    standing.stdin.close()  # as when the server stops
+    deadline = time.monotonic() + 30
+    while standing.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert standing.returncode == 0
+
+
 # The URL fetcher ----------------------------------------------------------------------------------------
 
 @pytest.fixture
