@@ -24,7 +24,7 @@ from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
 from backend.letters.pdf import IsolatedRenderer
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
-from backend.publishing import service
+from backend.publishing import pagecache, service
 from backend.signatures import csvio, logos
 
 PACK_FILES = {
@@ -293,7 +293,11 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def build(*, session: Session, letter: Letter, embargoed: bool) -> Path:
     """The folder holding the pack for the letter as it is now; built only when something public changed."""
-    key = service.fingerprint(session=session, letter=letter, mode="embargoed" if embargoed else "public")
+    mode = "embargoed" if embargoed else "public"
+    assert letter.id is not None
+    key = pagecache.remembered_fingerprint(
+        letter_id=letter.id, kind=f"pack:{mode}", max_age=get_settings().public_page_revalidate_seconds,
+        compute=lambda: service.fingerprint(session=session, letter=letter, mode=mode))
     folder = _cache_root() / str(letter.id) / key
     if (folder / ZIP_NAME).is_file():
         return folder

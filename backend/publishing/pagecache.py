@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -76,12 +77,43 @@ def store(*, path: str, letter_id: int, etag: str, body: bytes, headers: list[tu
                                checked_at=time.monotonic(), day=_today(), csrf_token=csrf_token)
 
 
+@dataclass
+class _Remembered:
+    value: str
+    checked_at: float
+    day: date
+
+
+_fingerprints: dict[tuple[int, str], _Remembered] = {}
+
+
+def remembered_fingerprint(*, letter_id: int, kind: str, max_age: float, compute: Callable[[], str]) -> str:
+    """A letter's fingerprint of this kind as computed at most `max_age` seconds ago (and today), else anew.
+
+    For the press pack's files: its fingerprint is a few aggregate queries, most of a cached download's time.
+    Dropped with the letter's pages when this process commits a change to it, so it is as fresh as they are.
+    """
+    key = (letter_id, kind)
+    now, today = time.monotonic(), _today()
+    with _lock:
+        known = _fingerprints.get(key)
+    if known is not None and now - known.checked_at < max_age and known.day == today:
+        return known.value
+    value = compute()
+    with _lock:
+        _fingerprints[key] = _Remembered(value=value, checked_at=now, day=today)
+    return value
+
+
 def forget(letter_ids: set[int] | None = None) -> None:
-    """Drops the pages of these letters (of every letter when None)."""
+    """Drops the pages of these letters (of every letter when None), and their remembered fingerprints."""
     with _lock:
         if letter_ids is None or ALL in letter_ids:
             _entries.clear()
+            _fingerprints.clear()
             return
+        for key in [k for k in _fingerprints if k[0] in letter_ids]:
+            del _fingerprints[key]
         for path in [p for p, e in _entries.items() if e.letter_id in letter_ids]:
             if _entries[path].csrf_token is not None:
                 _entries[path].stale = True

@@ -3,6 +3,7 @@ on it changes in this process (or, from another process, after the revalidation 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlmodel import select
@@ -113,3 +114,36 @@ def test_logged_in_visitors_and_query_strings_go_through_the_app(db: Any, make_u
     page = client.get(path)
     assert page.status_code == 200
     assert client.get(path + "?utm_source=x").status_code == 200
+
+
+def test_the_press_pack_s_fingerprint_is_remembered_briefly_and_dropped_by_a_change_here(
+        db: Any, make_user: Any, client: Any, monkeypatch: Any) -> None:
+    from backend.letters.models import Quote
+    from backend.publishing import pagecache
+
+    ready = _published(db, make_user)
+    url = f"/letters/{ready.letter.slug}/press-pack.zip"
+    first = client.get(url)
+    assert first.status_code == 200
+    [key] = [k for k in pagecache._fingerprints if k[0] == ready.letter.id]
+    assert key[1] == "pack:public"
+    pagecache._fingerprints[key].checked_at = time.monotonic()  # as if just checked (the build took a while)
+
+    # A change committed elsewhere (another process) is not seen until the remembered one is older than the
+    # interval: the same pack meanwhile, then the new one.
+    monkeypatch.setattr(pagecache, "forget", lambda letter_ids=None: None)
+    db.add(Quote(letter_id=ready.letter.id, person="Ann Other", role="Chair", organisation="Org",
+                 text="A quote made elsewhere.", position=9))
+    db.commit()
+    assert client.get(url).headers["etag"] == first.headers["etag"]
+    monkeypatch.setattr(pagecache._fingerprints[key], "checked_at", pagecache._fingerprints[key].checked_at - 60)
+    changed = client.get(url)
+    assert changed.headers["etag"] != first.headers["etag"]
+    monkeypatch.undo()
+
+    # A change committed here drops it at once.
+    db.add(Quote(letter_id=ready.letter.id, person="Bo Here", role="Chair", organisation="Org",
+                 text="A quote made here.", position=10))
+    db.commit()
+    assert key not in pagecache._fingerprints
+    assert client.get(url).headers["etag"] not in (first.headers["etag"], changed.headers["etag"])
