@@ -268,3 +268,60 @@ def test_messages_and_people_logged_in_are_never_served_from_memory(client, db, 
     client.cookies.clear()
     anonymous = client.get(url)
     assert "Lena Lead" not in anonymous.text
+
+
+def _encoded(fields: list[tuple[str, str]], files: list[tuple[str, tuple[str, bytes, str]]]) -> tuple[bytes, bytes]:
+    """A multipart body as Chromium and Firefox write this form (CRLF, quoted names, the file input always sent:
+    `filename=""` and no bytes when no file was chosen)."""
+    boundary = b"----WebKitFormBoundaryu7wgT3pOUmS2kvRs"
+    body = b""
+    for name, value in fields:
+        body += b"--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (
+            boundary, name.encode(), value.encode())
+    for name, (filename, data, content_type) in files:
+        body += (b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\nContent-Type: %s\r\n\r\n"
+                 % (boundary, name.encode(), filename.encode(), content_type.encode())) + data + b"\r\n"
+    return b"multipart/form-data; boundary=" + boundary, body + b"--%s--\r\n" % boundary
+
+
+@pytest.mark.parametrize("fields", [
+    [("kind", "organisation"), ("display_name", "Friends of the Park"), ("csrf_token", "abc.def")],
+    [("display_name", "Ünïcødé — “quoted” & <b>"), ("signer_role", "")],
+    [("city", "line one\r\nline two\r\n"), ("website", "--not-a-boundary")],
+    [("display_name", "x" * 5001)],  # too long: the route says so
+    [("display_name", "a\x00b")],  # NUL: the route says so
+])
+@pytest.mark.parametrize("logo", [("", b"", "application/octet-stream"), ("logo.png", b"\x89PNG...", "image/png"),
+                                  None])
+def test_the_lane_reads_a_browser_s_multipart_form_as_python_multipart_does(fields: Any, logo: Any) -> None:
+    from backend.signatures.signon import _Form
+
+    content_type, body = _encoded(fields, [("logo", logo)] if logo else [])
+    boundary = content_type.split(b"boundary=")[1]
+    fast, slow = _Form._parse_browser_multipart(boundary, body), _Form._parse_multipart(boundary, body)
+    assert fast is not None  # the fast reading applies to this shape
+    assert slow is None or (fast.fields, fast.has_file) == (slow.fields, slow.has_file)
+    parsed = _Form.parse(content_type, body)
+    if slow is None:
+        assert parsed is None and fast.bad
+    else:
+        assert parsed is not None and parsed.fields == dict(fields) and parsed.has_file == bool(logo and logo[0])
+
+
+@pytest.mark.parametrize("body", [
+    b"preamble\r\n--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--B--\r\n",
+    b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--B\r\n",  # no closing delimiter
+    b"--B\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\n1\r\n--B--\r\n",
+    b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Other: 1\r\n\r\n1\r\n--B--\r\n",
+    b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: text/plain; charset=latin-1\r\n\r\n\xe9"
+    b"\r\n--B--\r\n",
+    b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\xff\r\n--B--\r\n",
+    b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n1\r\n--B--\r\n",
+])
+def test_the_lane_leaves_any_other_multipart_shape_to_python_multipart(body: bytes) -> None:
+    from backend.signatures.signon import _Form
+
+    assert _Form._parse_browser_multipart(b"B", body) is None
+    parsed = _Form.parse(b"multipart/form-data; boundary=B", body)
+    slow = _Form._parse_multipart(b"B", body)
+    assert (parsed.fields if parsed else None) == (slow.fields if slow else None)
