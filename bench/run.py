@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         nginx.start()
         server = Server(env=env, workdir=workdir, workers=args.workers)
         server.start(ready_path=f"/letters/{seeded.published_slug}")
+        server.wait_for_renderers()  # the PDF renderers standing by start with serve: let them settle first
         if not args.embedded_worker:
             worker = Worker(env=env, workdir=workdir)
             worker.start()
