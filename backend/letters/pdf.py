@@ -29,15 +29,8 @@ def _asset_dirs() -> tuple[str, str]:
     return str((Path(settings.templates_dir) / "static").resolve()), str(Path(settings.media_dir).resolve())
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Any of our PDF templates' HTML to PDF bytes, in this process, fetching only our own assets."""
-    from backend.letters import pdfrender  # WeasyPrint (~30 MB): only in a process that renders here
-
-    return pdfrender.render_one(html, *_asset_dirs())
-
-
 class IsolatedRenderer:
-    """PDFs made like `html_to_pdf`, but in a short-lived child process (a fresh interpreter, so it is safe from a
+    """PDFs made with `pdfrender.render_one` in a short-lived child process (a fresh interpreter, so it is safe from a
     threaded server): WeasyPrint's memory goes back to the system when the child ends, and the server's GIL stays
     free for its requests.
 
@@ -141,7 +134,7 @@ def _replace_standing_by() -> None:
 
 
 def html_to_pdfs_isolated(htmls: list[str]) -> list[bytes]:
-    """Like `html_to_pdf` for several documents, at the same time, in a short-lived child process."""
+    """Our PDF templates' HTML to PDF bytes, in order, at the same time, in a short-lived child process."""
     with IsolatedRenderer() as renderer:
         renderer.send(htmls)
         return renderer.result()

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from backend.campaigns import service as campaigns
 from backend.letters import service as letters
 from backend.letters.models import Recipient
-from backend.letters.pdf import IsolatedRenderer, html_to_pdf, html_to_pdfs_isolated, letter_pdf
+from backend.letters.pdf import IsolatedRenderer, html_to_pdfs_isolated, letter_pdf
 from backend.letters.pdfrender import BASE_URL, AssetFetcher
 
 
@@ -219,7 +219,7 @@ def test_a_pdf_never_reads_local_files_or_the_network(tmp_path, settings):
         f'<p>Hello</p><img src="file://{tmp_path / "outside.png"}"><img src="http://127.0.0.1:9/x.png">'
         '<img src="/media/logos/logo.png"></body></html>'
     )
-    pdf = html_to_pdf(html)
+    [pdf] = html_to_pdfs_isolated([html])
     reader = PdfReader(io.BytesIO(pdf))
     images = [img for page in reader.pages for img in page.images]
     assert len(images) == 1  # only the logo under the media folder was fetched
