@@ -1,20 +1,124 @@
-"""Rate limits (the `limits` package): counters in memory, or in Redis when `REDIS_URL` is set so that
-several server processes share them."""
+"""Rate limits (the `limits` package, moving windows): counters in this process's memory, or in Redis when
+`REDIS_URL` is set so that several server processes share them."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 
 from fastapi import HTTPException, Request
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
 from backend.config import get_settings
 from backend.security import client_ip, hash_token
+
+
+class LocalStorage(Storage, MovingWindowSupport):
+    """A `limits` storage in this process's memory, for moving windows, with no thread of its own.
+
+    limits' own MemoryStorage starts a timer thread every 10 ms while it is in use, and each start makes the
+    caller (the event loop, in a sign-on storm) wait for the new thread to run; each timer then copies the hit
+    list of every key. Here each key keeps its hit times oldest first: a key's expired hits are dropped when
+    the key is next used, and keys idle for longer than their window by a sweep at most once a minute.
+    """
+
+    STORAGE_SCHEME = ["undersigned-local"]
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 clock: Callable[[], float] = time.time, **_: str) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+        self._counters: dict[str, tuple[int, float]] = {}  # fixed windows: key -> (count, expires at)
+        self._forget_at: dict[str, float] = {}  # when a key's last hit has left its window
+        self._next_sweep = clock() + self.SWEEP_SECONDS
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def _in_window(self, key: str, now: float, expiry: float) -> deque[float]:
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+            self._forget_at[key] = now  # until it is hit: a key only checked is swept like an idle one
+        cutoff = now - expiry
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        return hits
+
+    def _sweep(self, now: float) -> None:
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_SECONDS
+        for key in [key for key, at in self._forget_at.items() if at <= now]:
+            del self._forget_at[key]
+            self._hits.pop(key, None)
+            self._counters.pop(key, None)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = self._clock()
+        with self._lock:
+            self._sweep(now)
+            hits = self._in_window(key, now, expiry)
+            if len(hits) + amount > limit:
+                return False
+            hits.extend([now] * amount)
+            self._forget_at[key] = now + expiry
+            return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """The time of the oldest hit still in the window (now if none) and the number of hits in it."""
+        now = self._clock()
+        with self._lock:
+            hits = self._in_window(key, now, expiry)
+            return (hits[0], len(hits)) if hits else (now, 0)
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = self._clock()
+        with self._lock:
+            self._sweep(now)
+            count, expires = self._counters.get(key, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + expiry
+            self._counters[key] = (count + amount, expires)
+            self._forget_at[key] = max(self._forget_at.get(key, 0.0), expires)
+            return count + amount
+
+    def get(self, key: str) -> int:
+        count, expires = self._counters.get(key, (0, 0.0))
+        return count if expires > self._clock() else 0
+
+    def get_expiry(self, key: str) -> float:
+        return self._counters.get(key, (0, self._clock()))[1]
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        with self._lock:
+            keys = len(self._forget_at)
+            self._hits.clear()
+            self._counters.clear()
+            self._forget_at.clear()
+            return keys
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+            self._counters.pop(key, None)
+            self._forget_at.pop(key, None)
+
 
 _lock = threading.Lock()
 _limiter: MovingWindowRateLimiter | None = None
@@ -25,10 +129,10 @@ _storage_url: str | None = None
 def _get_limiter() -> MovingWindowRateLimiter:
     """The process-wide limiter, rebuilt if the configured storage changed."""
     global _limiter, _storage, _storage_url
-    url = get_settings().redis_url or "memory://"
+    url = get_settings().redis_url or ""
     with _lock:
         if _limiter is None or url != _storage_url:
-            storage = MemoryStorage() if url == "memory://" else storage_from_string(url)
+            storage = storage_from_string(url) if url else LocalStorage()
             assert isinstance(storage, Storage)  # the synchronous kind
             _storage = storage
             _limiter = MovingWindowRateLimiter(storage)
