@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 50
+    outbox_connections: int = 1
     outbox_lease_seconds: int = 120
     outbox_max_attempts: int = 8
 

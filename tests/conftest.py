@@ -3,6 +3,7 @@ server on loopback, a live server and a browser on the system Chromium for journ
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -53,6 +54,7 @@ def _free_port() -> int:
 class ReceivedMail:
     envelope_to: list[str]
     raw: bytes
+    peer: Any = None  # the client's (address, port): one per SMTP connection
 
     @property
     def message(self) -> EmailMessage:
@@ -94,6 +96,7 @@ class SmtpSink:
     port: int
     received: list[ReceivedMail] = field(default_factory=list)
     reject: tuple[int, str] | None = None
+    delay: float = 0.0  # seconds before answering DATA, as a distant server takes
     controller: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,6 +104,7 @@ class SmtpSink:
         with self.lock:
             self.received.clear()
         self.reject = None
+        self.delay = 0.0
 
     def messages_to(self, address: str) -> list[ReceivedMail]:
         with self.lock:
@@ -130,9 +134,12 @@ class SmtpSink:
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
                 with sink.lock:
                     sink.received.append(ReceivedMail(list(envelope.rcpt_tos), bytes(envelope.original_content
-                                                                                      or envelope.content)))
+                                                                                      or envelope.content),
+                                                      session.peer))
                 return "250 Message accepted for delivery"
 
         self.controller = Controller(Handler(), hostname=self.host, port=self.port)

@@ -8,9 +8,11 @@ as failed with the server's message.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import smtplib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -186,13 +188,35 @@ def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Se
 
 
 def drain(*, engine: Engine, settings: Settings | None = None, max_batches: int = 100) -> int:
-    """Claims and sends due rows until none is due (or max_batches); returns how many were sent."""
+    """Claims and sends due rows until none is due (or max_batches); returns how many were sent.
+
+    Up to `outbox_connections` batches go out at once, each over its own SMTP connection: most of a message's
+    time is spent waiting for the SMTP server's answers (four per message), which over the internet take tens
+    of milliseconds each. A worker that finds nothing due starts no thread.
+    """
     settings = settings or get_settings()
-    total = 0
-    for _ in range(max_batches):
-        claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
-                        lease_seconds=settings.outbox_lease_seconds)
-        if not claimed:
-            break
-        total += deliver(engine=engine, claimed=claimed, settings=settings)
-    return total
+    first = claim(engine=engine, batch_size=settings.outbox_batch_size, lease_seconds=settings.outbox_lease_seconds)
+    if not first:
+        return 0
+    batches = itertools.count(1)  # claims made, the first included; shared by the lanes (next() is atomic)
+
+    def lane(claimed: list[tuple[int, datetime]] | None) -> int:
+        sent = 0
+        if claimed is None:
+            claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
+                            lease_seconds=settings.outbox_lease_seconds)
+        while claimed:
+            sent += deliver(engine=engine, claimed=claimed, settings=settings)
+            if next(batches) >= max_batches:
+                break
+            claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
+                            lease_seconds=settings.outbox_lease_seconds)
+        return sent
+
+    lanes = max(1, settings.outbox_connections)
+    if lanes == 1 or len(first) < settings.outbox_batch_size:  # all that was due fitted in one batch
+        return lane(first)
+    with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="outbox") as pool:
+        others = [pool.submit(lane, None) for _ in range(lanes - 1)]
+        total = lane(first)
+        return total + sum(future.result() for future in others)

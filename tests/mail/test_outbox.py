@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from sqlmodel import select
@@ -16,6 +17,11 @@ def _queue(db, n: int, prefix: str = "person") -> None:
         service.enqueue(session=db, to=f"{prefix}{i}@example.org", template="test_message",
                         context={"name": f"Person {i}", "link": f"http://testserver/x/{i}"})
     db.commit()
+
+
+def _runs(peers: list) -> int:
+    """How many stretches of messages from one connection: as many as connections when sent one after another."""
+    return sum(1 for before, after in itertools.pairwise(peers) if before != after) + 1
 
 
 def _make_due(db) -> None:
@@ -144,3 +150,34 @@ def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, setting
     for row in rows:
         db.refresh(row)
     assert all(r.status == "sent" and r.attempts == 1 for r in rows)
+
+
+def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(db, smtp, deliver, settings,
+                                                                              monkeypatch):
+    monkeypatch.setattr(settings, "outbox_batch_size", 10)
+    monkeypatch.setattr(settings, "outbox_connections", 3)
+    smtp.delay = 0.01  # a relay across a network: waiting for it is most of a message's time
+    _queue(db, 60, prefix="backlog")
+    assert deliver() == 60
+    received = smtp.wait_for(60)
+    addresses = [m.envelope_to[0] for m in received]
+    assert sorted(addresses) == sorted(f"backlog{i}@example.org" for i in range(60))
+    peers = [m.peer for m in received]
+    assert len(set(peers)) == 6, "one connection per batch of 10"
+    # Sent one connection after another, each connection's messages would arrive together.
+    runs = _runs(peers)
+    assert runs > len(set(peers)), f"batches were not sent at the same time: {peers}"
+    rows = db.exec(select(OutboundEmail)).all()
+    for row in rows:
+        db.refresh(row)
+    assert all(r.status == "sent" and r.attempts == 1 for r in rows)
+
+
+def test_one_connection_when_outbox_connections_is_one(db, smtp, deliver, settings, monkeypatch):
+    monkeypatch.setattr(settings, "outbox_batch_size", 10)
+    monkeypatch.setattr(settings, "outbox_connections", 1)
+    _queue(db, 25, prefix="serial")
+    assert deliver() == 25
+    peers = [m.peer for m in smtp.wait_for(25)]
+    runs = _runs(peers)
+    assert runs == len(set(peers)) == 3
