@@ -152,13 +152,11 @@ def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, setting
     assert all(r.status == "sent" and r.attempts == 1 for r in rows)
 
 
-def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(db, smtp, deliver, settings,
-                                                                              monkeypatch):
-    monkeypatch.setattr(settings, "outbox_batch_size", 10)
-    monkeypatch.setattr(settings, "outbox_connections", 3)
+def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(db, smtp, engine, settings):
+    custom = settings.model_copy(update={"outbox_batch_size": 10, "outbox_connections": 3})
     smtp.delay = 0.01  # a relay across a network: waiting for it is most of a message's time
     _queue(db, 60, prefix="backlog")
-    assert deliver() == 60
+    assert sender.drain(engine=engine, settings=custom) == 60
     received = smtp.wait_for(60)
     addresses = [m.envelope_to[0] for m in received]
     assert sorted(addresses) == sorted(f"backlog{i}@example.org" for i in range(60))
@@ -173,11 +171,10 @@ def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(d
     assert all(r.status == "sent" and r.attempts == 1 for r in rows)
 
 
-def test_one_connection_when_outbox_connections_is_one(db, smtp, deliver, settings, monkeypatch):
-    monkeypatch.setattr(settings, "outbox_batch_size", 10)
-    monkeypatch.setattr(settings, "outbox_connections", 1)
+def test_one_connection_when_outbox_connections_is_one(db, smtp, engine, settings):
+    custom = settings.model_copy(update={"outbox_batch_size": 10, "outbox_connections": 1})
     _queue(db, 25, prefix="serial")
-    assert deliver() == 25
+    assert sender.drain(engine=engine, settings=custom) == 25
     peers = [m.peer for m in smtp.wait_for(25)]
     runs = _runs(peers)
     assert runs == len(set(peers)) == 3
