@@ -24,6 +24,13 @@ def _runs(peers: list) -> int:
     return sum(1 for before, after in itertools.pairwise(peers) if before != after) + 1
 
 
+def _assert_each_sent_at_first_attempt(db) -> None:
+    rows = db.exec(select(OutboundEmail)).all()
+    for row in rows:
+        db.refresh(row)
+    assert rows and all(r.status == "sent" and r.attempts == 1 for r in rows)
+
+
 def _make_due(db) -> None:
     for row in db.exec(select(OutboundEmail)):
         row.next_attempt_at = utcnow() - timedelta(seconds=1)
@@ -146,10 +153,7 @@ def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, setting
     received = smtp.wait_for(500, timeout=30)
     addresses = [m.envelope_to[0] for m in received]
     assert len(addresses) == 500 and len(set(addresses)) == 500
-    rows = db.exec(select(OutboundEmail)).all()
-    for row in rows:
-        db.refresh(row)
-    assert all(r.status == "sent" and r.attempts == 1 for r in rows)
+    _assert_each_sent_at_first_attempt(db)
 
 
 def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(db, smtp, engine, settings):
@@ -165,10 +169,7 @@ def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(d
     # Sent one connection after another, each connection's messages would arrive together.
     runs = _runs(peers)
     assert runs > len(set(peers)), f"batches were not sent at the same time: {peers}"
-    rows = db.exec(select(OutboundEmail)).all()
-    for row in rows:
-        db.refresh(row)
-    assert all(r.status == "sent" and r.attempts == 1 for r in rows)
+    _assert_each_sent_at_first_attempt(db)
 
 
 def test_one_connection_when_outbox_connections_is_one(db, smtp, engine, settings):
