@@ -195,28 +195,26 @@ def drain(*, engine: Engine, settings: Settings | None = None, max_batches: int 
     of milliseconds each. A worker that finds nothing due starts no thread.
     """
     settings = settings or get_settings()
-    first = claim(engine=engine, batch_size=settings.outbox_batch_size, lease_seconds=settings.outbox_lease_seconds)
-    if not first:
-        return 0
-    batches = itertools.count(1)  # claims made, the first included; shared by the lanes (next() is atomic)
+    claims = itertools.count()  # batches claimed so far by all the lanes (next() is atomic)
 
-    def lane(claimed: list[tuple[int, datetime]] | None) -> int:
+    def next_batch() -> list[tuple[int, datetime]]:
+        if next(claims) >= max_batches:
+            return []
+        return claim(engine=engine, batch_size=settings.outbox_batch_size,
+                     lease_seconds=settings.outbox_lease_seconds)
+
+    def lane(claimed: list[tuple[int, datetime]]) -> int:
         sent = 0
-        if claimed is None:
-            claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
-                            lease_seconds=settings.outbox_lease_seconds)
         while claimed:
             sent += deliver(engine=engine, claimed=claimed, settings=settings)
-            if next(batches) >= max_batches:
-                break
-            claimed = claim(engine=engine, batch_size=settings.outbox_batch_size,
-                            lease_seconds=settings.outbox_lease_seconds)
+            claimed = next_batch()
         return sent
 
+    first = next_batch()
     lanes = max(1, settings.outbox_connections)
-    if lanes == 1 or len(first) < settings.outbox_batch_size:  # all that was due fitted in one batch
+    if lanes == 1 or len(first) < settings.outbox_batch_size:  # one lane; or all that was due fitted in one batch
         return lane(first)
     with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="outbox") as pool:
-        others = [pool.submit(lane, None) for _ in range(lanes - 1)]
+        others = [pool.submit(lambda: lane(next_batch())) for _ in range(lanes - 1)]
         total = lane(first)
         return total + sum(future.result() for future in others)

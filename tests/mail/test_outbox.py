@@ -179,3 +179,11 @@ def test_one_connection_when_outbox_connections_is_one(db, smtp, engine, setting
     peers = [m.peer for m in smtp.wait_for(25)]
     runs = _runs(peers)
     assert runs == len(set(peers)) == 3
+
+
+def test_a_drain_claims_at_most_max_batches_however_many_connections(db, smtp, engine, settings):
+    custom = settings.model_copy(update={"outbox_batch_size": 10, "outbox_connections": 3})
+    _queue(db, 45, prefix="capped")
+    assert sender.drain(engine=engine, settings=custom, max_batches=2) == 20
+    assert sender.drain(engine=engine, settings=custom) == 25, "the rest on the next tick"
+    _assert_each_sent_at_first_attempt(db)
