@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     load_examples: bool = True
 
+    # Cheap password hashes, for test suites only (refused in production).
+    fast_password_hashing: bool = False
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
@@ -109,6 +112,8 @@ class Settings(BaseSettings):
                     "SECRET_KEY must be set to a random value of 32+ characters outside development "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+        if self.environment == "production" and self.fast_password_hashing:
+            raise ValueError("FAST_PASSWORD_HASHING is for test suites only and is refused in production")
         return self
 
 

@@ -36,6 +36,8 @@ os.environ.update(
         "OUTBOX_POLL_SECONDS": "0.2",
         # Not for every app a test starts (tests/letters/test_pdf.py turns it on where it is tested).
         "PDF_RENDERER_STANDBY": "false",
+        # Argon2 at a test cost: hundreds of accounts are created and logged in (backend/accounts/passwords.py).
+        "FAST_PASSWORD_HASHING": "true",
     }
 )
 os.environ.pop("SMTP_HOST", None)

@@ -5,19 +5,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from pwdlib import PasswordHash
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import MEMBERSHIP_ROLES, EmailToken, Membership, Organisation, User, UserSession
+from backend.accounts.passwords import dummy_hash, hasher
 from backend.config import get_settings
 from backend.db import as_utc, utcnow
 from backend.errors import InvalidInput, TokenInvalid
 from backend.security import hash_token, new_token
-
-password_hash = PasswordHash.recommended()  # argon2id
-# A hash of a random password, verified when the account is unknown so timing does not reveal it.
-_DUMMY_HASH = password_hash.hash(new_token())
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -97,7 +93,7 @@ def create_user(
     user = User(
         email=normalise_email(email),
         name=name,
-        password_hash=password_hash.hash(password) if password is not None else None,
+        password_hash=hasher().hash(password) if password is not None else None,
         verified_at=utcnow() if verified else None,
         is_admin=is_admin,
     )
@@ -110,9 +106,9 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     """The user whose password matches, or None (in constant-ish time for unknown accounts)."""
     user = get_by_email(session=session, email=email)
     if user is None or user.password_hash is None:
-        password_hash.verify(password or "x", _DUMMY_HASH)
+        hasher().verify(password or "x", dummy_hash())
         return None
-    valid, updated = password_hash.verify_and_update(password, user.password_hash)
+    valid, updated = hasher().verify_and_update(password, user.password_hash)
     if not valid:
         return None
     if updated:
@@ -124,7 +120,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 def set_password(*, session: Session, user: User, password: str) -> None:
     """Sets a new password and ends every session of the user."""
     check_password_rules(password)
-    user.password_hash = password_hash.hash(password)
+    user.password_hash = hasher().hash(password)
     session.add(user)
     end_all_sessions(session=session, user_id=user.id)
 
@@ -413,7 +409,7 @@ def sign_up(*, session: Session, name: str, email: str, password: str, organisat
     email = normalise_email(email)
     existing = get_by_email(session=session, email=email)
     if existing is not None:
-        password_hash.hash(password)  # the same work as a real sign-up, so timing does not tell either
+        hasher().hash(password)  # the same work as a real sign-up, so timing does not tell either
         mail.enqueue(session=session, to=existing.email, template="account_exists",
                      context={"name": existing.name, "login_link": _link("/login"), "reset_link": _link("/reset")})
         return None
@@ -478,7 +474,7 @@ def reset_password(*, session: Session, token: str, password: str) -> User:
 
 def change_password(*, session: Session, user: User, current_password: str, new_password: str) -> None:
     """Changes the password after checking the current one; ends every session of the user."""
-    if not user.password_hash or not password_hash.verify(current_password or "", user.password_hash):
+    if not user.password_hash or not hasher().verify(current_password or "", user.password_hash):
         raise InvalidInput("Your current password is not right.", field="current_password")
     check_password_rules(new_password, field="new_password")
     if current_password == new_password:
