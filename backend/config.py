@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: int = 10
     mail_from: str = "Undersigned <no-reply@undersigned.localhost>"
+    # Keep mail in the outbox instead of sending it. Outside production it is what happens without SMTP_HOST;
+    # production refuses to start without SMTP_HOST unless this is set (password resets would vanish).
+    mail_capture: bool = False
 
     # The outbox sender and scheduler run inside `serve` unless told otherwise (production runs `worker`).
     embedded_worker: bool = True
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
                     "SECRET_KEY must be set to a random value of 32+ characters outside development "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+        if self.environment == "production" and not self.smtp_host and not self.mail_capture:
+            raise ValueError(
+                "SMTP_HOST is not set: in production mail would be kept in the outbox and never sent. Set the "
+                "SMTP_* settings, or MAIL_CAPTURE=true if keeping mail unsent is really what you want."
+            )
         return self
 
 

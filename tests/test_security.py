@@ -77,7 +77,7 @@ def test_placeholder_secret_is_refused_in_production():
         Settings(environment="production", secret_key=PLACEHOLDER_SECRET)
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(environment="production", secret_key="too-short")
-    strong = Settings(environment="production", secret_key="k" * 48)
+    strong = Settings(environment="production", secret_key="k" * 48, smtp_host="relay.example.org")
     assert strong.session_cookie_name.startswith("__Host-")
     Settings(environment="development", secret_key=PLACEHOLDER_SECRET)  # fine for development
 
@@ -88,7 +88,7 @@ def test_production_sends_hsts_and_secure_host_cookies(engine):
     from backend.main import create_app
 
     prod = Settings(environment="production", secret_key="k" * 48, base_url="https://testserver",
-                    database_url=str(engine.url.render_as_string(hide_password=False)))
+                    smtp_host="relay.example.org", database_url=str(engine.url.render_as_string(hide_password=False)))
     with TestClient(create_app(prod, engine=engine, run_worker=False), base_url="https://testserver") as c:
         response = c.get("/login")
         assert "max-age=" in response.headers["strict-transport-security"]
