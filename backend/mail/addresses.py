@@ -41,7 +41,7 @@ def normalise(raw: str, *, field: str = "email") -> str:
     try:
         info = _validate(email, smtputf8=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"Enter an email address like name@example.org ({exc}).", field=field) from exc
+        raise InvalidInput(f"Enter an email address like name@example.org. {exc}", field=field) from exc
     if info.ascii_email is None or len(info.ascii_email) > 254:
         raise InvalidInput("That email address is too long once its domain is encoded.", field=field)
     return info.normalized.casefold()

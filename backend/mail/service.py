@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -14,6 +15,8 @@ from sqlmodel import Session, col, select
 from backend.config import get_settings
 from backend.db import insert_row, insert_rows, utcnow
 from backend.mail.models import OutboundAttachment, OutboundEmail
+
+log = logging.getLogger(__name__)
 
 _env = Environment(
     loader=FileSystemLoader(get_settings().templates_dir),
@@ -96,6 +99,10 @@ def enqueue(
     reply_to: str | None = None,
 ) -> Queued | None:
     """Adds an email to the outbox in the caller's transaction. With a dedupe key, at most one row is queued."""
+    if not (to or "").strip():
+        # No address (an imported signatory has none): nothing to queue, and a row would only fail.
+        log.info("mail %s not queued: no address", template)
+        return None
     if dedupe_key is not None and session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
         return None
     row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to)
@@ -115,7 +122,7 @@ def enqueue_new(*, session: Session, emails: list[NewEmail]) -> None:
     """
     insert_rows(session, OutboundEmail, [
         _row(to=e.to, template=e.template, context=e.context, dedupe_key=e.dedupe_key, reply_to=None)
-        for e in emails])
+        for e in emails if (e.to or "").strip()])
 
 
 def get(*, session: Session, email_id: int) -> OutboundEmail | None:
