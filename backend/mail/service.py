@@ -138,3 +138,26 @@ def get_recent(*, session: Session, limit: int = 200) -> list[OutboundEmail]:
 def get_attachments(*, session: Session, email_id: int) -> list[OutboundAttachment]:
     stmt = select(OutboundAttachment).where(OutboundAttachment.email_id == email_id)
     return list(session.exec(stmt.order_by(col(OutboundAttachment.id))))
+
+
+def undeliverable(*, session: Session, addresses: list[str]) -> dict[str, str]:
+    """Addresses whose latest mail was refused for good (a 5xx at RCPT or DATA, or unsendable), with the reason.
+
+    A later message that went through clears it (the address was fixed, or the server changed its mind).
+    """
+    wanted = sorted({a for a in addresses if a})
+    if not wanted:
+        return {}
+    latest: dict[str, OutboundEmail] = {}
+    rows = session.exec(
+        select(OutboundEmail).where(col(OutboundEmail.to_address).in_(wanted))
+        .where(col(OutboundEmail.status).in_(("sent", "failed"))).order_by(col(OutboundEmail.id))
+    )
+    for row in rows:
+        latest[row.to_address] = row
+    return {address: (row.last_error or "refused") for address, row in latest.items()
+            if row.status == "failed" and _is_permanent_refusal(row.last_error or "")}
+
+
+def _is_permanent_refusal(error: str) -> bool:
+    return error[:1] == "5" or error.startswith("unsendable")
