@@ -75,6 +75,22 @@ class Settings(BaseSettings):
 
     load_examples: bool = True
 
+    # Inbound mail (replies to the letter's reply+<token>@ address): `undersigned inbound imap` polls a mailbox,
+    # `undersigned inbound listen` receives over SMTP or LMTP for a subdomain routed to it.
+    inbound_imap_host: str | None = None
+    inbound_imap_port: int = 993
+    inbound_imap_ssl: bool = True
+    inbound_imap_user: str | None = None
+    inbound_imap_password: str | None = None
+    inbound_imap_folder: str = "INBOX"
+    inbound_imap_done_folder: str = "Undersigned"  # where read messages are moved
+    inbound_imap_poll_seconds: float = 60.0
+    inbound_listen_host: str = "127.0.0.1"
+    inbound_listen_port: int = 8025
+    inbound_listen_lmtp: bool = False
+    inbound_max_bytes: int = 25 * 1024 * 1024
+    inbound_attachment_max_bytes: int = 10 * 1024 * 1024
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
