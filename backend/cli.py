@@ -105,6 +105,50 @@ def cmd_export(args: argparse.Namespace) -> int:
     return files.cli_export(args)
 
 
+def cmd_inbound(args: argparse.Namespace) -> int:
+    """Replies by email: read an IMAP mailbox, listen over SMTP/LMTP, or take one message from a file."""
+    from backend.inbound import service, sources
+    from backend.migrations import ensure_current
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = _engine()
+    ensure_current(engine, settings.database_url)
+    if args.source == "file":
+        raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+        try:
+            row_id = sources.take(engine=engine, raw=raw, source="file")
+        except service.MessageTooLarge as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Stored as inbound message {row_id}.")
+        return 0
+    if args.source == "imap":
+        if args.once:
+            print(f"{sources.poll_imap(engine=engine, settings=settings)} message(s) read.")
+            return 0
+        stop = threading.Event()
+        print(f"Reading replies from {settings.inbound_imap_host} every {settings.inbound_imap_poll_seconds} s.",
+              flush=True)
+        try:
+            sources.run_imap_forever(engine=engine, stop=stop, settings=settings)
+        except KeyboardInterrupt:
+            stop.set()
+        return 0
+    controller = sources.listener(engine=engine, settings=settings, host=args.host, port=args.port,
+                                  lmtp=True if args.lmtp else None)
+    controller.start()
+    print(f"Receiving replies over {'LMTP' if controller.lmtp else 'SMTP'} on "  # type: ignore[attr-defined]
+          f"{controller.hostname}:{controller.port} (Ctrl+C to stop).", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="undersigned", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("inbound", help="receive replies to letters (IMAP mailbox, SMTP/LMTP listener, or a file)")
+    inbound = p.add_subparsers(dest="source", required=True)
+    q = inbound.add_parser("imap", help="read the INBOUND_IMAP_* mailbox and move what was read")
+    q.add_argument("--once", action="store_true", help="read once and exit")
+    q = inbound.add_parser("listen", help="an SMTP (or LMTP) server for a subdomain routed to it")
+    q.add_argument("--host", help="address to listen on (default: INBOUND_LISTEN_HOST)")
+    q.add_argument("--port", type=int, help="port (default: INBOUND_LISTEN_PORT)")
+    q.add_argument("--lmtp", action="store_true", help="speak LMTP (default: INBOUND_LISTEN_LMTP)")
+    q = inbound.add_parser("file", help="take one raw message from a file ('-': standard input), e.g. a pipe")
+    q.add_argument("file")
+    p.set_defaults(func=cmd_inbound)
     return parser
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: int = 10
     mail_from: str = "Undersigned <no-reply@undersigned.localhost>"
+    # Keep mail in the outbox instead of sending it. Outside production it is what happens without SMTP_HOST;
+    # production refuses to start without SMTP_HOST unless this is set (password resets would vanish).
+    mail_capture: bool = False
 
     # The outbox sender and scheduler run inside `serve` unless told otherwise (production runs `worker`).
     embedded_worker: bool = True
@@ -74,6 +77,21 @@ class Settings(BaseSettings):
 
     # Cheap password hashes, for test suites only (refused in production).
     fast_password_hashing: bool = False
+    # Inbound mail (replies to the letter's reply+<token>@ address): `undersigned inbound imap` polls a mailbox,
+    # `undersigned inbound listen` receives over SMTP or LMTP for a subdomain routed to it.
+    inbound_imap_host: str | None = None
+    inbound_imap_port: int = 993
+    inbound_imap_ssl: bool = True
+    inbound_imap_user: str | None = None
+    inbound_imap_password: str | None = None
+    inbound_imap_folder: str = "INBOX"
+    inbound_imap_done_folder: str = "Undersigned"  # where read messages are moved
+    inbound_imap_poll_seconds: float = 60.0
+    inbound_listen_host: str = "127.0.0.1"
+    inbound_listen_port: int = 8025
+    inbound_listen_lmtp: bool = False
+    inbound_max_bytes: int = 25 * 1024 * 1024
+    inbound_attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def is_development(self) -> bool:
@@ -114,6 +132,11 @@ class Settings(BaseSettings):
                 )
         if self.environment == "production" and self.fast_password_hashing:
             raise ValueError("FAST_PASSWORD_HASHING is for test suites only and is refused in production")
+        if self.environment == "production" and not self.smtp_host and not self.mail_capture:
+            raise ValueError(
+                "SMTP_HOST is not set: in production mail would be kept in the outbox and never sent. Set the "
+                "SMTP_* settings, or MAIL_CAPTURE=true if keeping mail unsent is really what you want."
+            )
         return self
 
 

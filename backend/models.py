@@ -3,6 +3,7 @@
 from backend.accounts.models import EmailToken, Membership, Organisation, User, UserSession
 from backend.audit.models import AuditEvent
 from backend.campaigns.models import Campaign, CoalitionInvite, CoalitionMember
+from backend.inbound.models import InboundAttachment, InboundMessage
 from backend.letters.models import (
     Letter,
     LetterRecipient,
@@ -35,6 +36,8 @@ __all__ = [
     "Dispatch",
     "EmailToken",
     "Holiday",
+    "InboundAttachment",
+    "InboundMessage",
     "Invite",
     "Letter",
     "LetterRecipient",

@@ -77,14 +77,15 @@ def test_placeholder_secret_is_refused_in_production():
         Settings(environment="production", secret_key=PLACEHOLDER_SECRET)
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(environment="production", secret_key="too-short")
-    strong = Settings(environment="production", secret_key="k" * 48, fast_password_hashing=False)
+    strong = Settings(environment="production", secret_key="k" * 48, smtp_host="relay.example.org",
+                      fast_password_hashing=False)
     assert strong.session_cookie_name.startswith("__Host-")
     Settings(environment="development", secret_key=PLACEHOLDER_SECRET)  # fine for development
 
 
 def test_cheap_password_hashing_is_refused_in_production():
     with pytest.raises(ValueError, match="FAST_PASSWORD_HASHING"):
-        Settings(environment="production", secret_key="k" * 48, fast_password_hashing=True)
+        Settings(environment="production", secret_key="k" * 48, smtp_host="relay.example.org", fast_password_hashing=True)
 
 
 def test_production_sends_hsts_and_secure_host_cookies(engine):
@@ -92,8 +93,8 @@ def test_production_sends_hsts_and_secure_host_cookies(engine):
 
     from backend.main import create_app
 
-    prod = Settings(environment="production", secret_key="k" * 48, fast_password_hashing=False,
-                    base_url="https://testserver",
+    prod = Settings(environment="production", secret_key="k" * 48, base_url="https://testserver",
+                    smtp_host="relay.example.org", fast_password_hashing=False,
                     database_url=str(engine.url.render_as_string(hide_password=False)))
     with TestClient(create_app(prod, engine=engine, run_worker=False), base_url="https://testserver") as c:
         response = c.get("/login")

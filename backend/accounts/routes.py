@@ -222,7 +222,10 @@ def reset_password_submit(request: Request, session: SessionDep, token: str, pas
 
 def _account_context(session: SessionDep, user: User) -> dict[str, object]:
     organisations = service.organisations_of(session=session, user_id=user.id)  # type: ignore[arg-type]
-    return {"user": user, "organisations": organisations}
+    from backend.mail import service as mail
+
+    refused = mail.undeliverable(session=session, addresses=[user.email]).get(user.email)
+    return {"user": user, "organisations": organisations, "mail_refused": refused}
 
 
 @router.get("/account", response_class=HTMLResponse, name="account")

@@ -83,7 +83,8 @@ class LetterRecipient(TableBase, table=True):
     due_on: date | None = None
     very_overdue_on: date | None = None
     holiday_region: str = Field(default="england-and-wales", max_length=20)
-    # Replies to reply+<token>@... are filed against this letter and recipient; only the hash is kept.
+    # Replies to reply+<token>@... are filed against this letter and recipient (backend/inbound); only the hash
+    # is kept.
     reply_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     # The due date for which the lead said "we are still waiting": no more alerts for it.
     still_waiting_for: date | None = None

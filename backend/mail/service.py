@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -14,6 +15,8 @@ from sqlmodel import Session, col, select
 from backend.config import get_settings
 from backend.db import insert_row, insert_rows, utcnow
 from backend.mail.models import OutboundAttachment, OutboundEmail
+
+log = logging.getLogger(__name__)
 
 _env = Environment(
     loader=FileSystemLoader(get_settings().templates_dir),
@@ -96,6 +99,10 @@ def enqueue(
     reply_to: str | None = None,
 ) -> Queued | None:
     """Adds an email to the outbox in the caller's transaction. With a dedupe key, at most one row is queued."""
+    if not (to or "").strip():
+        # No address (an imported signatory has none): nothing to queue, and a row would only fail.
+        log.info("mail %s not queued: no address", template)
+        return None
     if dedupe_key is not None and session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
         return None
     row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to)
@@ -115,7 +122,7 @@ def enqueue_new(*, session: Session, emails: list[NewEmail]) -> None:
     """
     insert_rows(session, OutboundEmail, [
         _row(to=e.to, template=e.template, context=e.context, dedupe_key=e.dedupe_key, reply_to=None)
-        for e in emails])
+        for e in emails if (e.to or "").strip()])
 
 
 def get(*, session: Session, email_id: int) -> OutboundEmail | None:
@@ -131,3 +138,26 @@ def get_recent(*, session: Session, limit: int = 200) -> list[OutboundEmail]:
 def get_attachments(*, session: Session, email_id: int) -> list[OutboundAttachment]:
     stmt = select(OutboundAttachment).where(OutboundAttachment.email_id == email_id)
     return list(session.exec(stmt.order_by(col(OutboundAttachment.id))))
+
+
+def undeliverable(*, session: Session, addresses: list[str]) -> dict[str, str]:
+    """Addresses whose latest mail was refused for good (a 5xx at RCPT or DATA, or unsendable), with the reason.
+
+    A later message that went through clears it (the address was fixed, or the server changed its mind).
+    """
+    wanted = sorted({a for a in addresses if a})
+    if not wanted:
+        return {}
+    latest: dict[str, OutboundEmail] = {}
+    rows = session.exec(
+        select(OutboundEmail).where(col(OutboundEmail.to_address).in_(wanted))
+        .where(col(OutboundEmail.status).in_(("sent", "failed"))).order_by(col(OutboundEmail.id))
+    )
+    for row in rows:
+        latest[row.to_address] = row
+    return {address: (row.last_error or "refused") for address, row in latest.items()
+            if row.status == "failed" and _is_permanent_refusal(row.last_error or "")}
+
+
+def _is_permanent_refusal(error: str) -> bool:
+    return error[:1] == "5" or error.startswith("unsendable")

@@ -19,6 +19,7 @@ from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from backend.letters import service as letters
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterRecipient, LetterTag, LetterVersion, PressContact, Quote, Recipient
+from backend.mail import addresses
 from backend.mail import service as mail
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
 from backend.responses import service as responses
@@ -358,9 +359,7 @@ def create_press_link(*, session: Session, letter: Letter, journalist: str, outl
     name = _clean(journalist, 200)
     if not name:
         raise InvalidInput("Enter the journalist's name.", field="journalist")
-    address = (email or "").strip()
-    if address and (len(address) > 254 or "@" not in address or any(c.isspace() for c in address)):
-        raise InvalidInput("Enter an email address like name@example.org, or leave it empty.", field="email")
+    address = addresses.normalise(email, field="email") if (email or "").strip() else ""
     token = new_token()
     link = PressLink(letter_id=letter.id, journalist=name, outlet=_clean(outlet, 200),  # type: ignore[arg-type]
                      email=address, token_hash=hash_token(token), expires_at=embargo, created_by_id=user.id)

@@ -168,7 +168,14 @@ def _tracking_page(request: Request, session: Session, letter: Letter, role: str
         "commitments": service.get_commitments(session=session, letter=letter),
         "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": service.today(),
         "can_edit": role in ("lead", "editor"), **LABELS,
+        "inbound_messages": _inbound_for(session, letter),
     }, status_code=status_code)
+
+
+def _inbound_for(session: Session, letter: Letter) -> list[Any]:
+    from backend.inbound import service as inbound
+
+    return inbound.for_letter(session=session, letter=letter)  # type: ignore[return-value]
 
 
 @router.get("/letters/{slug}/tracking", response_class=HTMLResponse, name="letter_tracking")

@@ -179,7 +179,7 @@ def send(
                                    field="channel")
             if pdf is None:
                 pdf = letter_pdf(session=session, letter=letter, version=version, signatures=signatures)
-            token = secrets.token_urlsafe(16)
+            token = secrets.token_hex(16)  # 128 bits, lower case: mail systems may fold an address's case
             link.reply_token_hash = hash_token(token)
             email = mail.enqueue(
                 session=session, to=recipient.email, template="letter_to_recipient",

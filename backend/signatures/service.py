@@ -1046,11 +1046,14 @@ def dashboard(*, session: Session, letter: Letter) -> tuple[list[DashboardRow], 
         rows.append(DashboardRow(state=state, organisation=invite.organisation_name, person="", email=invite.email,
                                  kind="organisation", via="invite", version_number=None,
                                  at=invite.opened_at or invite.sent_at, invite=invite, note=note))
+    refused = mail.undeliverable(session=session, addresses=[s.contact_email for s in signatures])
     for s in signatures:
         of_invite = next((i for i in invites if i.id == s.invite_id), None) if s.invite_id else None
         note = s.decline_reason or ""
         if s.status == "confirmed":
             note = "waiting for moderation"
+        if s.contact_email in refused:
+            note = (note + "; " if note else "") + f"mail to this address was refused: {refused[s.contact_email]}"
         rows.append(DashboardRow(
             state=s.status, organisation=s.display_name, person=s.signer_name, email=s.contact_email, kind=s.kind,
             via=s.via, version_number=numbers.get(s.version_id) if s.version_id else None,
