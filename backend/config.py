@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend import PROJECT_ROOT
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     pdf_renderer_standby: bool = True
 
     load_examples: bool = True
+
+    # Measured commitments: the lead is reminded when one has had no figure for this many months.
+    commitment_silence_months: int = Field(default=6, ge=1, le=60)
 
     @property
     def is_development(self) -> bool:

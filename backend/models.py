@@ -3,6 +3,7 @@
 from backend.accounts.models import EmailToken, Membership, Organisation, User, UserSession
 from backend.audit.models import AuditEvent
 from backend.campaigns.models import Campaign, CoalitionInvite, CoalitionMember
+from backend.commitments.models import CommitmentAlert, CommitmentMeasure, EvidenceRevision, PublicDocument
 from backend.letters.models import (
     Letter,
     LetterRecipient,
@@ -31,9 +32,12 @@ __all__ = [
     "CoalitionInvite",
     "CoalitionMember",
     "Commitment",
+    "CommitmentAlert",
     "CommitmentEvidence",
+    "CommitmentMeasure",
     "Dispatch",
     "EmailToken",
+    "EvidenceRevision",
     "Holiday",
     "Invite",
     "Letter",
@@ -48,6 +52,7 @@ __all__ = [
     "PressContact",
     "PressDownload",
     "PressLink",
+    "PublicDocument",
     "PublicationSchedule",
     "Quote",
     "Recipient",

@@ -100,7 +100,7 @@ class EvidenceOut(BaseModel):
 
 class CommitmentOut(BaseModel):
     id: int
-    response_id: int
+    response_id: int | None
     text: str
     due_on: date | None
     status: str
