@@ -6,6 +6,7 @@ target. The SVG has a title and a description; the page shows the same figures a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from backend.commitments.service import Tracked
 
 WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 72, 24, 20, 44
+LEFT, RIGHT, TOP, BOTTOM = 72, 24, 34, 44
 
 
 def _nice_step(span: float) -> float:
@@ -27,6 +28,18 @@ def _nice_step(span: float) -> float:
         if raw <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude
+
+
+def _axis_label(value: float, unit: str, fmt: Callable[[float], str], top: float) -> str:
+    """A tick's label, short enough for the margin: £5m, 250k; percentages and small numbers as written."""
+    if unit == Unit.PERCENT or abs(top) < 10_000:
+        return fmt(value)
+    sign = "£" if unit == Unit.POUNDS else ""
+    if value == 0:
+        return f"{sign}0"
+    if abs(top) >= 1_000_000:
+        return f"{sign}{value / 1_000_000:g}m"
+    return f"{sign}{value / 1_000:g}k"
 
 
 def render(tracked: Tracked, *, today: date) -> Markup:
@@ -73,7 +86,7 @@ def render(tracked: Tracked, *, today: date) -> Markup:
     while tick <= high + step / 1000:
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick)}" y2="{y(tick)}"/>')
         parts.append(f'<text class="axis" x="{LEFT - 8}" y="{y(tick) + 4}" text-anchor="end">'
-                     f'{escape(fmt(tick))}</text>')
+                     f'{escape(_axis_label(tick, measure.unit, fmt, high))}</text>')
         tick += step
     years = list(range(start.year + (0 if start.month == 1 and start.day == 1 else 1), end.year + 1))
     for year in years[:: max(1, len(years) // 6 + (1 if len(years) > 6 else 0))]:
@@ -89,12 +102,15 @@ def render(tracked: Tracked, *, today: date) -> Markup:
         parts.append(f'<rect class="baseline" x="{x(measure.baseline_on) - 4}" y="{y(measure.baseline_value) - 4}" '
                      f'width="8" height="8"/>')
     parts.append(f'<circle class="target" cx="{x(measure.target_on)}" cy="{y(measure.target_value)}" r="7"/>')
-    parts.append(f'<text class="label" x="{min(x(measure.target_on), WIDTH - RIGHT - 4)}" '
-                 f'y="{y(measure.target_value) - 12}" text-anchor="end">'
+    parts.append(f'<text class="label" x="{min(x(measure.target_on) - 12, WIDTH - RIGHT - 4)}" '
+                 f'y="{y(measure.target_value) - 12}" '
+                 f'text-anchor="end">'
                  f'Target {escape(fmt(measure.target_value))}</text>')
     # The figures reported.
     if today >= start and today <= end:
         parts.append(f'<line class="today" x1="{x(today)}" x2="{x(today)}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
+        if abs(x(today) - x(measure.target_on)) > 110:  # else the target's label is there
+            parts.append(f'<text class="axis" x="{x(today)}" y="{TOP - 8}" text-anchor="middle">Today</text>')
     if points:
         line = " ".join(f"{x(p.on)},{y(p.value)}" for p in points)
         if measure.baseline_on is not None and measure.baseline_value is not None:
