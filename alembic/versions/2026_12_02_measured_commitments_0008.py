@@ -105,7 +105,7 @@ def downgrade() -> None:
         batch_op.drop_column('value')
     op.execute('DELETE FROM commitment WHERE response_id IS NULL')
     with op.batch_alter_table('commitment', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_commitment_one_source', type_='check')
+        batch_op.drop_constraint('one_source', type_='check')
         batch_op.drop_constraint(batch_op.f('fk_commitment_document_id_public_document'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_commitment_document_id'))
         batch_op.drop_column('document_id')
