@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from backend.commitments.service import Tracked
 
 WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 72, 24, 34, 44
+LEFT, RIGHT, TOP, BOTTOM = 72, 24, 40, 44
 
 
 def _nice_step(span: float) -> float:
@@ -103,14 +103,13 @@ def render(tracked: Tracked, *, today: date) -> Markup:
                      f'width="8" height="8"/>')
     parts.append(f'<circle class="target" cx="{x(measure.target_on)}" cy="{y(measure.target_value)}" r="7"/>')
     parts.append(f'<text class="label" x="{min(x(measure.target_on) - 12, WIDTH - RIGHT - 4)}" '
-                 f'y="{y(measure.target_value) - 12}" '
+                 f'y="{y(measure.target_value) + 5}" '
                  f'text-anchor="end">'
                  f'Target {escape(fmt(measure.target_value))}</text>')
     # The figures reported.
     if today >= start and today <= end:
         parts.append(f'<line class="today" x1="{x(today)}" x2="{x(today)}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>')
-        if abs(x(today) - x(measure.target_on)) > 110:  # else the target's label is there
-            parts.append(f'<text class="axis" x="{x(today)}" y="{TOP - 8}" text-anchor="middle">Today</text>')
+        parts.append(f'<text class="axis" x="{x(today)}" y="{TOP - 10}" text-anchor="middle">Today</text>')
     if points:
         line = " ".join(f"{x(p.on)},{y(p.value)}" for p in points)
         if measure.baseline_on is not None and measure.baseline_value is not None:

@@ -3,7 +3,7 @@ chart and evidence updates (edits keep the earlier values), and the public Atom 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -236,13 +236,16 @@ def commitments_feed(session: SessionDep, slug: str) -> HttpResponse:
     from backend.publishing import service as publishing
 
     letter = publishing.get_public(session=session, slug=slug)
-    entries: list[tuple[datetime, str, service.Tracked, Any]] = []
+    # Newest first by the day each is about (the figure's date, the day the commitment was recorded).
+    dated: list[tuple[date, datetime, str, service.Tracked, Any]] = []
     for t in service.get_tracked(session=session, letter=letter, public_only=True, charts=False):
-        entries.append((as_utc(t.commitment.created_at) or t.commitment.created_at, f"c{t.commitment.id}", t, None))
+        at = as_utc(t.commitment.created_at) or t.commitment.created_at
+        dated.append((at.date(), at, f"c{t.commitment.id}", t, None))
         for e in t.evidence:
-            entries.append((as_utc(e.updated_at) or e.updated_at, f"e{e.id}", t, e))
-    entries.sort(key=lambda entry: entry[0], reverse=True)
-    updated = entries[0][0] if entries else as_utc(letter.published_at)
+            dated.append((e.noted_on, as_utc(e.updated_at) or e.updated_at, f"e{e.id}", t, e))
+    dated.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    entries = [entry[1:] for entry in dated]
+    updated = max((entry[1] for entry in dated), default=as_utc(letter.published_at))
     body = templates.env.get_template("commitments/feed.xml").render({
         "settings": get_settings(), "letter": letter, "entries": entries[:200], "updated": updated,
         "labels": COMMITMENT_LABELS,

@@ -81,7 +81,7 @@ def formatter(measure: CommitmentMeasure) -> Any:
         if measure.unit == Unit.PERCENT:
             return f"{_grouped(round(value, 2))}%"
         if measure.unit == Unit.POUNDS:
-            return f"£{_grouped(round(value, 2))}"
+            return f"£{_grouped(round(value, 0 if abs(value) >= 1000 else 2))}"
         if measure.unit == Unit.OTHER and measure.unit_label:
             return f"{_grouped(round(value, 2))} {measure.unit_label}"
         return _grouped(round(value, 2))
