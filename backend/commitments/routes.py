@@ -96,7 +96,7 @@ def commitment_record(request: Request, session: SessionDep, user: CurrentUser, 
     values = _values(form, COMMITMENT_FIELDS)
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
-    due_on = service._parse_day(values["due_on"], "due_on", errors, what="the due date")
+    due_on = service.parse_day(values["due_on"], "due_on", errors, what="the due date")
     try:
         if errors:
             raise service.CommitmentErrors(errors)

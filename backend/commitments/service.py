@@ -112,7 +112,7 @@ def _clean_text(value: str, name: str, errors: dict[str, str], *, what: str, lim
     return value
 
 
-def _parse_day(value: str, name: str, errors: dict[str, str], *, what: str, required: bool = False) -> date | None:
+def parse_day(value: str, name: str, errors: dict[str, str], *, what: str, required: bool = False) -> date | None:
     value = (value or "").strip()
     if not value:
         if required:
@@ -151,7 +151,7 @@ def add_document(*, session: Session, letter: Letter, values: dict[str, str], us
     title = _clean_text(values.get("title", ""), "doc-title", errors, what="the title of the document", limit=300)
     publisher = _clean_text(values.get("publisher", ""), "doc-publisher", errors,
                             what="who published it (for example Metropolitan Police)", limit=200)
-    published_on = _parse_day(values.get("published_on", ""), "doc-published_on", errors,
+    published_on = parse_day(values.get("published_on", ""), "doc-published_on", errors,
                               what="the date it was published", required=True)
     if published_on and published_on > responses.today():
         errors["doc-published_on"] = "The date it was published cannot be in the future."
@@ -204,7 +204,7 @@ def read_measure(values: dict[str, str], errors: dict[str, str]) -> MeasureData 
         errors["direction"] = "Choose whether the figure should go up or down."
     baseline_value = _parse_value(values.get("baseline_value", ""), "baseline_value", errors,
                                   what="the baseline figure")
-    baseline_on = _parse_day(values.get("baseline_on", ""), "baseline_on", errors, what="the date of the baseline",
+    baseline_on = parse_day(values.get("baseline_on", ""), "baseline_on", errors, what="the date of the baseline",
                              required=baseline_value is not None)
     if baseline_on is not None and baseline_value is None and "baseline_value" not in errors:
         errors["baseline_value"] = "Enter the baseline figure, or leave its date empty too."
@@ -212,7 +212,7 @@ def read_measure(values: dict[str, str], errors: dict[str, str]) -> MeasureData 
                               what="the source of the baseline")
     target_value = _parse_value(values.get("target_value", ""), "target_value", errors, what="the target figure",
                                 required=True)
-    target_on = _parse_day(values.get("target_on", ""), "target_on", errors, what="the date the target is due by",
+    target_on = parse_day(values.get("target_on", ""), "target_on", errors, what="the date the target is due by",
                            required=True)
     if baseline_on and target_on and target_on <= baseline_on:
         errors["target_on"] = "The target date must come after the date of the baseline."
@@ -344,7 +344,7 @@ class UpdateData:
 def read_update(values: dict[str, str], *, measured: bool, current_status: str) -> UpdateData:
     """An evidence update typed in a form; CommitmentErrors with every problem."""
     errors: dict[str, str] = {}
-    noted_on = _parse_day(values.get("noted_on", ""), "noted_on", errors, what="the date of the update",
+    noted_on = parse_day(values.get("noted_on", ""), "noted_on", errors, what="the date of the update",
                           required=True)
     if noted_on and noted_on > responses.today():
         errors["noted_on"] = "The date of the update cannot be in the future."
@@ -531,6 +531,31 @@ def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, 
             if charts:
                 t.chart = chart.render(t, today=on)
     return found
+
+
+def timeline_entries(*, session: Session, letter: Letter, public: bool) -> list[responses.TimelineEntry]:
+    """For the letter's timeline: commitments from public documents, and the figures reported on any commitment.
+
+    (Commitments from responses, and their status changes, are already there: see responses.service.timeline.)
+    """
+    entries: list[responses.TimelineEntry] = []
+    for t in get_tracked(session=session, letter=letter, public_only=public, charts=False):
+        anchor = f"commitment-{t.commitment.id}"
+        if t.document is not None:
+            d = t.document
+            entries.append(responses.TimelineEntry(d.published_on, None, "commitment",
+                                                   f"Commitment in “{d.title}” ({d.publisher}): {t.commitment.text}",
+                                                   "", anchor=anchor))
+        for e in t.evidence:
+            if e.value is not None:
+                entries.append(responses.TimelineEntry(
+                    e.noted_on, e.created_at, "commitment",
+                    f"Figure reported: {t.fmt(e.value)} for “{t.commitment.text}”", e.note, anchor=anchor))
+            if e.status_to and t.document is not None:
+                entries.append(responses.TimelineEntry(
+                    e.noted_on, e.created_at, "commitment",
+                    f"Commitment {e.status_to.replace('_', ' ')}: {t.commitment.text}", e.note, anchor=anchor))
+    return entries
 
 
 def fingerprint_parts(*, session: Session, letter: Letter) -> list[str]:

@@ -130,6 +130,11 @@ def test_viewers_read_and_outsiders_are_refused(client, db, coalition, login, po
     slug = coalition["letter"].slug
     _record(client, post, slug)
     commitment = fresh(db).exec(select(Commitment)).one()
+    # Without the form's CSRF token, even the lead is refused.
+    forged = client.post(f"/letters/{slug}/commitments/{commitment.id}/updates",
+                         data={"noted_on": TODAY.isoformat(), "value": "50"})
+    assert forged.status_code == 403
+    assert fresh(db).exec(select(CommitmentEvidence)).all() == []
     client.cookies.clear()
     login(client, coalition["viewer"])
     page = client.get(f"/letters/{slug}/commitments/{commitment.id}")
@@ -160,6 +165,9 @@ def test_public_page_api_feed_and_csv_carry_the_same_numbers(client, db, make_us
     assert "40% of new recruits" in page and "<svg" in page and "Behind" in page
     assert "Figures for “Share of new recruits" in page and "A New Met for London" in page
     assert f'href="/letters/{slug}/commitments.atom"' in page
+    # The timeline of what happened since: the promise in the plan, and the figures reported.
+    assert "Commitment in “A New Met for London: race action plan” (Metropolitan Police)" in page
+    assert "Figure reported: 33% for “40% of new recruits" in page
     api = client.get(f"/api/v1/letters/{slug}/commitments").json()
     assert len(api) == 1
     item = api[0]
