@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend import PROJECT_ROOT
@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     inbound_listen_lmtp: bool = False
     inbound_max_bytes: int = 25 * 1024 * 1024
     inbound_attachment_max_bytes: int = 10 * 1024 * 1024
+    # Measured commitments: the lead is reminded when one has had no figure for this many months.
+    commitment_silence_months: int = Field(default=6, ge=1, le=60)
 
     @property
     def is_development(self) -> bool:

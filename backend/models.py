@@ -4,6 +4,7 @@ from backend.accounts.models import EmailToken, Membership, Organisation, User, 
 from backend.audit.models import AuditEvent
 from backend.campaigns.models import Campaign, CoalitionInvite, CoalitionMember
 from backend.inbound.models import InboundAttachment, InboundMessage
+from backend.commitments.models import CommitmentAlert, CommitmentMeasure, EvidenceRevision, PublicDocument
 from backend.letters.models import (
     Letter,
     LetterRecipient,
@@ -32,9 +33,12 @@ __all__ = [
     "CoalitionInvite",
     "CoalitionMember",
     "Commitment",
+    "CommitmentAlert",
     "CommitmentEvidence",
+    "CommitmentMeasure",
     "Dispatch",
     "EmailToken",
+    "EvidenceRevision",
     "Holiday",
     "InboundAttachment",
     "InboundMessage",
@@ -51,6 +55,7 @@ __all__ = [
     "PressContact",
     "PressDownload",
     "PressLink",
+    "PublicDocument",
     "PublicationSchedule",
     "Quote",
     "Recipient",

@@ -30,6 +30,9 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.inbound.routes import router as inbound_router
 
     app.include_router(inbound_router)
+    from backend.commitments.routes import router as commitments_router
+
+    app.include_router(commitments_router)
     if settings.is_development or settings.environment == "test":
         from backend.mail.routes import router as mailbox_router
 

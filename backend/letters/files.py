@@ -38,6 +38,7 @@ MAX_FILE_BYTES = 6 * 1024 * 1024
 TOP_KEYS = (
     "title", "slug", "campaign", "lead_organisation", "recipients", "salutation", "subject", "sign_off",
     "quotes", "press_contact", "notes_to_editors", "tags", "embargo", "signatories",
+    "commitments",  # backend/commitments/files.py
 )
 RECIPIENT_KEYS = ("name", "position", "organisation", "email", "reply_target_days")
 QUOTE_KEYS = ("person", "role", "organisation", "text")
@@ -122,6 +123,7 @@ class LetterFile:
     tags: list[str] = field(default_factory=list)
     embargo: datetime | None = None
     signatories: list[SignatoryEntry] = field(default_factory=list)
+    commitments: list[Any] = field(default_factory=list)  # backend.commitments.files.CommitmentEntry
     lines: dict[str, int] = field(default_factory=dict)
 
     def line_of(self, name: str) -> int:
@@ -391,6 +393,10 @@ def parse(text: str) -> LetterFile:
         result.embargo = _embargo(reader, values["embargo"][0])
     if "signatories" in values:
         result.signatories = _signatories(reader, values["signatories"][0])
+    if "commitments" in values:
+        from backend.commitments import files as commitment_files
+
+        result.commitments = commitment_files.parse(reader, values["commitments"][0])
     try:
         letters.validate_text(letters.LetterText(salutation=result.salutation, subject=result.subject,
                                                  body=result.body, sign_off=result.sign_off))
@@ -495,6 +501,10 @@ def dump(letter_file: LetterFile) -> str:
         for s in lf.signatories
     ]
     items("signatories", signatories, SIGNATORY_KEYS, ("name", "kind"))
+    if lf.commitments:
+        from backend.commitments import files as commitment_files
+
+        out.extend(commitment_files.dump_lines(lf.commitments))
     out.append(DELIMITER)
     out.append("")
     return "\n".join(out) + "\n" + lf.body.strip("\n") + "\n"
@@ -514,6 +524,8 @@ def read_letter(*, session: Session, letter: Letter) -> LetterFile:
         .order_by(col(Signature.display_order), col(Signature.id))
     ).all()
     embargo = as_utc(letter.embargo_at)
+    from backend.commitments import files as commitment_files
+
     return LetterFile(
         title=letter.title,
         slug=letter.slug,
@@ -541,6 +553,7 @@ def read_letter(*, session: Session, letter: Letter) -> LetterFile:
                            signer_role=s.signer_role, website=s.website or "")
             for s in signatures
         ],
+        commitments=commitment_files.read(session=session, letter=letter),
         body=version.body,
     )
 
@@ -658,6 +671,11 @@ def import_letter(
             approved_at=now,
         ))
     session.flush()
+    if lf.commitments:
+        from backend.commitments import files as commitment_files
+
+        commitment_files.store(session=session, letter=letter, entries=lf.commitments,
+                               author_id=author.id if author else None)
     return letter
 
 

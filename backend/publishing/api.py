@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from backend.commitments import service as measured
 from backend.config import get_settings
 from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
@@ -96,15 +97,48 @@ class EvidenceOut(BaseModel):
     noted_on: date
     note: str
     link: str | None
+    value: float | None = None  # the figure measured, for a measured commitment
+
+
+class DocumentOut(BaseModel):
+    title: str
+    publisher: str
+    published_on: date
+    url: str
+
+
+class MeasureOut(BaseModel):
+    metric: str
+    unit: str  # percent, pounds, count, or other (named in unit_label)
+    unit_label: str
+    direction: str  # up or down: which way is better
+    baseline_value: float | None
+    baseline_on: date | None
+    baseline_url: str | None
+    target_value: float
+    target_on: date
+
+
+class StandingOut(BaseModel):
+    state: str  # on_track, behind, met, missed, no_data, dropped
+    computed: str  # what the figures alone say
+    overridden: bool  # the coalition's own status (met, missed, dropped) decides
+    explanation: str
+    latest_value: float | None
+    latest_on: date | None
+    expected_value: float | None  # where the straight line from baseline to target is on latest_on
 
 
 class CommitmentOut(BaseModel):
     id: int
-    response_id: int
+    response_id: int | None
+    document: DocumentOut | None = None
     text: str
     due_on: date | None
     status: str
     evidence: list[EvidenceOut]
+    measure: MeasureOut | None = None
+    standing: StandingOut | None = None
 
 
 class CountOut(BaseModel):
@@ -174,13 +208,31 @@ def api_responses(session: SessionDep, slug: Slug) -> list[ResponseOut]:
 
 
 @api.get("/letters/{slug}/commitments", response_model=list[CommitmentOut],
-         summary="Commitments made in public responses, with their status and evidence",
+         summary="Commitments made in public responses and public documents, with their numbers, status, "
+                 "evidence and computed standing",
          responses={404: {"description": "No published letter with this slug"}})
 def api_commitments(session: SessionDep, slug: Slug) -> list[CommitmentOut]:
     letter = service.get_public(session=session, slug=slug)
-    return [CommitmentOut(id=c.id or 0, response_id=c.response_id, text=c.text, due_on=c.due_on, status=c.status,
-                          evidence=[EvidenceOut(noted_on=e.noted_on, note=e.note, link=e.link) for e in evidence])
-            for c, _r, evidence in responses.get_commitments(session=session, letter=letter, public_only=True)]
+    return [_commitment_out(t) for t in measured.get_tracked(session=session, letter=letter, public_only=True,
+                                                             charts=False)]
+
+
+def _commitment_out(t: measured.Tracked) -> CommitmentOut:
+    c, m, d, s = t.commitment, t.measure, t.document, t.standing
+    return CommitmentOut(
+        id=c.id or 0, response_id=c.response_id, text=c.text, due_on=c.due_on, status=c.status,
+        document=DocumentOut(title=d.title, publisher=d.publisher, published_on=d.published_on, url=d.url)
+        if d else None,
+        evidence=[EvidenceOut(noted_on=e.noted_on, note=e.note, link=e.link, value=e.value) for e in t.evidence],
+        measure=MeasureOut(metric=m.metric, unit=m.unit, unit_label=m.unit_label, direction=m.direction,
+                           baseline_value=m.baseline_value, baseline_on=m.baseline_on, baseline_url=m.baseline_url,
+                           target_value=m.target_value, target_on=m.target_on) if m else None,
+        standing=StandingOut(state=s.state.value, computed=s.computed.value, overridden=s.overridden,
+                             explanation=s.explanation, latest_value=s.latest.value if s.latest else None,
+                             latest_on=s.latest.on if s.latest else None,
+                             expected_value=round(s.expected, 4) if s.expected is not None else None)
+        if s else None,
+    )
 
 
 @api.get("/letters/{slug}/count", response_model=CountOut, summary="The live signatory count (cheap to poll)",

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
+from backend.commitments import export as commitments_export
 from backend.config import get_settings
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
@@ -33,6 +34,7 @@ PACK_FILES = {
     "press-release.pdf": "application/pdf",
     "press-release.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "signatories.csv": "text/csv; charset=utf-8",
+    "commitments.csv": "text/csv; charset=utf-8",  # issue 19: measured commitments
     "README.txt": "text/plain; charset=utf-8",
 }
 ZIP_NAME = "press-pack.zip"
@@ -312,12 +314,13 @@ def build(*, session: Session, letter: Letter, embargoed: bool) -> Path:
         renderer.send([letter_pdf_html(session=session, ctx=ctx), press_release_html(ctx=ctx)])
         docx_letter, docx_release = letter_docx(ctx=ctx), press_release_docx(ctx=ctx)
         csv_data = signatories_csv(ctx=ctx).encode("utf-8")
+        commitments_data = commitments_export.commitments_csv(ctx.view.measured).encode("utf-8")
         logo_paths = logo_files(ctx=ctx)
         for name, path in logo_paths.items():
             _link_or_copy(path, work / "logos" / name)
         pdf_letter, pdf_release = renderer.result()
     files = {"letter.pdf": pdf_letter, "letter.docx": docx_letter, "press-release.pdf": pdf_release,
-             "press-release.docx": docx_release, "signatories.csv": csv_data}
+             "press-release.docx": docx_release, "signatories.csv": csv_data, "commitments.csv": commitments_data}
     names = [*files, *(f"logos/{n}" for n in logo_paths)]
     files["README.txt"] = readme(ctx=ctx, files=names).encode("utf-8")
     for name, data in files.items():

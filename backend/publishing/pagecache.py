@@ -41,6 +41,7 @@ LONDON = ZoneInfo("Europe/London")
 PAGE_TABLES = frozenset({
     "letter", "letter_version", "signature", "quote", "press_contact", "letter_tag", "letter_recipient",
     "recipient", "response", "commitment", "commitment_evidence", "dispatch",
+    "public_document", "commitment_measure", "commitment_evidence_revision",
 })
 # Rows that carry their letter's id: only that letter's page is dropped when they change.
 LETTER_ID_TABLES = frozenset({"signature", "quote", "press_contact", "letter_tag", "letter_recipient",

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
+from backend.commitments import service as measured_commitments
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from backend.letters import service as letters
@@ -135,6 +136,7 @@ class PublicView:
     notes_html: Any
     timeline: list[Any] = field(default_factory=list)
     commitments: list[Any] = field(default_factory=list)
+    measured: list[Any] = field(default_factory=list)  # backend.commitments: every commitment, with numbers
 
 
 def public_view(*, session: Session, letter: Letter) -> PublicView:
@@ -151,6 +153,7 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
         notes_html=render_markdown(letter.notes_to_editors or ""),
         timeline=responses.timeline(session=session, letter=letter, public=True),
         commitments=responses.get_commitments(session=session, letter=letter, public_only=True),
+        measured=measured_commitments.get_tracked(session=session, letter=letter, public_only=True),
     )
 
 
@@ -188,6 +191,8 @@ def fingerprint(*, session: Session, letter: Letter, mode: str = "public") -> st
                 .join(Response, col(Response.id) == Commitment.response_id)
                 .join(LetterRecipient, col(LetterRecipient.id) == Response.letter_recipient_id)
                 .where(LetterRecipient.letter_id == lid)),
+        # Measured commitments, from replies and from public documents.
+        *measured_commitments.fingerprint_parts(session=session, letter=letter),
         # The timeline shows "overdue" from today's date: a new day is a change.
         utcnow().astimezone(LONDON).date().isoformat(),
     ]

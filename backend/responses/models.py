@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field
 
 from backend.base import TableBase, datetime_field
@@ -76,7 +76,15 @@ class ResponseRevision(TableBase, table=True):
 
 
 class Commitment(TableBase, table=True):
-    response_id: int = Field(foreign_key="response.id", index=True, ondelete="CASCADE")
+    """A promise: from a recorded response, or from a public document attached to the letter (exactly one)."""
+
+    __table_args__ = (
+        CheckConstraint("(response_id IS NULL) <> (document_id IS NULL)", name="one_source"),
+    )
+    response_id: int | None = Field(default=None, foreign_key="response.id", index=True, ondelete="CASCADE")
+    # Measured commitments (backend/commitments): the public document the promise was made in.
+    document_id: int | None = Field(default=None, foreign_key="public_document.id", index=True,
+                                    ondelete="CASCADE")
     text: str = Field(max_length=2000)
     due_on: date | None = None
     status: str = Field(default="open", max_length=12)
@@ -93,6 +101,7 @@ class CommitmentEvidence(TableBase, table=True):
     link: str | None = Field(default=None, max_length=1000)
     status_from: str | None = Field(default=None, max_length=12)
     status_to: str | None = Field(default=None, max_length=12)
+    value: float | None = None  # the figure measured, for a measured commitment (backend/commitments)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
 
 

@@ -398,7 +398,7 @@ def commitment_update(request: Request, session: SessionDep, user: CurrentUser, 
                                   noted_on=day, user=user)
     except InvalidInput as exc:
         session.rollback()
-        return _response_page(request, session, letter, role, commitment.response_id,
+        return _response_page(request, session, letter, role, commitment.response_id or 0,
                               errors={f"c{commitment_id}-{exc.field or 'note'}": exc.message},
                               values={f"c{commitment_id}-{k}": v for k, v in values.items()}, status_code=422)
     session.commit()

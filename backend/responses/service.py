@@ -657,6 +657,10 @@ def timeline(*, session: Session, letter: Letter, public: bool, on: date | None 
                 entries.append(TimelineEntry(e.noted_on, e.created_at, "commitment",
                                              f"Commitment {e.status_to.replace('_', ' ')}: {commitment.text}", e.note,
                                              anchor=f"commitment-{commitment.id}"))
+    # Measured commitments (backend/commitments): those from public documents, and the figures reported.
+    from backend.commitments import service as measured
+
+    entries.extend(measured.timeline_entries(session=session, letter=letter, public=public))
     order = {"drafted": 0, "signatures": 1, "sent": 2, "response": 3, "commitment": 4, "due": 5, "overdue": 6,
              "very_overdue": 7}
     return sorted(entries, key=lambda e: (e.on, order.get(e.kind, 9)))
