@@ -13,6 +13,7 @@ from backend.letters.models import (
     Recipient,
 )
 from backend.mail.models import OutboundAttachment, OutboundEmail
+from backend.privacy.models import Erasure
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
 from backend.responses.models import (
     Commitment,
@@ -34,6 +35,7 @@ __all__ = [
     "CommitmentEvidence",
     "Dispatch",
     "EmailToken",
+    "Erasure",
     "Holiday",
     "Invite",
     "Letter",
