@@ -72,6 +72,16 @@ class Settings(BaseSettings):
 
     load_examples: bool = True
 
+    # Privacy (backend/privacy): who is responsible for the personal data, shown in the privacy notice, and how
+    # long it is kept. Contact emails and IP addresses count from the letter's publication (or closure); a daily
+    # job removes what is older (docs/privacy.md).
+    privacy_controller: str = "The coalition running each letter, and the operator of this site"
+    privacy_contact: str = "privacy@example.org"
+    retention_contact_email_days: int = 365
+    retention_ip_days: int = 90
+    retention_email_body_days: int = 30
+    retention_press_download_days: int = 90
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"

@@ -202,8 +202,9 @@ def erase_values(*, session: Session, fields_by_event: dict[int, set[str]], acto
 
 def events_mentioning(*, session: Session, needles: list[str],
                       subjects: Sequence[tuple[str, int]] = ()) -> dict[int, set[str]]:
-    """The personal fields of events that hold any of these values (emails, names; case-insensitive), and the
-    details of events about these subjects: what `erase_values` should erase for one person."""
+    """The personal fields of events that hold any of these values (emails, names; case-insensitive), and who
+    acted and from where on events about these subjects done by their signatory: what `erase_values` should
+    erase for one person. Details without their values stay (the version and content hash they approved)."""
     found: dict[int, set[str]] = {}
     needles = [n.strip().lower() for n in needles if n and len(n.strip()) >= 3]
     conditions: list[Any] = []
@@ -223,7 +224,7 @@ def events_mentioning(*, session: Session, needles: list[str],
         actor_hit = any(n in event.actor.lower() for n in needles)
         if actor_hit:
             fields |= {"actor", "ip"}  # the person's own action: where they acted from is theirs too
-        if any(n in event.details.lower() for n in needles) or (event.subject_type, event.subject_id) in subject_set:
+        if any(n in event.details.lower() for n in needles):
             fields.add("details")
         if (event.subject_type, event.subject_id) in subject_set and event.actor.startswith("signatory"):
             fields |= {"actor", "ip"}

@@ -7,7 +7,7 @@ from typing import Any
 
 def tables_holding(engine: Any, *values: str) -> list[str]:
     """"table.column" of every text or binary column, in every table, holding one of these values (any case)."""
-    from sqlalchemy import LargeBinary, String, Text, select
+    from sqlalchemy import LargeBinary, String, Text, TypeDecorator, select
     from sqlmodel import SQLModel
 
     import backend.models  # noqa: F401
@@ -16,7 +16,8 @@ def tables_holding(engine: Any, *values: str) -> list[str]:
     found = []
     with engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary)]
+            columns = [c for c in table.columns if isinstance(
+                c.type.impl if isinstance(c.type, TypeDecorator) else c.type, String | Text | LargeBinary)]
             if not columns:
                 continue
             for row in conn.execute(select(*columns)):
