@@ -6,14 +6,18 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import ratelimit
+from backend.accounts.deps import CurrentUser
+from backend.accounts.models import User
 from backend.config import get_settings
 from backend.db import SessionDep
+from backend.errors import Conflict, InvalidInput
+from backend.privacy import accounts as accounts_privacy
 from backend.privacy import service
 from backend.security import client_ip
-from backend.web import render
+from backend.web import flash, render
 
 router = APIRouter()
 
@@ -62,3 +66,57 @@ def signatory_erase(request: Request, session: SessionDep, token: str, confirm: 
     service.forget_public_copies(letter_id=outcome.letter.id)
     return render(request, "privacy/erased.html", {"outcome": outcome, "published": outcome.letter.status ==
                                                     "published"})
+
+
+# An account holder, from their profile -------------------------------------------------------------------
+
+def _close_page(request: Request, session: SessionDep, user: User, errors: dict[str, str] | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    handovers = accounts_privacy.handovers_needed(session=session, user=user)
+    return render(request, "privacy/close_account.html", {
+        "user": user, "handovers": handovers, "blocked": bool(handovers), "errors": errors or {}},
+        status_code=status_code)
+
+
+@router.get("/account/data.json", name="account_data_json")
+def account_data_json(session: SessionDep, user: CurrentUser) -> Response:
+    return _json_download(accounts_privacy.account_export(session=session, user=user), "my-account.json")
+
+
+@router.get("/account/close", response_class=HTMLResponse, name="account_close")
+def account_close_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    return _close_page(request, session, user)
+
+
+@router.post("/account/handover", name="account_handover")
+def account_handover(request: Request, session: SessionDep, user: CurrentUser, organisation_id: OptText = "",
+                     user_id: OptText = "") -> Response:
+    try:
+        colleague = accounts_privacy.hand_over(session=session, user=user, organisation_id=int(organisation_id or 0),
+                                               to_user_id=int(user_id or 0), ip=client_ip(request))
+    except ValueError:
+        return _close_page(request, session, user, {"handover": "Choose a colleague."}, status_code=422)
+    session.commit()
+    flash(request, f"{colleague.name} is now an admin.", "success")
+    return RedirectResponse("/account/close", status_code=303)
+
+
+@router.post("/account/close", name="account_close_submit")
+def account_close_submit(request: Request, session: SessionDep, user: CurrentUser,
+                         password: Annotated[str, Form(max_length=1000)] = "", confirm: OptText = "") -> Response:
+    if confirm != "yes":
+        return _close_page(request, session, user, {"confirm": "Tick the box to confirm you want to close it."},
+                           status_code=422)
+    ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
+                      limit=get_settings().rate_limit_login_account, actor=f"user:{user.id}")
+    try:
+        accounts_privacy.close_account(session=session, user=user, password=password)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        if exc.field == "password":
+            ratelimit.hit(scope="login-account", key=user.email, limit=get_settings().rate_limit_login_account)
+        return _close_page(request, session, user, {exc.field or "form": exc.message}, status_code=exc.status_code)
+    session.commit()
+    request.state.end_session = True
+    flash(request, "Your account is closed and its personal data erased.", "success")
+    return RedirectResponse("/", status_code=303)
