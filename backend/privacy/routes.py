@@ -9,13 +9,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import ratelimit
-from backend.accounts.deps import CurrentUser
+from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import User
 from backend.config import get_settings
 from backend.db import SessionDep
 from backend.errors import Conflict, InvalidInput
 from backend.privacy import accounts as accounts_privacy
-from backend.privacy import service
+from backend.privacy import service, subject
 from backend.security import client_ip
 from backend.web import flash, render
 
@@ -120,3 +120,60 @@ def account_close_submit(request: Request, session: SessionDep, user: CurrentUse
     request.state.end_session = True
     flash(request, "Your account is closed and its personal data erased.", "success")
     return RedirectResponse("/", status_code=303)
+
+
+# Site admins: subject access -----------------------------------------------------------------------------
+
+def _subject_page(request: Request, *, email: str = "", found: subject.Found | None = None,
+                  errors: dict[str, str] | None = None, erased: dict[str, int] | None = None,
+                  status_code: int = 200) -> HTMLResponse:
+    response = render(request, "privacy/subject.html", {"email": email, "found": found, "errors": errors or {},
+                                                        "erased": erased}, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/admin/privacy", response_class=HTMLResponse, name="subject_access")
+def subject_access_page(request: Request, admin: AdminUser) -> HTMLResponse:
+    return _subject_page(request)
+
+
+@router.post("/admin/privacy/search", response_class=HTMLResponse, name="subject_access_search")
+def subject_access_search(request: Request, session: SessionDep, admin: AdminUser, email: OptText = "") -> Response:
+    try:
+        found = subject.search(session=session, admin=admin, email=email, ip=client_ip(request))
+    except InvalidInput as exc:
+        return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
+    session.commit()
+    return _subject_page(request, email=found.email, found=found)
+
+
+@router.post("/admin/privacy/export", name="subject_access_export")
+def subject_access_export(request: Request, session: SessionDep, admin: AdminUser, email: OptText = "") -> Response:
+    try:
+        data = subject.export(session=session, admin=admin, email=email, ip=client_ip(request))
+    except InvalidInput as exc:
+        return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
+    session.commit()
+    return _json_download(data, "subject-access.json")
+
+
+@router.post("/admin/privacy/erase", response_class=HTMLResponse, name="subject_access_erase")
+def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser, email: OptText = "",
+                         confirm: OptText = "") -> Response:
+    if confirm != "yes":
+        try:
+            found = subject.search(session=session, admin=admin, email=email, ip=client_ip(request))
+        except InvalidInput as exc:
+            return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
+        session.commit()
+        return _subject_page(request, email=found.email, found=found, status_code=422,
+                             errors={"confirm": "Tick the box to confirm the erasure."})
+    try:
+        counts, letters = subject.erase(session=session, admin=admin, email=email, ip=client_ip(request))
+    except InvalidInput as exc:
+        return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
+    session.commit()
+    for letter_id in letters:
+        service.forget_public_copies(letter_id=letter_id)
+    return _subject_page(request, erased=counts)

@@ -219,30 +219,41 @@ class ErasureOutcome:
 
 
 def erase_signatory(*, session: Session, token: str) -> ErasureOutcome:
-    """A signatory's erasure through their management link.
+    """A signatory's erasure through their management link (see `erase_signature`). The erasure request's own
+    address is not recorded."""
+    _row, signature = signatures.get_by_token(session=session, token=token, purposes=("manage",))
+    return erase_signature(session=session, signature=signature, actor="signatory (erased)",
+                           reason="erasure requested by the signatory")
+
+
+def erase_signature(*, session: Session, signature: Signature, actor: str, reason: str,
+                    actor_user_id: int | None = None, kind: ErasureKind | None = None) -> ErasureOutcome:
+    """Erases the person behind a signature.
 
     Before publication (and for an individual at any time) the signature goes with all its personal data; after
     publication an organisation's listing stays (the coalition can withdraw it) and its signer's name, role and
-    email go. The erasure request's own address is not recorded.
+    email go.
     """
-    data = signatory_data(session=session, token=token)
-    signature, letter, invite = data.signature, data.letter, data.invite
-    assert signature.id is not None and letter.id is not None
+    letter = session.get(Letter, signature.letter_id)
+    assert letter is not None and signature.id is not None and letter.id is not None
+    invite = session.get(Invite, signature.invite_id) if signature.invite_id else None
+    published = letter.status == "published"
+    removes = _erase_removes_signature(letter, signature)
     needles = _needles(signature, invite)
     found = audit.events_mentioning(session=session, needles=needles, subjects=_subjects(signature, invite))
-    audit.erase_values(session=session, fields_by_event=found, actor="signatory (erased)",
-                       reason="erasure requested by the signatory")
+    audit.erase_values(session=session, fields_by_event=found, actor=actor, actor_user_id=actor_user_id,
+                       reason=reason)
     scrub_outbox(session=session, needles=needles,
                  addresses=[signature.contact_email] + ([invite.email] if invite else []))
     signature_id = signature.id
-    name_was_public = (data.published and signature.kind == "individual" and signature.status == "approved")
-    if data.erase_removes_signature:
-        kind = ErasureKind.individual if data.published else ErasureKind.signature
+    name_was_public = published and signature.kind == "individual" and signature.status == "approved"
+    if removes:
+        done = ErasureKind.individual if published else ErasureKind.signature
         session.delete(signature)
         if invite is not None:
             session.delete(invite)
     else:
-        kind = ErasureKind.signer
+        done = ErasureKind.signer
         signature.signer_name = ""
         signature.signer_role = ""
         signature.contact_email = ""
@@ -253,12 +264,12 @@ def erase_signatory(*, session: Session, token: str) -> ErasureOutcome:
         if invite is not None:
             invite.email = ""
             session.add(invite)
-    session.add(Erasure(letter_id=letter.id, kind=kind, name_was_public=name_was_public))
+    session.add(Erasure(letter_id=letter.id, kind=kind or done, name_was_public=name_was_public))
     session.flush()
-    audit.record(session=session, action="signature_erased", actor="signatory (erased)", subject_type="signature",
-                 subject_id=signature_id, details={"letter_id": letter.id, "kind": kind.value,
-                                                   "published": data.published})
-    return ErasureOutcome(letter=letter, kind=kind, removed_signature=data.erase_removes_signature)
+    audit.record(session=session, action="signature_erased", actor=actor, actor_user_id=actor_user_id,
+                 subject_type="signature", subject_id=signature_id,
+                 details={"letter_id": letter.id, "kind": done.value, "published": published})
+    return ErasureOutcome(letter=letter, kind=done, removed_signature=removes)
 
 
 def names_removed(*, session: Session, letter_id: int) -> int:
