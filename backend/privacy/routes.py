@@ -177,3 +177,10 @@ def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser
     for letter_id in letters:
         service.forget_public_copies(letter_id=letter_id)
     return _subject_page(request, erased=counts)
+
+
+# The privacy notice ----------------------------------------------------------------------------------------
+
+@router.get("/privacy", response_class=HTMLResponse, name="privacy_notice")
+def privacy_notice(request: Request) -> HTMLResponse:
+    return render(request, "privacy/notice.html", {"s": get_settings()})
