@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from backend.accounts.models import UserSession
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
 from backend.config import Settings, get_settings
@@ -129,6 +130,14 @@ def _purge_email_bodies(session: Session, before: datetime) -> int:
     return len(ids)
 
 
+def _purge_session_addresses(session: Session, before: datetime) -> int:
+    """Log-ins keep where they came from (IP address and browser) only as long as other IP addresses."""
+    result = session.execute(update(UserSession).where(col(UserSession.created_at) <= before)
+                             .where(col(UserSession.ip).is_not(None) | col(UserSession.user_agent).is_not(None))
+                             .values(ip=None, user_agent=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _purge_press_downloads(session: Session, before: datetime) -> int:
     result = session.execute(update(PressDownload).where(col(PressDownload.created_at) <= before)
                              .where(col(PressDownload.ip) != "").values(ip=""))
@@ -148,6 +157,7 @@ def purge_expired(*, session: Session, settings: Settings | None = None) -> dict
         "email_bodies": _purge_email_bodies(session, now - timedelta(days=settings.retention_email_body_days)),
         "press_download_ips": _purge_press_downloads(
             session, now - timedelta(days=settings.retention_press_download_days)),
+        "login_addresses": _purge_session_addresses(session, now - timedelta(days=settings.retention_ip_days)),
         "audit_values": audit.erase_values(session=session, fields_by_event=fields_by_event, actor="system",
                                            reason="retention"),
     }

@@ -24,6 +24,7 @@ def _retention_events(db: Any) -> list[Any]:
 
 def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: Any, deliver: Any,
                                    smtp: Any) -> None:
+    from backend.accounts import service as accounts
     from backend.audit import service as audit
     from backend.config import get_settings
     from backend.db import session_for_write
@@ -41,6 +42,7 @@ def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: 
     audit.record(session=db, action="signature_confirmed", actor=f"signatory {ivy.contact_email}",
                  subject_type="signature", subject_id=ivy.id, ip="203.0.113.7", details={"content_hash": "abc"})
     audit.record(session=db, action="login", actor="user:1 lead@lead.example", ip="198.51.100.4")
+    accounts.start_session(session=db, user=ready.lead, ip="198.51.100.5", user_agent="TestBrowser/1.0")
     publishing.publish(session=db, letter=ready.letter, user=ready.lead, ip="192.0.2.50")
     link = PressLink(letter_id=ready.letter.id, journalist="Jo", outlet="Daily", email="jo@daily.example",
                      token_hash="x" * 64)
@@ -68,7 +70,7 @@ def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: 
     db.expire_all()
     assert all(e.text == "" and e.html == "" for e in db.exec(select(OutboundEmail)))
     assert db.exec(select(OutboundAttachment)).all() == []
-    assert run() == {"contact_emails": 0, "email_bodies": 0, "press_download_ips": 0, "audit_values": 0}
+    assert not any(run().values())
     assert len(_retention_events(db)) == 1  # the second run removed nothing and said nothing
 
     clock(timedelta(days=61))
@@ -78,7 +80,9 @@ def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: 
     assert tables_holding(engine, "203.0.113.7")  # a signatory's address is kept 90 days after publication
 
     clock(timedelta(days=91))
-    assert run()["audit_values"] == 3  # the signatory's, the login's and the publisher's addresses
+    counts = run()
+    assert counts["audit_values"] == 3  # the signatory's, the login's and the publisher's addresses
+    assert counts["login_addresses"] == 1 and tables_holding(engine, "198.51.100.5", "TestBrowser") == []
     assert tables_holding(engine, "203.0.113.7", "198.51.100.4", "192.0.2.50") == []
     assert tables_holding(engine, ivy.contact_email)  # contact emails are kept a year
 
