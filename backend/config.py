@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     inbound_attachment_max_bytes: int = 10 * 1024 * 1024
     # Measured commitments: the lead is reminded when one has had no figure for this many months.
     commitment_silence_months: int = Field(default=6, ge=1, le=60)
+    # Privacy (backend/privacy): who is responsible for the personal data, shown in the privacy notice, and how
+    # long it is kept. Contact emails and IP addresses count from the letter's publication (or closure); a daily
+    # job removes what is older (docs/privacy.md).
+    privacy_controller: str = "The coalition running each letter, and the operator of this site"
+    privacy_contact: str = "privacy@example.org"
+    retention_contact_email_days: int = 365
+    retention_ip_days: int = 90
+    retention_email_body_days: int = 30
+    retention_press_download_days: int = 90
 
     @property
     def is_development(self) -> bool:

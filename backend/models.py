@@ -15,6 +15,7 @@ from backend.letters.models import (
     Recipient,
 )
 from backend.mail.models import OutboundAttachment, OutboundEmail
+from backend.privacy.models import Erasure
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
 from backend.responses.models import (
     Commitment,
@@ -39,6 +40,7 @@ __all__ = [
     "Dispatch",
     "EmailToken",
     "EvidenceRevision",
+    "Erasure",
     "Holiday",
     "InboundAttachment",
     "InboundMessage",

@@ -33,6 +33,9 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.commitments.routes import router as commitments_router
 
     app.include_router(commitments_router)
+    from backend.privacy.routes import router as privacy_router
+
+    app.include_router(privacy_router)
     if settings.is_development or settings.environment == "test":
         from backend.mail.routes import router as mailbox_router
 

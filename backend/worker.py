@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 Job = Callable[[Engine], None]
 _jobs: list[tuple[str, Job]] = []
 # Modules whose import registers scheduled jobs.
-JOB_MODULES = ("backend.responses.jobs", "backend.publishing.jobs", "backend.commitments.jobs")
+JOB_MODULES = ("backend.responses.jobs", "backend.publishing.jobs", "backend.commitments.jobs", "backend.privacy.jobs")
 
 
 def load_jobs() -> None:

@@ -1,4 +1,8 @@
-"""The audit log: append-only, each event carrying the hash of the one before."""
+"""The audit log: append-only, each event carrying the hash of the one before.
+
+The personal values of an event (`actor`, `ip`, `details`) are not chained themselves: each is committed to by a
+salted digest kept in `seal`, and the chain covers the digests. Erasing a value removes it and its salt (kept in
+`salts`), so the chain still verifies and what was erased can no longer be confirmed by guessing it."""
 
 from __future__ import annotations
 
@@ -22,3 +26,7 @@ class AuditEvent(TableBase, table=True):
     details: str = Field(default="{}", sa_type=Text)  # type: ignore[call-overload]
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # JSON {"actor": digest, "ip": digest, "details": digest}; NULL on events written before values were sealed.
+    seal: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
+    # JSON {field: salt} of the values still held; an erased value's salt goes with it.
+    salts: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]

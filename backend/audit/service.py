@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -41,12 +44,43 @@ def _lock_and_last_hash(session: Session) -> str:
     return row[0] if row else GENESIS
 
 
-def _digest(prev_hash: str, event: Any) -> str:
+PERSONAL_FIELDS = ("actor", "ip", "details")
+ERASED = {"actor": "erased", "ip": None, "details": '{"erased": true}'}
+ERASURE_ACTION = "audit_values_erased"
+
+
+def _legacy_digest(prev_hash: str, event: Any) -> str:
+    """The hash of an event written before personal values were sealed (its values chained as they are)."""
     at = as_utc(event.at)  # SQLite hands the time back naive: hash it as the UTC time it was written as
     assert at is not None
     payload = json.dumps(
         [prev_hash, event.actor, event.action, event.subject_type, event.subject_id,
          at.isoformat(), event.ip, event.details],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def value_digest(salt: str, field: str, value: Any) -> str:
+    """The salted commitment to one personal value: the chain holds this, not the value."""
+    return hashlib.sha256(f"{salt}:{field}:{json.dumps(value)}".encode()).hexdigest()
+
+
+def seal_values(values: dict[str, Any]) -> tuple[str, str]:
+    """(seal, salts) as stored for an event's personal values: a fresh 128-bit salt per value."""
+    salts = {field: secrets.token_hex(16) for field in PERSONAL_FIELDS}
+    seal = {field: value_digest(salts[field], field, values[field]) for field in PERSONAL_FIELDS}
+    return json.dumps(seal, sort_keys=True), json.dumps(salts, sort_keys=True)
+
+
+def _digest(prev_hash: str, event: Any) -> str:
+    if event.seal is None:
+        return _legacy_digest(prev_hash, event)
+    at = as_utc(event.at)
+    assert at is not None
+    payload = json.dumps(
+        [prev_hash, event.action, event.subject_type, event.subject_id, event.actor_user_id, at.isoformat(),
+         event.seal],
         separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -94,16 +128,106 @@ def record_many(*, session: Session, events: list[Event]) -> None:
             subject_type=item.subject_type, subject_id=item.subject_id, at=utcnow(), ip=item.ip,
             details=json.dumps(item.details or {}, sort_keys=True, default=str), prev_hash=prev,
         )
+        row.seal, row.salts = seal_values(vars(row))
         row.hash = prev = _digest(prev, row)
         rows.append(vars(row))
     insert_rows(session, AuditEvent, rows)
 
 
+def _values_match(event: AuditEvent) -> bool:
+    """Each personal value still held matches its sealed digest; each erased one is blank."""
+    seal = json.loads(event.seal or "{}")
+    salts = json.loads(event.salts or "{}")
+    for field in PERSONAL_FIELDS:
+        value = getattr(event, field)
+        if field in salts:
+            if value_digest(salts[field], field, value) != seal.get(field):
+                return False
+        elif value != ERASED[field]:
+            return False
+    return True
+
+
 def verify_chain(*, session: Session) -> bool:
-    """True when no event was altered or removed from the middle of the log."""
+    """True when no event was altered or removed from the middle of the log.
+
+    A personal value may have been erased (its digest stays in the chain), but only by `erase_values`, which
+    names each event it erased in a later event of the chain itself.
+    """
     prev = GENESIS
+    erased: set[int] = set()
+    accounted: set[int] = set()
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
         if event.prev_hash != prev or _digest(prev, event) != event.hash:
             return False
+        if event.seal is not None:
+            if not _values_match(event):
+                return False
+            if len(json.loads(event.salts or "{}")) < len(PERSONAL_FIELDS):
+                assert event.id is not None
+                erased.add(event.id)
+        if event.action == ERASURE_ACTION:
+            accounted.update(int(i) for i in json.loads(event.details).get("events", {}))
         prev = event.hash
-    return True
+    return erased <= accounted
+
+
+def erase_values(*, session: Session, fields_by_event: dict[int, set[str]], actor: str, reason: str,
+                 actor_user_id: int | None = None) -> int:
+    """Erases personal values from events (the value and its salt; the digest stays in the chain) and records
+    which, by event id and field name only. Returns the number of values erased."""
+    count = 0
+    erased: dict[str, list[str]] = {}
+    for event_id, fields in sorted(fields_by_event.items()):
+        event = session.get(AuditEvent, event_id)
+        if event is None or event.seal is None or event.action == ERASURE_ACTION:
+            continue
+        salts = json.loads(event.salts or "{}")
+        gone = sorted(f for f in fields if f in salts)
+        if not gone:
+            continue
+        for field in gone:
+            setattr(event, field, ERASED[field])
+            del salts[field]
+        event.salts = json.dumps(salts, sort_keys=True)
+        session.add(event)
+        erased[str(event_id)] = gone
+        count += len(gone)
+    if erased:
+        session.flush()
+        record(session=session, action=ERASURE_ACTION, actor=actor, actor_user_id=actor_user_id,
+               details={"events": erased, "reason": reason})
+    return count
+
+
+def events_mentioning(*, session: Session, needles: list[str],
+                      subjects: Sequence[tuple[str, int]] = ()) -> dict[int, set[str]]:
+    """The personal fields of events that hold any of these values (emails, names; case-insensitive), and who
+    acted and from where on events about these subjects done by their signatory: what `erase_values` should
+    erase for one person. Details without their values stay (the version and content hash they approved)."""
+    found: dict[int, set[str]] = {}
+    needles = [n.strip().lower() for n in needles if n and len(n.strip()) >= 3]
+    conditions: list[Any] = []
+    for needle in needles:
+        pattern = f"%{needle}%"
+        conditions += [func.lower(AuditEvent.actor).like(pattern), func.lower(AuditEvent.details).like(pattern),
+                       func.lower(AuditEvent.ip).like(pattern)]
+    for subject_type, subject_id in subjects:
+        conditions.append((col(AuditEvent.subject_type) == subject_type) & (col(AuditEvent.subject_id) == subject_id))
+    if not conditions:
+        return found
+    query = select(AuditEvent).where(or_(*conditions), col(AuditEvent.action) != ERASURE_ACTION)
+    subject_set = set(subjects)
+    for event in session.exec(query):
+        assert event.id is not None
+        fields: set[str] = set()
+        actor_hit = any(n in event.actor.lower() for n in needles)
+        if actor_hit:
+            fields |= {"actor", "ip"}  # the person's own action: where they acted from is theirs too
+        if any(n in event.details.lower() for n in needles):
+            fields.add("details")
+        if (event.subject_type, event.subject_id) in subject_set and event.actor.startswith("signatory"):
+            fields |= {"actor", "ip"}
+        if fields:
+            found[event.id] = fields
+    return found

@@ -367,3 +367,8 @@ def media_type(name: str) -> str:
     if name.startswith("logos/"):
         return "image/png"
     return PACK_FILES[name]
+
+
+def discard(*, letter_id: int) -> None:
+    """Removes every built pack of a letter (an erasure: no file built before it may be served again)."""
+    shutil.rmtree(_cache_root() / str(letter_id), ignore_errors=True)

@@ -137,6 +137,7 @@ class PublicView:
     timeline: list[Any] = field(default_factory=list)
     commitments: list[Any] = field(default_factory=list)
     measured: list[Any] = field(default_factory=list)  # backend.commitments: every commitment, with numbers
+    names_removed: int = 0  # names removed at their owners' request after publication
 
 
 def public_view(*, session: Session, letter: Letter) -> PublicView:
@@ -154,7 +155,14 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
         timeline=responses.timeline(session=session, letter=letter, public=True),
         commitments=responses.get_commitments(session=session, letter=letter, public_only=True),
         measured=measured_commitments.get_tracked(session=session, letter=letter, public_only=True),
+        names_removed=_names_removed(session, letter_id),
     )
+
+
+def _names_removed(session: Session, letter_id: int) -> int:
+    from backend.privacy import service as privacy  # privacy drops this domain's pages and packs
+
+    return privacy.names_removed(session=session, letter_id=letter_id)
 
 
 def _latest(session: Session, stmt: Any) -> str:

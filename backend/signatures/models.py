@@ -58,7 +58,7 @@ class Signature(TableBase, table=True):
     withdrawn_at: datetime | None = datetime_field()
     declined_at: datetime | None = datetime_field()
     decline_reason: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
-    notify_updates: bool = Field(default=True)
+    notify_updates: bool = Field(default=False)  # consent: off until the signatory ticks it
 
 
 class SignatureToken(TableBase, table=True):

@@ -107,6 +107,7 @@ def signature_input(form: dict[str, Any], logo: bytes | None) -> service.Signatu
         signer_name=form.get("signer_name", ""), signer_role=form.get("signer_role", ""),
         contact_email=form.get("contact_email", ""), website=form.get("website", ""),
         city=form.get("city", ""), attested=form.get("attested") == "yes", logo=logo, version_id=version_id,
+        notify_updates=form.get("notify_updates") == "yes",
     )
 
 
@@ -149,10 +150,12 @@ def sign_open_submit(
     kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
     signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
     attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
+    notify_updates: OptText = "",
 ) -> Response:
     letter = _open_letter(session, slug)
     form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
                         version_id)
+    form["notify_updates"] = notify_updates
     return _submit(request, session, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
 
 
@@ -183,12 +186,14 @@ def sign_invite_submit(
     kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
     signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
     attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
+    notify_updates: OptText = "",
 ) -> Response:
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
                         version_id)
+    form["notify_updates"] = notify_updates
     return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
 
 

@@ -363,6 +363,7 @@ class SignatureInput:
     logo: bytes | None = None
     version_id: int | None = None
     values: dict[str, str] = field(default_factory=dict)
+    notify_updates: bool = False  # "tell me about replies": only when ticked
 
 
 def _check_name(value: str, label: str, name: str, errors: dict[str, str], *, required: bool = True) -> str:
@@ -421,7 +422,7 @@ def validate(*, letter: SigningLetter, data: SignatureInput) -> SignatureInput:
         raise SignatureInvalid(errors)
     return SignatureInput(kind=kind, display_name=display, signer_name=signer, signer_role=role,
                           contact_email=email, website=website, city=city, attested=True, logo=data.logo,
-                          version_id=data.version_id)
+                          version_id=data.version_id, notify_updates=data.notify_updates)
 
 
 def _duplicate_message(*, session: Session, letter_id: int, kind: str, name_key: str, email_key: str) -> str | None:
@@ -589,6 +590,7 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[s
         "email_key": clean.contact_email, "website": clean.website or None, "logo_path": logo_path,
         "city": clean.city or None, "status": "pending", "via": "invite" if invite else "open",
         "invite_id": invite.id if invite else None, "attested_at": utcnow(),
+        "notify_updates": clean.notify_updates,
     }
 
 

@@ -41,7 +41,8 @@ def sent_letter(db, make_user):
     db.add(Signature(letter_id=letter.id, version_id=version.id, content_hash=version.content_hash,
                      kind="organisation", display_name="Equal Voices", name_key="equal voices",
                      signer_name="Sam Signer", signer_role="Chair", contact_email="sam@equal.example",
-                     email_key="sam@equal.example", status="approved", approved_at=utcnow()))
+                     email_key="sam@equal.example", status="approved", approved_at=utcnow(),
+                     notify_updates=True))  # they ticked "tell me about replies"
     db.commit()
     links = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == letter.id)
                     .order_by(LetterRecipient.position)).all()
