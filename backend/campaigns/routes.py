@@ -18,6 +18,7 @@ from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import service as letters
 from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.signatures import progress as signatory_progress
 from backend.web import flash, render
 
 router = APIRouter()
@@ -53,7 +54,10 @@ def actor(user: User) -> str:
 def campaign_list(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     campaigns = service.get_for_user(session=session, user=user)
     roles = {c.id: service.role_of(session=session, campaign_id=c.id, user=user) for c in campaigns}  # type: ignore[arg-type]
-    return render(request, "campaigns/list.html", {"campaigns": campaigns, "roles": roles})
+    letter_lists = {c.id: letters.get_for_campaign(session=session, campaign_id=c.id) for c in campaigns}  # type: ignore[arg-type]
+    progress = signatory_progress.get_many(session=session, letters=[x for ls in letter_lists.values() for x in ls])
+    return render(request, "campaigns/list.html", {"campaigns": campaigns, "roles": roles, "letters": letter_lists,
+                                                   "progress": progress})
 
 
 def _new_page(request: Request, session: Session, user: User, values: dict[str, str], errors: dict[str, str],
@@ -106,10 +110,11 @@ def _campaign_page(request: Request, session: Session, campaign: Campaign, role:
                    status_code: int = 200) -> HTMLResponse:
     lead = session.get(Organisation, campaign.lead_organisation_id)
     invites = service.get_invites(session=session, campaign_id=campaign.id) if role == "lead" else []  # type: ignore[arg-type]
+    letter_list = letters.get_for_campaign(session=session, campaign_id=campaign.id)  # type: ignore[arg-type]
     return render(request, "campaigns/show.html", {
         "campaign": campaign, "role": role, "lead": lead,
         "members": service.get_members(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
-        "letters": letters.get_for_campaign(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
+        "letters": letter_list, "progress": signatory_progress.get_many(session=session, letters=letter_list),
         "invites": [(i, service.invite_status(i)) for i in invites],
         "invite_values": invite_values or {"role": "editor"}, "errors": invite_errors or {},
         "roles": service.INVITE_ROLES,

@@ -249,6 +249,7 @@ def letter_preview(request: Request, session: SessionDep, user: CurrentUser, for
 def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
     from backend.letters.rendering import render_letter
+    from backend.signatures import progress as signatory_progress
 
     version = service.current_version(session=session, letter=letter)
     author = session.get(User, version.author_id) if version and version.author_id else None
@@ -262,6 +263,7 @@ def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: 
         "notes_html": _markdown(letter.notes_to_editors),
         "preview": render_letter(session=session, letter=letter, version=version) if version else None,
         "editable": letter.status in service.EDITABLE_STATUSES,
+        "progress": signatory_progress.get(session=session, letter=letter),
     })
 
 

@@ -1,0 +1,34 @@
+"""Shared helpers for the campaigner's-day journeys: log in and start from the campaigns page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+SHOTS = Path("/tmp/16-shots")
+
+
+def log_in(page: Any, user: Any) -> None:
+    page.goto("/login")
+    page.fill("#f-email", user.email)
+    page.fill("#f-password", user.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
+def to_letter(page: Any, user: Any, title: str) -> None:
+    """Logs in, opens the campaigns page and clicks through to the letter's overview."""
+    log_in(page, user)
+    page.goto("/campaigns")
+    page.get_by_role("link", name=title).first.click()
+    page.wait_for_url(re.compile(r"/letters/[^/]+/overview$"))
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def path_of(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
