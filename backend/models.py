@@ -23,7 +23,7 @@ from backend.responses.models import (
     Response,
     ResponseRevision,
 )
-from backend.signatures.models import Invite, Signature, SignatureToken
+from backend.signatures.models import Invite, InviteLink, Signature, SignatureToken
 
 __all__ = [
     "AuditEvent",
@@ -36,6 +36,7 @@ __all__ = [
     "EmailToken",
     "Holiday",
     "Invite",
+    "InviteLink",
     "Letter",
     "LetterRecipient",
     "LetterTag",
