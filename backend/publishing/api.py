@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from backend.config import get_settings
@@ -85,6 +85,10 @@ class SignatoryOut(BaseModel):
 class ResponseOut(BaseModel):
     id: int
     recipient: str
+    author: str = Field(description="Who the response is from: its own author, or else the recipient")
+    author_name: str
+    author_position: str
+    author_organisation: str
     received_on: date
     kind: str
     summary: str
@@ -168,8 +172,10 @@ def api_signatories(session: SessionDep, slug: Slug) -> list[SignatoryOut]:
          responses={404: {"description": "No published letter with this slug"}})
 def api_responses(session: SessionDep, slug: Slug) -> list[ResponseOut]:
     letter = service.get_public(session=session, slug=slug)
-    return [ResponseOut(id=r.id or 0, recipient=rec.name, received_on=r.received_on, kind=r.kind, summary=r.summary,
-                        body_markdown=r.body, source_url=r.source_url)
+    return [ResponseOut(id=r.id or 0, recipient=rec.name, author=responses.author_line(r, rec),
+                        author_name=r.author_name, author_position=r.author_position,
+                        author_organisation=r.author_organisation, received_on=r.received_on, kind=r.kind,
+                        summary=r.summary, body_markdown=r.body, source_url=r.source_url)
             for r, rec in responses.get_responses(session=session, letter=letter, public_only=True)]
 
 

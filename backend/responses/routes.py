@@ -269,8 +269,8 @@ async def response_create(request: Request, session: SessionDep, user: CurrentUs
                               f"/letters/{letter.slug}/responses/new?recipient={recipient}", status_code=422,
                               file_dropped=upload is not None)
     session.commit()
-    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from {tracked.recipient.name} "
-                   "has been recorded.", "success")
+    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from "
+                   f"{service.author_label(response, tracked.recipient)} has been recorded.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/responses/{response.id}", status_code=303)
 
 
@@ -283,6 +283,9 @@ def _response_page(request: Request, session: Session, letter: Letter, role: str
     revisions = service.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
     return render(request, "responses/response.html", {
         "letter": letter, "role": role, "response": response, "tracked": tracked, "body_html": _markdown(response.body),
+        "author": service.author_line(response, tracked.recipient),
+        "author_label": service.author_label(response, tracked.recipient),
+        "own_author": service.has_own_author(response),
         "commitments": commitments, "revisions": revisions, "show_revisions": show_revisions,
         "revision_count": len(service.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
         "can_edit": role in ("lead", "editor"), "statuses": COMMITMENT_STATUSES, "errors": errors or {},
@@ -303,7 +306,8 @@ def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
     response, link = service.get_response(session=session, letter=letter, response_id=response_id)
     values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
-              "body": response.body, "source_url": response.source_url or ""}
+              "body": response.body, "source_url": response.source_url or "", "author_name": response.author_name,
+              "author_position": response.author_position, "author_organisation": response.author_organisation}
     return _response_form(request, letter, _tracked_one(session, letter, link.id or 0),
                           forms.ResponseForm(values, response.is_public),
                           f"/letters/{letter.slug}/responses/{response.id}/edit", response=response)

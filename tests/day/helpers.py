@@ -32,3 +32,22 @@ def shot(page: Any, name: str) -> None:
 
 def path_of(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
+
+
+def sent_letter(db: Any, make_user: Any, *, embargo_in: Any = None, days_ago: int = 3) -> Any:
+    """A closed letter with four signatories, sent by post to the Home Secretary a few days ago."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from backend.letters.models import LetterRecipient
+    from backend.responses import service
+    from tests.publishing.helpers import ready_letter
+
+    ready = ready_letter(db, make_user, embargo_in=embargo_in)
+    link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == ready.letter.id)).one()
+    service.send(session=db, letter=ready.letter, user=ready.lead, choices=[
+        service.SendChoice(link.id, "post", sent_on=service.today() - timedelta(days=days_ago))])
+    db.commit()
+    ready.link = link
+    return ready
