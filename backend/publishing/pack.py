@@ -132,6 +132,9 @@ def _embargo_day(letter: Letter) -> Any:
     from backend.db import as_utc
 
     at = as_utc(letter.embargo_at)
+    published = as_utc(letter.published_at)
+    if at is not None and published is not None and published < at:  # published early: the day it happened
+        at = published
     return at.astimezone(service.LONDON).date() if at else None
 
 
