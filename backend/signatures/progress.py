@@ -7,6 +7,7 @@ or what comes after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -99,3 +100,22 @@ def get(*, session: Session, letter: Letter) -> Progress:
 def get_many(*, session: Session, letters: list[Letter]) -> dict[int, Progress]:
     """The progress of each letter, by letter id."""
     return {letter.id: get(session=session, letter=letter) for letter in letters}  # type: ignore[misc]
+
+
+@dataclass
+class Closed:
+    """What a signing link says when the letter no longer takes signatures."""
+
+    sent: bool
+    published: bool
+    sent_on: date | None
+
+
+def closed_notice(*, session: Session, letter: Letter) -> Closed | None:
+    """None while the letter is open; else whether it was sent (and when) or published."""
+    if letter.status == "open":
+        return None
+    first = session.exec(
+        select(Dispatch.sent_on).join(LetterRecipient, col(LetterRecipient.id) == Dispatch.letter_recipient_id)
+        .where(LetterRecipient.letter_id == letter.id).order_by(col(Dispatch.sent_on)).limit(1)).first()
+    return Closed(sent=first is not None, published=letter.status == "published", sent_on=first)

@@ -19,7 +19,7 @@ from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
 from backend.publishing import pagecache
 from backend.security import client_ip, csrf_token
-from backend.signatures import logos, service
+from backend.signatures import flows, logos, progress, service
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -81,8 +81,17 @@ def _open_letter(session: Session, slug: str) -> Letter:
     return letter
 
 
+def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResponse:
+    """A signing link of a letter that takes no more signatures: sent, published, or closed for now."""
+    notice = progress.closed_notice(session=session, letter=letter)
+    return render(request, "signatures/closed.html", {"letter": letter, "notice": notice})
+
+
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
+    found = service.get_letter(session=session, slug=slug)
+    if found.open_signon_enabled and found.status in ("closed", "published"):
+        return _closed_page(request, session, found)
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
                         action=f"/letters/{letter.slug}/sign")
@@ -169,7 +178,7 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     if letter.status != "open":
-        raise InvalidInput("This letter is not open for signatures at the moment.")
+        return _closed_page(request, session, letter)
     service.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
     ctx = _sign_context(session=session, letter=letter, values=values, errors={}, action=f"/sign/{token}",
@@ -198,7 +207,7 @@ def sign_decline(request: Request, session: SessionDep, token: str, reason: OptT
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    service.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
+    flows.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
     session.commit()
     return render(request, "signatures/declined.html", {"letter": letter, "organisation": invite.organisation_name})
 
