@@ -116,6 +116,6 @@ def closed_notice(*, session: Session, letter: Letter) -> Closed | None:
     if letter.status == "open":
         return None
     first = session.exec(
-        select(Dispatch.sent_on).join(LetterRecipient, col(LetterRecipient.id) == Dispatch.letter_recipient_id)
+        select(col(Dispatch.sent_on)).join(LetterRecipient, col(LetterRecipient.id) == Dispatch.letter_recipient_id)
         .where(LetterRecipient.letter_id == letter.id).order_by(col(Dispatch.sent_on)).limit(1)).first()
     return Closed(sent=first is not None, published=letter.status == "published", sent_on=first)
