@@ -22,6 +22,7 @@ from backend.letters import diff, service
 from backend.letters.forms import LetterForm
 from backend.letters.models import Letter, LetterVersion
 from backend.security import client_ip
+from backend.signatures import progress as signatory_progress
 from backend.web import flash, render
 
 router = APIRouter()
@@ -150,6 +151,7 @@ def _form_page(request: Request, session: Session, *, campaign: Campaign, letter
         "directory": directory, "suggested_salutation": service.suggest_salutation(chosen),
         "conflict": conflict, "latest": latest, "base": base, "preview": preview,
         "can_set_embargo": role == "lead",
+        "asked_again": signatory_progress.asked_again_on_change(session=session, letter=letter) if letter else 0,
         "action_url": f"/letters/{letter.slug}/edit" if letter else f"/campaigns/{campaign.slug}/letters/new",
         "preview_url": f"/letters/{letter.slug}/preview" if letter else f"/campaigns/{campaign.slug}/letters/preview",
     }, status_code=status_code)
@@ -249,7 +251,6 @@ def letter_preview(request: Request, session: SessionDep, user: CurrentUser, for
 def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
     from backend.letters.rendering import render_letter
-    from backend.signatures import progress as signatory_progress
 
     version = service.current_version(session=session, letter=letter)
     author = session.get(User, version.author_id) if version and version.author_id else None

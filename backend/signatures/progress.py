@@ -119,3 +119,11 @@ def closed_notice(*, session: Session, letter: Letter) -> Closed | None:
         select(col(Dispatch.sent_on)).join(LetterRecipient, col(LetterRecipient.id) == Dispatch.letter_recipient_id)
         .where(LetterRecipient.letter_id == letter.id).order_by(col(Dispatch.sent_on)).limit(1)).first()
     return Closed(sent=first is not None, published=letter.status == "published", sent_on=first)
+
+
+def asked_again_on_change(*, session: Session, letter: Letter) -> int:
+    """How many signatures that approved the current text a changed text would put on hold and ask again."""
+    if letter.id is None or letter.current_version_id is None:
+        return 0
+    return len(session.exec(select(Signature.id).where(Signature.letter_id == letter.id)
+                            .where(col(Signature.status).in_(("confirmed", "approved")))).all())
