@@ -19,7 +19,7 @@ from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
 from backend.publishing import pagecache
 from backend.security import client_ip, csrf_token
-from backend.signatures import flows, logos, progress, service
+from backend.signatures import flows, logos, progress, reinvite, service
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -459,6 +459,25 @@ def signing_settings(
                                 allow_individuals=allow_individuals == "yes",
                                 show_signatories_while_open=show_signatories_while_open == "yes"))
     return _done(request, session, slug, "Signing settings saved.")
+
+
+@router.get("/letters/{slug}/signatories/{signature_id}/invite-again", response_class=HTMLResponse,
+            name="signature_invite_again_page")
+def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      signature_id: int) -> HTMLResponse:
+    letter = service.get_letter(session=session, slug=slug)
+    service.require(session=session, letter=letter, user=user, at_least="editor")
+    signature = reinvite.get_candidate(session=session, letter=letter, signature_id=signature_id)
+    return render(request, "signatures/invite_again.html", {"letter": letter, "signature": signature})
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
+def invite_again(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                 signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    invite = reinvite.invite_again(session=session, letter=letter, signature_id=signature_id, user=user,
+                                   ip=client_ip(request))
+    return _done(request, session, slug, f"{invite.organisation_name} is invited again at {invite.email}.")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")

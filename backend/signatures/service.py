@@ -237,9 +237,15 @@ def create_invites(
     if problems:
         raise InvalidInput(" ".join(problems[:20]) + (" …" if len(problems) > 20 else ""), field="invites")
     existing = {i.email for i in get_invites(session=session, letter_id=letter.id) if i.status != "revoked"}  # type: ignore[arg-type]
+    answered = {s.email_key: s for s in get_signatures(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
     created: list[Invite] = []
     skipped: list[str] = []
     for name, email in clean_rows:
+        earlier = answered.get(email)
+        if earlier is not None and earlier.status in ("declined", "withdrawn"):
+            skipped.append(f"{earlier.display_name} <{email}> {earlier.status} earlier: use “Invite again” on "
+                           "its row to invite it again.")
+            continue
         if email in existing:
             skipped.append(f"{name} <{email}> was already invited.")
             continue
