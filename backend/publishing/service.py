@@ -134,6 +134,7 @@ class PublicView:
     notes_html: Any
     timeline: list[Any] = field(default_factory=list)
     commitments: list[Any] = field(default_factory=list)
+    replies: list[Any] = field(default_factory=list)  # responses.service.PublicReply: full text, commitments
 
 
 def public_view(*, session: Session, letter: Letter) -> PublicView:
@@ -150,6 +151,7 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
         notes_html=render_markdown(letter.notes_to_editors or ""),
         timeline=responses.timeline(session=session, letter=letter, public=True),
         commitments=responses.get_commitments(session=session, letter=letter, public_only=True),
+        replies=responses.public_replies(session=session, letter=letter),
     )
 
 

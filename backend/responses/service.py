@@ -14,6 +14,7 @@ from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -464,6 +465,30 @@ def get_responses(*, session: Session, letter: Letter, public_only: bool = False
     if public_only:
         stmt = stmt.where(col(Response.is_public).is_(True))
     return [(r, rec) for r, rec in session.exec(stmt).all()]
+
+
+@dataclass(frozen=True)
+class PublicReply:
+    """A public response in full, as the public page and the API show it."""
+
+    response: Response
+    recipient: Recipient
+    author: str
+    kind_label: str
+    body_html: Markup
+    commitments: list[Commitment]
+
+
+def public_replies(*, session: Session, letter: Letter) -> list[PublicReply]:
+    """The public responses with their full text (line breaks kept) and the commitments made in each."""
+    from backend.letters.markdown import render_pasted
+
+    made: dict[int, list[Commitment]] = {}
+    for commitment, response, _evidence in get_commitments(session=session, letter=letter, public_only=True):
+        made.setdefault(response.id or 0, []).append(commitment)
+    return [PublicReply(response=r, recipient=rec, author=author_line(r, rec), kind_label=KIND_LABELS[r.kind],
+                        body_html=render_pasted(r.body), commitments=made.get(r.id or 0, []))
+            for r, rec in get_responses(session=session, letter=letter, public_only=True)]
 
 
 # Commitments -----------------------------------------------------------------------------------------
