@@ -44,12 +44,15 @@ def test_statement_from_another_body(page, live_server, smtp, db, make_user, axe
     page.get_by_label("Their position").fill("Commissioner")
     page.get_by_label("Name of the person who wrote it").fill("Sir Mark Rowley")
     page.get_by_label("Summary").fill("The Met will review its approach to protest policing")
+    # Point 8: a pasted statement keeps its single line breaks.
+    page.get_by_label("Full text").fill("Statement from the Met.\nIssued today.\n\nWe will review our approach.")
     axe_check(page)
     shot(page, "06-response-form")
     page.get_by_role("button", name="Record the response").click()
     page.get_by_role("heading", name="Public statement from Sir Mark Rowley").wait_for()
     assert "Commissioner, Metropolitan Police Service" in page.locator("dl.meta").inner_text()
     assert "Rt Hon Jane Doe MP" in page.locator("dl.meta").inner_text()
+    assert page.locator(".response-text br").count() == 1 and page.locator(".response-text p").count() == 2
     axe_check(page)
     shot(page, "06-response")
     # The reply status of the Home Secretary's letter moves on, and the tracking page credits the Met.
