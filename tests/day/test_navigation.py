@@ -62,3 +62,19 @@ def test_overview_reached_by_clicking(page, live_server, smtp, db, make_user):
     setup = open_letter(db, make_user)
     to_letter(page, setup.lead, setup.letter.title)
     assert page.locator('[data-count="signed"]').inner_text() == "0 signed"
+
+
+def test_two_letters_with_one_title_told_apart(page, live_server, smtp, db, make_user, axe_check):
+    from backend.letters import service as letters
+
+    setup = open_letter(db, make_user)
+    letters.create(session=db, campaign=setup.campaign, title=setup.letter.title)
+    db.commit()
+    log_in(page, setup.lead)
+    page.goto("/campaigns")
+    facts = page.locator(".letter-facts").all_inner_texts()
+    assert len(facts) == 2 and facts[0] != facts[1]
+    assert any(f.startswith("(open, started") for f in facts) and any(f.startswith("(draft, started") for f in facts)
+    page.get_by_role("link", name=setup.campaign.title).click()
+    assert len(set(page.locator(".letter-facts").all_inner_texts())) == 2
+    axe_check(page)
