@@ -75,6 +75,7 @@ def test_two_letters_with_one_title_told_apart(page, live_server, smtp, db, make
     facts = page.locator(".letter-facts").all_inner_texts()
     assert len(facts) == 2 and facts[0] != facts[1]
     assert any(f.startswith("(open, started") for f in facts) and any(f.startswith("(draft, started") for f in facts)
-    page.get_by_role("link", name=setup.campaign.title).click()
+    page.get_by_role("link", name=setup.campaign.title, exact=True).click()
+    page.wait_for_url(re.compile(r"/campaigns/[^/]+$"))
     assert len(set(page.locator(".letter-facts").all_inner_texts())) == 2
     axe_check(page)
