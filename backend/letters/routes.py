@@ -332,11 +332,14 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 def pdf_download(session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
     from backend.letters.pdf import letter_pdf
+    from backend.signatures.service import get_listed
 
     version = service.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
-    data = letter_pdf(session=session, letter=letter, version=version)
+    # The same rendering as the PDF sent to the recipients: with the signatories listed now.
+    data = letter_pdf(session=session, letter=letter, version=version,
+                      signatures=get_listed(session=session, letter=letter))
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{letter.slug}-v{version.number}.pdf"',
         "Cache-Control": "private, no-store",

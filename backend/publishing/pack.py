@@ -271,7 +271,8 @@ def readme(*, ctx: PackContext, files: list[str]) -> str:
     env = Environment(loader=FileSystemLoader(get_settings().templates_dir), autoescape=False,  # noqa: S701
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("press/README.txt").render(
-        {"ctx": ctx, "view": ctx.view, "files": files, "settings": get_settings()})
+        {"ctx": ctx, "view": ctx.view, "files": files, "settings": get_settings(),
+         "has_logos": any(name.startswith("logos/") for name in files)})
 
 
 # Building and caching -----------------------------------------------------------------------------------
