@@ -29,6 +29,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.host or args.port:  # the app (and BASE_URL in development) follows --host/--port like HOST/PORT
+        os.environ.update({k: str(v) for k, v in (("HOST", args.host), ("PORT", args.port)) if v})
+        get_settings.cache_clear()
     settings = get_settings()
     if settings.is_development and settings.is_sqlite:
         from backend import devdata

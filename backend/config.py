@@ -150,6 +150,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def base_url_follows_port(self) -> Settings:
+        # In development, PORT (or HOST) alone is enough: emailed links point where the app really listens.
+        if self.environment == "development" and "base_url" not in self.model_fields_set:
+            self.base_url = f"http://{self.host}:{self.port}"
+        return self
+
 
 @lru_cache
 def get_settings() -> Settings:

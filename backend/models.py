@@ -26,7 +26,7 @@ from backend.responses.models import (
     Response,
     ResponseRevision,
 )
-from backend.signatures.models import Invite, Signature, SignatureToken
+from backend.signatures.models import Invite, InviteLink, Signature, SignatureToken
 
 __all__ = [
     "AuditEvent",
@@ -45,6 +45,7 @@ __all__ = [
     "InboundAttachment",
     "InboundMessage",
     "Invite",
+    "InviteLink",
     "Letter",
     "LetterRecipient",
     "LetterTag",

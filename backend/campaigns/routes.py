@@ -9,15 +9,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from backend.accounts.deps import CurrentUser, ensure_verified
+from backend.accounts.deps import CurrentUser, OptionalUser, ensure_verified
 from backend.accounts.models import Organisation, User
 from backend.audit import service as audit
-from backend.campaigns import service
-from backend.campaigns.models import Campaign
+from backend.campaigns import pending, service
+from backend.campaigns.models import Campaign, CoalitionInvite
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import service as letters
 from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.signatures import progress as signatory_progress
 from backend.web import flash, render
 
 router = APIRouter()
@@ -53,7 +54,11 @@ def actor(user: User) -> str:
 def campaign_list(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     campaigns = service.get_for_user(session=session, user=user)
     roles = {c.id: service.role_of(session=session, campaign_id=c.id, user=user) for c in campaigns}  # type: ignore[arg-type]
-    return render(request, "campaigns/list.html", {"campaigns": campaigns, "roles": roles})
+    letter_lists = {c.id: letters.get_for_campaign(session=session, campaign_id=c.id) for c in campaigns}  # type: ignore[arg-type]
+    progress = signatory_progress.get_many(session=session, letters=[x for ls in letter_lists.values() for x in ls])
+    return render(request, "campaigns/list.html", {"campaigns": campaigns, "roles": roles, "letters": letter_lists,
+                                                   "progress": progress,
+                                                   "pending": pending.get_all(session=session, user=user)})
 
 
 def _new_page(request: Request, session: Session, user: User, values: dict[str, str], errors: dict[str, str],
@@ -106,10 +111,11 @@ def _campaign_page(request: Request, session: Session, campaign: Campaign, role:
                    status_code: int = 200) -> HTMLResponse:
     lead = session.get(Organisation, campaign.lead_organisation_id)
     invites = service.get_invites(session=session, campaign_id=campaign.id) if role == "lead" else []  # type: ignore[arg-type]
+    letter_list = letters.get_for_campaign(session=session, campaign_id=campaign.id)  # type: ignore[arg-type]
     return render(request, "campaigns/show.html", {
-        "campaign": campaign, "role": role, "lead": lead,
+        "campaign": campaign, "role": role, "lead": lead, "role_phrase": service.role_phrase(role),
         "members": service.get_members(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
-        "letters": letters.get_for_campaign(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
+        "letters": letter_list, "progress": signatory_progress.get_many(session=session, letters=letter_list),
         "invites": [(i, service.invite_status(i)) for i in invites],
         "invite_values": invite_values or {"role": "editor"}, "errors": invite_errors or {},
         "roles": service.INVITE_ROLES,
@@ -183,8 +189,9 @@ def member_remove(request: Request, session: SessionDep, user: CurrentUser, slug
 
 
 def _invite_page(request: Request, session: Session, user: User, token: str, choice: str | None = None,
-                 errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-    invite = service.peek_invite(session=session, token=token)
+                 errors: dict[str, str] | None = None, status_code: int = 200,
+                 invite: CoalitionInvite | None = None) -> HTMLResponse:
+    invite = invite or service.peek_invite(session=session, token=token)
     campaign = session.get(Campaign, invite.campaign_id)
     lead = session.get(Organisation, campaign.lead_organisation_id) if campaign else None
     wrong_account = None
@@ -194,18 +201,49 @@ def _invite_page(request: Request, session: Session, user: User, token: str, cho
         wrong_account = exc.message
     from backend.accounts.service import organisations_of
 
+    suggested = service.suggested_organisation(session=session, invite=invite, user=user)
     return render(request, "campaigns/invite.html", {
         "invite": invite, "campaign": campaign, "lead": lead, "token": token, "wrong_account": wrong_account,
         "organisations": organisations_of(session=session, user_id=user.id),  # type: ignore[arg-type]
-        "choice": choice or service.suggested_organisation(session=session, invite=invite, user=user),
-        "errors": errors or {},
+        "choice": choice or suggested, "errors": errors or {},
+        # One of their organisations already has the invited name: a new one of the same name is not offered.
+        "offer_new": suggested == "new", "role_phrase": service.role_phrase(invite.role),
+        "action": f"/coalition/invites/{token}" if token else f"/coalition/pending/{invite.id}",
     }, status_code=status_code)
 
 
 @router.get("/coalition/invites/{token}", response_class=HTMLResponse, name="coalition_invite")
-def invite_page(request: Request, session: SessionDep, user: CurrentUser, token: str) -> HTMLResponse:
+def invite_page(request: Request, session: SessionDep, user: OptionalUser, token: str) -> HTMLResponse:
     # A GET only shows the invitation: mail scanners fetch links, so accepting needs the button (POST).
+    if user is None:  # say what the link is before asking anyone to log in or sign up
+        invite = service.peek_invite(session=session, token=token)
+        campaign = session.get(Campaign, invite.campaign_id)
+        lead = session.get(Organisation, campaign.lead_organisation_id) if campaign else None
+        return render(request, "campaigns/invite_intro.html", {
+            "invite": invite, "campaign": campaign, "lead": lead, "token": token,
+            "role_phrase": service.role_phrase(invite.role)})
     return _invite_page(request, session, user, token)
+
+
+@router.get("/coalition/pending/{invite_id}", response_class=HTMLResponse, name="coalition_pending")
+def pending_page(request: Request, session: SessionDep, user: CurrentUser, invite_id: int) -> HTMLResponse:
+    invite = pending.get(session=session, user=user, invite_id=invite_id)
+    return _invite_page(request, session, user, "", invite=invite)
+
+
+@router.post("/coalition/pending/{invite_id}", name="coalition_pending_accept")
+def pending_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
+                   invite_id: int) -> Response:
+    invite = pending.get(session=session, user=user, invite_id=invite_id)
+    choice = text(form, "organisation")
+    try:
+        campaign, organisation = service.accept(session=session, invite=invite, user=user,
+                                                organisation_choice=choice)
+    except InvalidInput as exc:
+        session.rollback()
+        return _invite_page(request, session, user, "", choice, {exc.field or "organisation": exc.message},
+                            status_code=422, invite=invite)
+    return _accepted(request, session, user, campaign, organisation)
 
 
 @router.post("/coalition/invites/{token}", name="coalition_invite_accept")
@@ -218,6 +256,11 @@ def invite_accept(request: Request, session: SessionDep, user: CurrentUser, form
         session.rollback()
         return _invite_page(request, session, user, token, choice, {exc.field or "organisation": exc.message},
                             status_code=422)
+    return _accepted(request, session, user, campaign, organisation)
+
+
+def _accepted(request: Request, session: Session, user: User, campaign: Campaign,
+              organisation: Organisation) -> Response:
     audit.record(session=session, action="coalition_invite_accepted", actor=actor(user), actor_user_id=user.id,
                  subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
                  details={"organisation_id": organisation.id})

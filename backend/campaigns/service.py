@@ -230,7 +230,8 @@ def create_invite(
         session=session, to=email, template="coalition_invite",
         context={
             "campaign": campaign, "lead_name": lead.name if lead else "", "inviter_name": invited_by.name,
-            "organisation_name": organisation_name, "role": role, "days": settings.coalition_invite_days,
+            "organisation_name": organisation_name, "role": role, "role_phrase": role_phrase(role),
+            "days": settings.coalition_invite_days,
             "link": settings.base_url.rstrip("/") + f"/coalition/invites/{token}",
         },
     )
@@ -281,7 +282,14 @@ def accept_invite(
     *, session: Session, token: str, user: User, organisation_choice: str,
 ) -> tuple[Campaign, Organisation]:
     """Accepts an invite: the chosen (or a new) organisation of the user joins the coalition with the role."""
-    invite = peek_invite(session=session, token=token)
+    return accept(session=session, invite=peek_invite(session=session, token=token), user=user,
+                  organisation_choice=organisation_choice)
+
+
+def accept(
+    *, session: Session, invite: CoalitionInvite, user: User, organisation_choice: str,
+) -> tuple[Campaign, Organisation]:
+    """Accepts an invite that can still be accepted, by the person it was sent to."""
     check_invitee(invite=invite, user=user)
     own = {str(o.id): o for o in organisations_of(session=session, user_id=user.id)}  # type: ignore[arg-type]
     if organisation_choice == "new":
@@ -307,6 +315,11 @@ def accept_invite(
     if current is None or ROLE_RANK[current] < ROLE_RANK[invite.role]:
         add_member(session=session, campaign=campaign, organisation=organisation, role=invite.role)
     return campaign, organisation
+
+
+def role_phrase(role: str) -> str:
+    """The role with its article: "an editor", "a viewer", "the lead"."""
+    return "the lead" if role == "lead" else ("an " if role[:1] in "aeiou" else "a ") + role
 
 
 def suggested_organisation(*, session: Session, invite: CoalitionInvite, user: User) -> str:

@@ -70,3 +70,20 @@ def _render_cached(text: str) -> Markup:
             token.tag = HEADING_MAP.get(token.tag, token.tag)
     html = md.renderer.render(tokens, md.options, env)
     return Markup(sanitise_html(html))  # noqa: S704 - sanitised by nh3 just above
+
+
+@lru_cache(maxsize=1)
+def _pasted_parser() -> MarkdownIt:
+    md = MarkdownIt("js-default", {"breaks": True})
+    if find_spec("linkify_it") is not None:
+        md.enable("linkify")
+        md.options["linkify"] = True
+    return md
+
+
+def render_pasted(text: str) -> Markup:
+    """Markdown for pasted text (a reply, a statement): a single line break is kept as a line break."""
+    if not text or not text.strip():
+        return Markup("")
+    html = _pasted_parser().render(text.replace("\r\n", "\n"))
+    return Markup(sanitise_html(html))  # noqa: S704 - sanitised by nh3 just above

@@ -22,6 +22,7 @@ from backend.letters import diff, service
 from backend.letters.forms import LetterForm
 from backend.letters.models import Letter, LetterVersion
 from backend.security import client_ip
+from backend.signatures import progress as signatory_progress
 from backend.web import flash, render
 
 router = APIRouter()
@@ -150,6 +151,7 @@ def _form_page(request: Request, session: Session, *, campaign: Campaign, letter
         "directory": directory, "suggested_salutation": service.suggest_salutation(chosen),
         "conflict": conflict, "latest": latest, "base": base, "preview": preview,
         "can_set_embargo": role == "lead",
+        "asked_again": signatory_progress.asked_again_on_change(session=session, letter=letter) if letter else 0,
         "action_url": f"/letters/{letter.slug}/edit" if letter else f"/campaigns/{campaign.slug}/letters/new",
         "preview_url": f"/letters/{letter.slug}/preview" if letter else f"/campaigns/{campaign.slug}/letters/preview",
     }, status_code=status_code)
@@ -262,6 +264,7 @@ def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: 
         "notes_html": _markdown(letter.notes_to_editors),
         "preview": render_letter(session=session, letter=letter, version=version) if version else None,
         "editable": letter.status in service.EDITABLE_STATUSES,
+        "progress": signatory_progress.get(session=session, letter=letter),
     })
 
 
@@ -329,11 +332,14 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 def pdf_download(session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
     from backend.letters.pdf import letter_pdf
+    from backend.signatures.service import get_listed
 
     version = service.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
-    data = letter_pdf(session=session, letter=letter, version=version)
+    # The same rendering as the PDF sent to the recipients: with the signatories listed now.
+    data = letter_pdf(session=session, letter=letter, version=version,
+                      signatures=get_listed(session=session, letter=letter))
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{letter.slug}-v{version.number}.pdf"',
         "Cache-Control": "private, no-store",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from backend.commitments import service as measured
@@ -83,14 +83,28 @@ class SignatoryOut(BaseModel):
     city: str | None
 
 
+class ResponseCommitmentOut(BaseModel):
+    id: int
+    text: str
+    due_on: date | None
+    status: str
+
+
 class ResponseOut(BaseModel):
     id: int
     recipient: str
+    author: str = Field(description="Who the response is from: its own author, or else the recipient")
+    author_name: str
+    author_position: str
+    author_organisation: str
     received_on: date
     kind: str
     summary: str
     body_markdown: str
+    body_html: str = Field(description="The full text as safe HTML, line breaks kept")
     source_url: str | None
+    commitments: list[ResponseCommitmentOut] = Field(default_factory=list,
+                                                     description="What was promised in this response")
 
 
 class EvidenceOut(BaseModel):
@@ -202,9 +216,14 @@ def api_signatories(session: SessionDep, slug: Slug) -> list[SignatoryOut]:
          responses={404: {"description": "No published letter with this slug"}})
 def api_responses(session: SessionDep, slug: Slug) -> list[ResponseOut]:
     letter = service.get_public(session=session, slug=slug)
-    return [ResponseOut(id=r.id or 0, recipient=rec.name, received_on=r.received_on, kind=r.kind, summary=r.summary,
-                        body_markdown=r.body, source_url=r.source_url)
-            for r, rec in responses.get_responses(session=session, letter=letter, public_only=True)]
+    return [ResponseOut(id=p.response.id or 0, recipient=p.recipient.name, author=p.author,
+                        author_name=p.response.author_name, author_position=p.response.author_position,
+                        author_organisation=p.response.author_organisation, received_on=p.response.received_on,
+                        kind=p.response.kind, summary=p.response.summary, body_markdown=p.response.body,
+                        body_html=str(p.body_html), source_url=p.response.source_url,
+                        commitments=[ResponseCommitmentOut(id=c.id or 0, text=c.text, due_on=c.due_on,
+                                                           status=c.status) for c in p.commitments])
+            for p in responses.public_replies(session=session, letter=letter)]
 
 
 @api.get("/letters/{slug}/commitments", response_model=list[CommitmentOut],

@@ -134,6 +134,9 @@ def _embargo_day(letter: Letter) -> Any:
     from backend.db import as_utc
 
     at = as_utc(letter.embargo_at)
+    published = as_utc(letter.published_at)
+    if at is not None and published is not None and published < at:  # published early: the day it happened
+        at = published
     return at.astimezone(service.LONDON).date() if at else None
 
 
@@ -270,7 +273,8 @@ def readme(*, ctx: PackContext, files: list[str]) -> str:
     env = Environment(loader=FileSystemLoader(get_settings().templates_dir), autoescape=False,  # noqa: S701
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("press/README.txt").render(
-        {"ctx": ctx, "view": ctx.view, "files": files, "settings": get_settings()})
+        {"ctx": ctx, "view": ctx.view, "files": files, "settings": get_settings(),
+         "has_logos": any(name.startswith("logos/") for name in files)})
 
 
 # Building and caching -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from backend.config import get_settings
 from backend.db import SessionDep, as_utc, utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
-from backend.publishing import pack, pagecache, service
+from backend.publishing import embargo, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
@@ -175,7 +175,10 @@ def press_file(session: SessionDep, slug: str, name: str) -> Response:
 # Press links (before the embargo) ---------------------------------------------------------------------------
 
 @router.get("/press/{token}", response_class=HTMLResponse, name="press_preview")
-def press_preview(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+def press_preview(request: Request, session: SessionDep, token: str) -> Response:
+    published = embargo.published_letter_of(session=session, token=token)
+    if published is not None:  # the embargo is over: the link leads to the public page and its pack
+        return RedirectResponse(f"/letters/{published.slug}", status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
     session.commit()
@@ -193,6 +196,9 @@ def press_preview(request: Request, session: SessionDep, token: str) -> HTMLResp
 
 @router.get("/press/{token}/press-pack.zip", name="press_link_pack")
 def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
+    published = embargo.published_letter_of(session=session, token=token)
+    if published is not None:
+        return RedirectResponse(f"/letters/{published.slug}/press-pack.zip", status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
@@ -201,6 +207,9 @@ def press_link_pack(request: Request, session: SessionDep, token: str) -> Respon
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
 def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
+    published = embargo.published_letter_of(session=session, token=token)
+    if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
+        return RedirectResponse(f"/letters/{published.slug}/press/{name}", status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
@@ -221,7 +230,7 @@ def _lead_letter(session: Session, slug: str, user: User) -> Letter:
 
 def _publish_page(request: Request, session: Session, letter: Letter, user: User, *,
                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-                  new_link: str | None = None, status_code: int = 200) -> HTMLResponse:
+                  new_link: str | None = None, status_code: int = 200, emailed_to: str = "") -> HTMLResponse:
     from backend.campaigns import service as campaigns
 
     role = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
@@ -232,8 +241,16 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
         "count": service.signature_count(session=session, letter=letter),
         "press_links": service.get_press_links(session=session, letter=letter),
-        "values": values or {}, "errors": errors or {}, "new_link": new_link,
+        "values": values or {}, "errors": errors or {}, "new_link": new_link, "emailed_to": emailed_to,
+        "can_move_embargo": role == "lead" and letter.status != "published",
+        "embargo_date": values.get("embargo_date", "") if values else _local(letter, "%Y-%m-%d"),
+        "embargo_time": values.get("embargo_time", "") if values else _local(letter, "%H:%M"),
     }, status_code=status_code)
+
+
+def _local(letter: Letter, fmt: str) -> str:
+    at = as_utc(letter.embargo_at)
+    return at.astimezone(service.LONDON).strftime(fmt) if at else ""
 
 
 @router.get("/letters/{slug}/publish", response_class=HTMLResponse, name="letter_publish_page")
@@ -245,8 +262,10 @@ def _action(request: Request, session: Session, letter: Letter, user: User, acti
     ip = client_ip(request)
     try:
         if action == "now":
-            service.publish(session=session, letter=letter, user=user, ip=ip)
-            message = "The letter is published."
+            was_ahead = embargo.embargo_ahead(letter)
+            embargo.publish_now(session=session, letter=letter, user=user, ip=ip, break_embargo=True)
+            message = ("The letter is published, before its embargo: journalists with press links have been told."
+                       if was_ahead else "The letter is published.")
         elif action == "schedule":
             service.schedule(session=session, letter=letter, user=user, ip=ip)
             message = f"The letter will be published at {service.embargo_line(letter=letter, embargoed=True)[16:]}."
@@ -261,9 +280,27 @@ def _action(request: Request, session: Session, letter: Letter, user: User, acti
     return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
 
 
+def _confirm_page(request: Request, session: Session, letter: Letter, status_code: int = 200) -> HTMLResponse:
+    return render(request, "publishing/publish_confirm.html", {
+        "letter": letter, "embargo_line": service.embargo_line(letter=letter, embargoed=True),
+        "press_links": embargo.active_press_links(session=session, letter=letter),
+    }, status_code=status_code)
+
+
+@router.get("/letters/{slug}/publish/now", response_class=HTMLResponse, name="letter_publish_confirm")
+def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    letter = _lead_letter(session, slug, user)
+    if not embargo.embargo_ahead(letter):
+        return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return _confirm_page(request, session, letter)
+
+
 @router.post("/letters/{slug}/publish/now", name="letter_publish_now")
-def publish_now(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
-    return _action(request, session, _lead_letter(session, slug, user), user, "now")
+def publish_now(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
+    letter = _lead_letter(session, slug, user)
+    if embargo.embargo_ahead(letter) and text(form, "break_embargo") != "yes":
+        return _confirm_page(request, session, letter, status_code=409)
+    return _action(request, session, letter, user, "now")
 
 
 @router.post("/letters/{slug}/publish/schedule", name="letter_publish_schedule")
@@ -282,15 +319,52 @@ def press_link_create(request: Request, session: SessionDep, user: CurrentUser, 
     letter = _lead_letter(session, slug, user)
     values = {k: text(form, k)[:300] for k in ("journalist", "outlet", "email")}
     try:
-        _link, token = service.create_press_link(session=session, letter=letter, user=user, ip=client_ip(request),
-                                                **values)
+        link, token = service.create_press_link(session=session, letter=letter, user=user, ip=client_ip(request),
+                                               **values)
+        if link.email:
+            embargo.send_press_link(session=session, letter=letter, link=link, token=token)
     except InvalidInput as exc:
         session.rollback()
         return _publish_page(request, session, letter, user, values=values,
                              errors={exc.field or "journalist": exc.message}, status_code=422)
     session.commit()
     # The token is shown once, on this page, to copy and send to the journalist; only its hash is kept.
-    return _publish_page(request, session, letter, user, new_link=f"{get_settings().base_url}/press/{token}")
+    return _publish_page(request, session, letter, user, new_link=f"{get_settings().base_url}/press/{token}",
+                         emailed_to=link.email)
+
+
+@router.post("/letters/{slug}/publish/embargo", response_class=HTMLResponse, name="letter_embargo_move")
+def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
+    letter = _lead_letter(session, slug, user)
+    values = {k: text(form, k)[:20] for k in ("embargo_date", "embargo_time")}
+    try:
+        moved = embargo.move(session=session, letter=letter, date_text=values["embargo_date"],
+                             time_text=values["embargo_time"], user=user, ip=client_ip(request))
+    except InvalidInput as exc:
+        session.rollback()
+        return _publish_page(request, session, letter, user, values=values, errors={"embargo": exc.message},
+                             status_code=422)
+    session.commit()
+    message = f"The embargo is moved: {service.embargo_line(letter=letter, embargoed=True).lower()}."
+    if moved.emailed:
+        message += f" Emailed {len(moved.emailed)} journalist{'s' if len(moved.emailed) != 1 else ''} with press links."
+    if moved.to_tell:
+        names = ", ".join(link.journalist for link in moved.to_tell)
+        message += f" Tell {names} yourself: their press links have no email."
+    flash(request, message, "success")
+    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+
+
+@router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
+def press_link_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      press_link_id: int) -> Response:
+    letter = _lead_letter(session, slug, user)
+    link = embargo.resend_press_link(session=session, letter=letter, press_link_id=press_link_id, user=user,
+                                     ip=client_ip(request))
+    session.commit()
+    flash(request, f"A new press link is emailed to {link.journalist} at {link.email}; the earlier one stops "
+                   "working.", "success")
+    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")

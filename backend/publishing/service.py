@@ -138,6 +138,7 @@ class PublicView:
     commitments: list[Any] = field(default_factory=list)
     measured: list[Any] = field(default_factory=list)  # backend.commitments: every commitment, with numbers
     names_removed: int = 0  # names removed at their owners' request after publication
+    replies: list[Any] = field(default_factory=list)  # responses.service.PublicReply: full text, commitments
 
 
 def public_view(*, session: Session, letter: Letter) -> PublicView:
@@ -156,6 +157,7 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
         commitments=responses.get_commitments(session=session, letter=letter, public_only=True),
         measured=measured_commitments.get_tracked(session=session, letter=letter, public_only=True),
         names_removed=_names_removed(session, letter_id),
+        replies=responses.public_replies(session=session, letter=letter),
     )
 
 

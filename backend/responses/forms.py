@@ -30,7 +30,8 @@ def date_error(value: str, what: str) -> str | None:
     return None
 
 
-RESPONSE_FIELDS = ("received_on", "kind", "summary", "body", "source_url")
+RESPONSE_FIELDS = ("received_on", "kind", "summary", "body", "source_url", "author_name", "author_position",
+                   "author_organisation")
 
 
 @dataclass
@@ -55,7 +56,9 @@ class ResponseForm:
     def data(self) -> service.ResponseInput:
         v = self.values
         return service.ResponseInput(received_on=parse_date(v["received_on"]), kind=v["kind"], summary=v["summary"],
-                                     body=v["body"], source_url=v["source_url"], is_public=self.is_public)
+                                     body=v["body"], source_url=v["source_url"], is_public=self.is_public,
+                                     author_name=v["author_name"], author_position=v["author_position"],
+                                     author_organisation=v["author_organisation"])
 
 
 @dataclass

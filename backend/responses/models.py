@@ -63,6 +63,11 @@ class Response(TableBase, table=True):
     attachment_name: str | None = Field(default=None, max_length=200)
     is_public: bool = Field(default=True)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # Who wrote it, which may be another body than the recipient it answers (the Met for the Home Secretary);
+    # empty means the recipient itself.
+    author_name: str = Field(default="", max_length=200)
+    author_position: str = Field(default="", max_length=300)
+    author_organisation: str = Field(default="", max_length=200)
 
 
 class ResponseRevision(TableBase, table=True):

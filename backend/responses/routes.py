@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
-from markupsafe import Markup
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -21,6 +20,7 @@ from backend.config import get_settings
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import service as letters
+from backend.letters.markdown import render_pasted
 from backend.letters.models import REPLY_STATUSES, Letter
 from backend.responses import forms, service
 from backend.responses.models import COMMITMENT_STATUSES, DEFAULT_REGION, HOLIDAY_REGIONS, RESPONSE_KINDS
@@ -58,12 +58,6 @@ def load_letter(*, session: Session, slug: str, user: User, at_least: str) -> tu
         raise NotFound("There is no letter at this address.")
     role = campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least=at_least)
     return letter, role
-
-
-def _markdown(source: str) -> Markup:
-    from backend.letters.markdown import render_markdown
-
-    return render_markdown(source) if source.strip() else Markup("")
 
 
 # Sending -----------------------------------------------------------------------------------------------
@@ -276,8 +270,8 @@ async def response_create(request: Request, session: SessionDep, user: CurrentUs
                               f"/letters/{letter.slug}/responses/new?recipient={recipient}", status_code=422,
                               file_dropped=upload is not None)
     session.commit()
-    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from {tracked.recipient.name} "
-                   "has been recorded.", "success")
+    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from "
+                   f"{service.author_label(response, tracked.recipient)} has been recorded.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/responses/{response.id}", status_code=303)
 
 
@@ -289,7 +283,11 @@ def _response_page(request: Request, session: Session, letter: Letter, role: str
     commitments = [c for c in service.get_commitments(session=session, letter=letter) if c[1].id == response.id]
     revisions = service.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
     return render(request, "responses/response.html", {
-        "letter": letter, "role": role, "response": response, "tracked": tracked, "body_html": _markdown(response.body),
+        "letter": letter, "role": role, "response": response, "tracked": tracked,
+        "body_html": render_pasted(response.body),
+        "author": service.author_line(response, tracked.recipient),
+        "author_label": service.author_label(response, tracked.recipient),
+        "own_author": service.has_own_author(response),
         "commitments": commitments, "revisions": revisions, "show_revisions": show_revisions,
         "revision_count": len(service.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
         "can_edit": role in ("lead", "editor"), "statuses": COMMITMENT_STATUSES, "errors": errors or {},
@@ -310,7 +308,8 @@ def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
     response, link = service.get_response(session=session, letter=letter, response_id=response_id)
     values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
-              "body": response.body, "source_url": response.source_url or ""}
+              "body": response.body, "source_url": response.source_url or "", "author_name": response.author_name,
+              "author_position": response.author_position, "author_organisation": response.author_organisation}
     return _response_form(request, letter, _tracked_one(session, letter, link.id or 0),
                           forms.ResponseForm(values, response.is_public),
                           f"/letters/{letter.slug}/responses/{response.id}/edit", response=response)

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -246,6 +247,34 @@ class ResponseInput:
     body: str = ""
     source_url: str = ""
     is_public: bool = True
+    # Who wrote it when not the recipient itself (e.g. the Metropolitan Police Service for the Home Secretary).
+    author_name: str = ""
+    author_position: str = ""
+    author_organisation: str = ""
+
+
+AUTHOR_LIMITS = {"author_name": 200, "author_position": 300, "author_organisation": 200}
+
+
+def has_own_author(response: Response) -> bool:
+    """Whether the response names an author other than the recipient it answers."""
+    return bool(response.author_name or response.author_organisation)
+
+
+def author_label(response: Response, recipient: Recipient) -> str:
+    """Who the response is from, in a few words: its own author, or else the recipient."""
+    if has_own_author(response):
+        return response.author_name or response.author_organisation
+    return recipient.name
+
+
+def author_line(response: Response, recipient: Recipient) -> str:
+    """Who the response is from in full: name, position, organisation."""
+    if has_own_author(response):
+        parts = [response.author_name, response.author_position, response.author_organisation]
+    else:
+        parts = [recipient.name, recipient.position, recipient.recipient_organisation]
+    return ", ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -272,6 +301,12 @@ def validate_response(*, session: Session, link: LetterRecipient, data: Response
         errors["summary"] = "The summary is too long (1,000 characters at most)."
     if len(data.body) > 200_000:
         errors["body"] = "The full text is too long (200,000 characters at most)."
+    for name, limit in AUTHOR_LIMITS.items():
+        if len(getattr(data, name).strip()) > limit:
+            errors[name] = f"This is too long ({limit} characters at most)."
+    if data.author_position.strip() and not (data.author_name.strip() or data.author_organisation.strip()):
+        errors["author_name"] = ("Give the author's name or organisation as well as the position, or leave all "
+                                 "three empty when the reply is from the recipient.")
     url = data.source_url.strip()
     if url and (not url.startswith(("https://", "http://")) or len(url) > 1000 or any(c.isspace() for c in url)):
         errors["source_url"] = "Enter the source link as a web address starting with https://."
@@ -326,6 +361,8 @@ def record_response(
         letter_recipient_id=link.id,  # type: ignore[arg-type]
         received_on=data.received_on, kind=data.kind, summary=data.summary.strip(), body=data.body.strip(),
         source_url=data.source_url.strip() or None, is_public=data.is_public, created_by_id=user.id,
+        author_name=data.author_name.strip(), author_position=data.author_position.strip(),
+        author_organisation=data.author_organisation.strip(),
     )
     if attachment is not None and attachment.data:
         response.attachment_path, response.attachment_name = _store_attachment(attachment)
@@ -335,7 +372,8 @@ def record_response(
     session.flush()
     audit.record(session=session, action="response_recorded", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="response", subject_id=response.id,
-                 details={"letter": letter.slug, "recipient": recipient.name, "kind": data.kind})
+                 details={"letter": letter.slug, "recipient": recipient.name, "kind": data.kind,
+                          "author": author_line(response, recipient)})
     if response.is_public:
         _notify_signatories_of_response(session=session, letter=letter, response=response, recipient=recipient)
     return response
@@ -347,6 +385,7 @@ def _notify_signatories_of_response(*, session: Session, letter: Letter, respons
         if signature.notify_updates:
             mail.enqueue(session=session, to=signature.contact_email, template="response_recorded",
                          context={"letter": letter, "response": response, "recipient": recipient,
+                                  "author": author_label(response, recipient),
                                   "signature": signature, "kind_label": KIND_LABELS[response.kind]},
                          dedupe_key=f"response:{response.id}:{signature.id}")
 
@@ -383,6 +422,8 @@ def update_response(
     snapshot = {
         "received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
         "body": response.body, "source_url": response.source_url, "is_public": response.is_public,
+        "author_name": response.author_name, "author_position": response.author_position,
+        "author_organisation": response.author_organisation,
     }
     session.add(ResponseRevision(response_id=response.id, snapshot=json.dumps(snapshot),  # type: ignore[arg-type]
                                  edited_by_id=user.id))
@@ -393,6 +434,9 @@ def update_response(
     response.body = data.body.strip()
     response.source_url = data.source_url.strip() or None
     response.is_public = data.is_public
+    response.author_name = data.author_name.strip()
+    response.author_position = data.author_position.strip()
+    response.author_organisation = data.author_organisation.strip()
     session.add(response)
     session.flush()
     audit.record(session=session, action="response_edited", actor=f"user:{user.id} {user.email}",
@@ -421,6 +465,30 @@ def get_responses(*, session: Session, letter: Letter, public_only: bool = False
     if public_only:
         stmt = stmt.where(col(Response.is_public).is_(True))
     return [(r, rec) for r, rec in session.exec(stmt).all()]
+
+
+@dataclass(frozen=True)
+class PublicReply:
+    """A public response in full, as the public page and the API show it."""
+
+    response: Response
+    recipient: Recipient
+    author: str
+    kind_label: str
+    body_html: Markup
+    commitments: list[Commitment]
+
+
+def public_replies(*, session: Session, letter: Letter) -> list[PublicReply]:
+    """The public responses with their full text (line breaks kept) and the commitments made in each."""
+    from backend.letters.markdown import render_pasted
+
+    made: dict[int, list[Commitment]] = {}
+    for commitment, response, _evidence in get_commitments(session=session, letter=letter, public_only=True):
+        made.setdefault(response.id or 0, []).append(commitment)
+    return [PublicReply(response=r, recipient=rec, author=author_line(r, rec), kind_label=KIND_LABELS[r.kind],
+                        body_html=render_pasted(r.body), commitments=made.get(r.id or 0, []))
+            for r, rec in get_responses(session=session, letter=letter, public_only=True)]
 
 
 # Commitments -----------------------------------------------------------------------------------------
@@ -644,8 +712,10 @@ def timeline(*, session: Session, letter: Letter, public: bool, on: date | None 
                                              f"{'very overdue' if tracked.state == 'very_overdue' else 'overdue'}",
                                              f"{(on - link.due_on).days} days after the due date"))
     for response, recipient in get_responses(session=session, letter=letter, public_only=public):
-        entries.append(TimelineEntry(response.received_on, None, "response",
-                                     f"{KIND_LABELS[response.kind]} from {recipient.name}", response.summary,
+        title = f"{KIND_LABELS[response.kind]} from {author_line(response, recipient)}"
+        if has_own_author(response):
+            title += f" (on the letter to {recipient.name})"
+        entries.append(TimelineEntry(response.received_on, None, "response", title, response.summary,
                                      anchor=f"response-{response.id}"))
     for commitment, _response, evidence in get_commitments(session=session, letter=letter, public_only=public):
         entries.append(TimelineEntry(workdays.london_date(commitment.created_at), commitment.created_at,

@@ -70,3 +70,11 @@ class SignatureToken(TableBase, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = datetime_field(nullable=False)
     used_at: datetime | None = datetime_field()
+
+
+class InviteLink(TableBase, table=True):
+    """Every link sent for an invite (the first email, resends, reminders): each works until the invite is answered."""
+
+    __tablename__ = "invite_link"
+    invite_id: int = Field(foreign_key="invite.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)

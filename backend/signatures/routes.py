@@ -19,7 +19,7 @@ from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
 from backend.publishing import pagecache
 from backend.security import client_ip, csrf_token
-from backend.signatures import logos, service
+from backend.signatures import flows, logos, progress, reinvite, service
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -81,8 +81,17 @@ def _open_letter(session: Session, slug: str) -> Letter:
     return letter
 
 
+def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResponse:
+    """A signing link of a letter that takes no more signatures: sent, published, or closed for now."""
+    notice = progress.closed_notice(session=session, letter=letter)
+    return render(request, "signatures/closed.html", {"letter": letter, "notice": notice})
+
+
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
+    found = service.get_letter(session=session, slug=slug)
+    if found.open_signon_enabled and found.status in ("closed", "published"):
+        return _closed_page(request, session, found)
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
                         action=f"/letters/{letter.slug}/sign")
@@ -172,7 +181,7 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     if letter.status != "open":
-        raise InvalidInput("This letter is not open for signatures at the moment.")
+        return _closed_page(request, session, letter)
     service.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
     ctx = _sign_context(session=session, letter=letter, values=values, errors={}, action=f"/sign/{token}",
@@ -203,7 +212,7 @@ def sign_decline(request: Request, session: SessionDep, token: str, reason: OptT
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    service.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
+    flows.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
     session.commit()
     return render(request, "signatures/declined.html", {"letter": letter, "organisation": invite.organisation_name})
 
@@ -455,6 +464,25 @@ def signing_settings(
                                 allow_individuals=allow_individuals == "yes",
                                 show_signatories_while_open=show_signatories_while_open == "yes"))
     return _done(request, session, slug, "Signing settings saved.")
+
+
+@router.get("/letters/{slug}/signatories/{signature_id}/invite-again", response_class=HTMLResponse,
+            name="signature_invite_again_page")
+def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      signature_id: int) -> HTMLResponse:
+    letter = service.get_letter(session=session, slug=slug)
+    service.require(session=session, letter=letter, user=user, at_least="editor")
+    signature = reinvite.get_candidate(session=session, letter=letter, signature_id=signature_id)
+    return render(request, "signatures/invite_again.html", {"letter": letter, "signature": signature})
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
+def invite_again(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                 signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    invite = reinvite.invite_again(session=session, letter=letter, signature_id=signature_id, user=user,
+                                   ip=client_ip(request))
+    return _done(request, session, slug, f"{invite.organisation_name} is invited again at {invite.email}.")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")

@@ -34,7 +34,7 @@ from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
 from backend.security import hash_token, new_token
 from backend.signatures import csvio, logos
-from backend.signatures.models import Invite, Signature, SignatureToken
+from backend.signatures.models import Invite, InviteLink, Signature, SignatureToken
 
 # Lifetimes of emailed links. Kept here (not in Settings) until the lead engineer moves them to config.
 INVITE_DAYS = 30
@@ -183,7 +183,7 @@ def _invite_context(*, session: Session, invite: Invite, letter: Letter, token: 
 
 
 def _send_invite(*, session: Session, invite: Invite, letter: Letter, reminder: bool = False) -> None:
-    """Gives the invite a fresh link (an older one stops working) and queues the email."""
+    """Gives the invite a fresh link and queues the email; links sent earlier keep working until it is answered."""
     token = new_token()
     invite.token_hash = hash_token(token)
     invite.expires_at = utcnow() + timedelta(days=INVITE_DAYS)
@@ -192,6 +192,7 @@ def _send_invite(*, session: Session, invite: Invite, letter: Letter, reminder: 
         invite.status = "invited"
     session.add(invite)
     session.flush()
+    session.add(InviteLink(invite_id=invite.id, token_hash=invite.token_hash))  # type: ignore[arg-type]
     mail.enqueue(
         session=session, to=invite.email, template="signature_invite",
         context=_invite_context(session=session, invite=invite, letter=letter, token=token, reminder=reminder),
@@ -236,9 +237,15 @@ def create_invites(
     if problems:
         raise InvalidInput(" ".join(problems[:20]) + (" …" if len(problems) > 20 else ""), field="invites")
     existing = {i.email for i in get_invites(session=session, letter_id=letter.id) if i.status != "revoked"}  # type: ignore[arg-type]
+    answered = {s.email_key: s for s in get_signatures(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
     created: list[Invite] = []
     skipped: list[str] = []
     for name, email in clean_rows:
+        earlier = answered.get(email)
+        if earlier is not None and earlier.status in ("declined", "withdrawn"):
+            skipped.append(f"{earlier.display_name} <{email}> {earlier.status} earlier: use “Invite again” on "
+                           "its row to invite it again.")
+            continue
         if email in existing:
             skipped.append(f"{name} <{email}> was already invited.")
             continue
@@ -319,10 +326,12 @@ def remind_unanswered(*, session: Session, letter: Letter, user: User, ip: str |
 
 def get_invite_by_token(*, session: Session, token: str) -> Invite:
     """The invite behind a /sign link, or TokenInvalid with what went wrong."""
-    invite = session.exec(select(Invite).where(Invite.token_hash == hash_token(token or ""))).first()
+    invite = session.exec(
+        select(Invite).join(InviteLink, col(InviteLink.invite_id) == Invite.id)
+        .where(InviteLink.token_hash == hash_token(token or ""))
+    ).first()
     if invite is None:
-        raise TokenInvalid("This invitation link is not valid. Check you copied the whole link from the email, "
-                           "or use the newest email if the invite was sent again.")
+        raise TokenInvalid("This invitation link is not valid. Check you copied the whole link from the email.")
     if invite.status == "revoked":
         raise TokenInvalid("This invitation was withdrawn by the coalition. Contact them if you think that is wrong.")
     if invite.status == "answered" or _answered(session=session, invite=invite):

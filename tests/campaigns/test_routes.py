@@ -85,7 +85,8 @@ def test_invite_accept_flow(client, db, make_user, login, post, smtp, deliver):
 
     client.cookies.clear()
     anonymous = client.get(path)
-    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")
+    # An anonymous visitor is told what the link is, and offered log-in (back to the link) or sign-up.
+    assert anonymous.status_code == 200 and f'href="/login?next={path}"' in anonymous.text
 
     # Someone else who got the forwarded link cannot accept it.
     login(client, c.outsider)

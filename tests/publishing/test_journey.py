@@ -75,8 +75,9 @@ def test_scheduled_publication_with_a_press_link(page: Any, live_server: Any, sm
     public = page.request.get(f"/letters/{slug}/press-pack.zip")
     readme = _readme(public.body(), slug)
     assert "FOR IMMEDIATE RELEASE" in readme and "EMBARGOED" not in readme
-    # The press link has expired.
-    assert page.request.get(press_path).status == 400
+    # The press link now leads to the public page.
+    assert page.request.get(press_path, max_redirects=0).status == 303
+    assert page.request.get(press_path).url.endswith(f"/letters/{slug}")
 
     mails = smtp.wait_for(4)
     assert {m.to for m in mails} >= {f"signer{i}@sig.example" for i in range(4)}

@@ -1,0 +1,54 @@
+"""Inviting again an organisation that declined or withdrew: its old answer is kept in the audit, and a new
+invite (with a new link) replaces it, so it can sign like anyone invited."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from backend.accounts.models import User
+from backend.audit import service as audit
+from backend.db import as_utc, utcnow
+from backend.errors import Conflict
+from backend.letters.models import Letter
+from backend.security import hash_token, new_token
+from backend.signatures import service
+from backend.signatures.models import Invite, Signature
+
+AGAIN_STATUSES = ("declined", "withdrawn")
+
+
+def get_candidate(*, session: Session, letter: Letter, signature_id: int) -> Signature:
+    """The declined or withdrawn signature to invite again; Conflict when it is neither."""
+    signature = session.get(Signature, signature_id)
+    if signature is None or signature.letter_id != letter.id:
+        raise Conflict("There is no such signatory on this letter.")
+    if signature.status not in AGAIN_STATUSES:
+        raise Conflict(f"{signature.display_name} has not declined or withdrawn: there is nothing to invite again.")
+    return signature
+
+
+def invite_again(*, session: Session, letter: Letter, signature_id: int, user: User, ip: str | None) -> Invite:
+    """Replaces a declined or withdrawn answer with a fresh invite, emailed at once (editor or lead)."""
+    service.require(session=session, letter=letter, user=user, at_least="editor")
+    if letter.status != "open":
+        raise Conflict("Open the letter for signatures before inviting organisations again.")
+    signature = get_candidate(session=session, letter=letter, signature_id=signature_id)
+    details = {"signature_id": signature.id, "organisation": signature.display_name, "status": signature.status,
+               "reason": (signature.decline_reason or "")[:200],
+               "at": (as_utc(signature.declined_at or signature.withdrawn_at) or utcnow()).isoformat()}
+    name, email = signature.display_name, signature.contact_email
+    if signature.invite_id is not None:
+        old = session.get(Invite, signature.invite_id)
+        if old is not None:
+            old.status = "revoked"
+            session.add(old)
+    session.delete(signature)
+    session.flush()
+    invite = Invite(letter_id=letter.id, organisation_name=name, email=email,  # type: ignore[arg-type]
+                    token_hash=hash_token(new_token()), expires_at=utcnow(), created_by_id=user.id)
+    session.add(invite)
+    session.flush()
+    service._send_invite(session=session, invite=invite, letter=letter)
+    audit.record(session=session, action="invited_again", actor=f"user:{user.id} {user.email}",
+                 actor_user_id=user.id, subject_type="invite", subject_id=invite.id, ip=ip, details=details)
+    return invite

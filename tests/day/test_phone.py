@@ -1,0 +1,52 @@
+"""On a 375 px phone the commitments table fits, and the dev mailbox shows a recipient for every row."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.day.helpers import sent_letter, shot, to_letter
+
+pytestmark = pytest.mark.browser
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_commitments_and_mailbox_on_a_phone(page, live_server, smtp, db, make_user, axe_check):
+    from backend.publishing import service as publishing
+    from backend.responses import service
+
+    ready = sent_letter(db, make_user)
+    response = service.record_response(
+        session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
+        data=service.ResponseInput(received_on=service.today(), kind="substantive_reply", summary="They agree"))
+    for text in ("Meet the coalition before the appointment of the next Commissioner of Police of the Metropolis",
+                 "Publish the selection criteria"):
+        service.add_commitment(session=db, letter=ready.letter, response_id=response.id, text=text,
+                               due_on=service.today(), user=ready.lead)
+    publishing.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+    page.set_viewport_size({"width": 375, "height": 800})
+    to_letter(page, ready.lead, ready.letter.title)
+    page.locator("nav.subnav").get_by_role("link", name="Public page and press").click()
+    page.get_by_role("link", name="See the public page").click()
+    table = page.locator("table.commitments")
+    table.scroll_into_view_if_needed()
+    assert _fits(page)
+    box = table.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    first = table.locator("tbody td").first
+    assert first.evaluate("e => getComputedStyle(e).display") == "block"
+    assert first.evaluate("e => getComputedStyle(e, '::before').content") == '"Commitment: "'
+    axe_check(page)
+    table.screenshot(path="/tmp/16-shots/21-commitments-375.png")
+
+    page.get_by_role("link", name="Mailbox (dev)").click()
+    rows = page.locator("table.mailbox tbody tr")
+    assert rows.count() >= 4
+    for cell in page.locator("table.mailbox td.mail-to").all():
+        assert cell.is_visible() and "@" in cell.inner_text()
+    assert _fits(page)
+    axe_check(page)
+    shot(page, "21-mailbox-375")
