@@ -3,8 +3,8 @@
 from backend.accounts.models import EmailToken, Membership, Organisation, User, UserSession
 from backend.audit.models import AuditEvent
 from backend.campaigns.models import Campaign, CoalitionInvite, CoalitionMember
-from backend.inbound.models import InboundAttachment, InboundMessage
 from backend.commitments.models import CommitmentAlert, CommitmentMeasure, EvidenceRevision, PublicDocument
+from backend.inbound.models import InboundAttachment, InboundMessage
 from backend.letters.models import (
     Letter,
     LetterRecipient,
@@ -39,8 +39,8 @@ __all__ = [
     "CommitmentMeasure",
     "Dispatch",
     "EmailToken",
-    "EvidenceRevision",
     "Erasure",
+    "EvidenceRevision",
     "Holiday",
     "InboundAttachment",
     "InboundMessage",

@@ -85,7 +85,8 @@ def test_placeholder_secret_is_refused_in_production():
 
 def test_cheap_password_hashing_is_refused_in_production():
     with pytest.raises(ValueError, match="FAST_PASSWORD_HASHING"):
-        Settings(environment="production", secret_key="k" * 48, smtp_host="relay.example.org", fast_password_hashing=True)
+        Settings(environment="production", secret_key="k" * 48, smtp_host="relay.example.org",
+                 fast_password_hashing=True)
 
 
 def test_production_sends_hsts_and_secure_host_cookies(engine):
