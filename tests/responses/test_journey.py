@@ -188,4 +188,6 @@ def test_send_wait_alert_reply_and_commitments(page, smtp, axe_check, clock, eng
                      "Commitment met: Meet the coalition before the appointment"):
         assert expected in public
     assert "First draft" not in public  # drafts stay with the coalition
-    assert page.locator("table.commitments tbody tr").count() == 2
+    # The public page shows each commitment with its evidence (the partial of backend/commitments).
+    assert page.locator(".measured-commitment").count() == 2
+    assert page.locator(".measured-commitment").get_by_text("We met the Home Secretary").count() == 1
