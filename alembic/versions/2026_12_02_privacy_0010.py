@@ -74,6 +74,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The chain stays in the sealed form: the code before this revision cannot verify it (nor re-hash it without
+    # the values that were erased).
     with op.batch_alter_table('privacy_erasure', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_privacy_erasure_letter_id'))
     op.drop_table('privacy_erasure')

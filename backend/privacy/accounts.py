@@ -17,7 +17,14 @@ from backend.audit.models import AuditEvent
 from backend.campaigns.models import Campaign, CoalitionInvite
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.privacy.models import Erasure, ErasureKind
-from backend.privacy.service import AUDIT_FIELDS, _audit_events, _record, scrub_outbox
+from backend.privacy.service import (
+    AUDIT_FIELDS,
+    OUTBOX_FIELDS,
+    _audit_events,
+    _record,
+    emails_to,
+    scrub_outbox,
+)
 
 # Every column of an account's tables, with what it means (tests/privacy/test_accounts.py fails when a column is
 # added to the model and not here). The password's hash is named but never exported.
@@ -81,9 +88,11 @@ def account_export(*, session: Session, user: User) -> dict[str, Any]:
         "email_links": [_record(t, EMAIL_TOKEN_FIELDS) for t in session.exec(
             select(EmailToken).where((EmailToken.user_id == user.id) | (EmailToken.email == user.email))
             .order_by(col(EmailToken.id)))],
+        "emails": emails_to(session=session, address=user.email),
         "audit_events": _audit_events(session, _account_events(session, user)),
         "field_meanings": {"account": USER_FIELDS, "memberships": MEMBERSHIP_FIELDS, "sessions": SESSION_FIELDS,
-                           "email_links": EMAIL_TOKEN_FIELDS, "audit_events": list(AUDIT_FIELDS)},
+                           "email_links": EMAIL_TOKEN_FIELDS, "emails": OUTBOX_FIELDS,
+                           "audit_events": list(AUDIT_FIELDS)},
     }
 
 

@@ -85,6 +85,15 @@ TOKEN_FIELDS: dict[str, str] = {
     "expires_at": "When the link expires",
     "used_at": "When the link was used",
 }
+OUTBOX_FIELDS: dict[str, str] = {
+    "id": "Reference of the email", "created_at": "When it was written", "updated_at": "When it last changed",
+    "to_address": "Sent to", "template": "Which kind of email", "subject": "Subject", "text": "Text",
+    "html": "The same text as HTML", "reply_to": "Replies went to", "status": "Whether it was sent",
+    "attempts": "Attempts to send it", "next_attempt_at": "When it was to be tried next",
+    "lease_expires_at": "Until when a worker was sending it", "last_error": "The mail server's last answer",
+    "sent_at": "When it was sent", "message_id": "Its Message-ID",
+    "dedupe_key": "What it was about (so it is sent once)", "transport": "How it was sent",
+}
 AUDIT_FIELDS = ("id", "at", "action", "actor", "ip", "details", "subject_type", "subject_id")
 
 
@@ -105,6 +114,15 @@ def _audit_events(session: Session, found: dict[int, set[str]]) -> list[dict[str
     return [_record(event, AUDIT_FIELDS) for event in rows]
 
 
+def emails_to(*, session: Session, address: str) -> list[dict[str, Any]]:
+    """The emails kept that were sent (or are to be sent) to this address."""
+    if not address:
+        return []
+    rows = session.exec(select(OutboundEmail).where(func.lower(OutboundEmail.to_address) == address.lower())
+                        .order_by(col(OutboundEmail.id)))
+    return [_record(email, OUTBOX_FIELDS) for email in rows]
+
+
 # A signatory, through their management link -------------------------------------------------------------
 
 @dataclass
@@ -115,6 +133,7 @@ class SignatoryData:
     invite: Invite | None
     tokens: list[SignatureToken]
     events: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
     published: bool
     # What erasure does here, said in the page (booleans, not rules, for the template).
     erase_removes_signature: bool
@@ -158,6 +177,7 @@ def signatory_data(*, session: Session, token: str) -> SignatoryData:
         signature=signature, letter=letter,
         version=session.get(LetterVersion, signature.version_id) if signature.version_id else None,
         invite=invite, tokens=tokens, events=_audit_events(session, found),
+        emails=emails_to(session=session, address=signature.contact_email),
         published=letter.status == "published", erase_removes_signature=removes, erase_keeps_listing=not removes,
     )
 
@@ -171,8 +191,10 @@ def signatory_export(data: SignatoryData) -> dict[str, Any]:
             "number": data.version.number, "content_hash": data.version.content_hash},
         "invite": None if data.invite is None else _record(data.invite, INVITE_FIELDS),
         "links": [_record(t, TOKEN_FIELDS) for t in data.tokens],
+        "emails": data.emails,
         "audit_events": data.events,
-        "field_meanings": {"signature": SIGNATURE_FIELDS, "invite": INVITE_FIELDS, "links": TOKEN_FIELDS},
+        "field_meanings": {"signature": SIGNATURE_FIELDS, "invite": INVITE_FIELDS, "links": TOKEN_FIELDS,
+                           "emails": OUTBOX_FIELDS},
     }
 
 

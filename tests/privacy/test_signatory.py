@@ -17,11 +17,12 @@ from tests.signatures.helpers import link_in, open_letter, sign_data
 
 def test_the_export_names_every_column_held_about_a_signatory() -> None:
     """A column added to these models without being added to the export fails here."""
+    from backend.mail.models import OutboundEmail
     from backend.privacy import service
     from backend.signatures.models import Invite, Signature, SignatureToken
 
     for model, fields in ((Signature, service.SIGNATURE_FIELDS), (Invite, service.INVITE_FIELDS),
-                          (SignatureToken, service.TOKEN_FIELDS)):
+                          (SignatureToken, service.TOKEN_FIELDS), (OutboundEmail, service.OUTBOX_FIELDS)):
         columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
         assert set(fields) == columns, f"{model.__name__}: not exported {columns - set(fields)}"
 
@@ -55,6 +56,7 @@ def test_signatory_sees_and_downloads_what_is_held(client: Any, post: Any, db: A
     assert exported["version_approved"]["content_hash"] == signature.content_hash
     assert {t["purpose"] for t in exported["links"]} >= {"confirm", "manage"}
     assert any(e["action"] == "signature_confirmed" for e in exported["audit_events"])
+    assert {e["template"] for e in exported["emails"]} >= {"signature_confirm"}
     assert set(exported["field_meanings"]["signature"]) == set(service.SIGNATURE_FIELDS)
     assert client.get("/manage/not-a-token/data").status_code == 400
 
