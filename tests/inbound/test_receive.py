@@ -152,3 +152,14 @@ def test_quoted_history_is_trimmed():
     gmail = "Noted.\n\nOn Tue, 1 Dec 2026 at 10:00, Undersigned <\nno-reply@x.example> wrote:\n> text"
     assert service.trim_quoted(gmail) == "Noted."
     assert service.trim_quoted("Yes.\n-----Original Message-----\nold") == "Yes."
+
+
+def test_the_command_takes_one_message_from_a_file(db, sent, tmp_path, capsys):
+    from backend.cli import main
+
+    path = tmp_path / "reply.eml"
+    path.write_bytes(reply(to=sent.reply_to, subject="Re: by a pipe"))
+    assert main(["inbound", "file", str(path)]) == 0
+    assert "Stored as inbound message" in capsys.readouterr().out
+    [row] = _messages(db)
+    assert row.subject == "Re: by a pipe" and row.state == "to_review" and row.source == "file"

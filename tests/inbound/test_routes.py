@@ -44,6 +44,15 @@ def test_the_lead_files_a_reply_as_a_substantive_public_response(client, db, sen
     assert again.status_code == 422 and "already been filed" in again.text
 
 
+def test_a_senders_markup_is_shown_as_text_never_as_html(client, db, sent, engine, login):
+    sources.take(engine=engine, raw=reply(to=sent.reply_to, text="<script>alert(1)</script> <b>bold</b>"),
+                 source="smtp")
+    message = _one(db)
+    login(client, sent.lead)
+    page = client.get(f"/letters/{sent.letter.slug}/inbound/{message.id}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;" in page and "<script>alert" not in page
+
+
 def test_attachments_and_the_raw_message_are_downloads(client, db, sent, engine, login):
     sources.take(engine=engine, raw=reply(to=sent.reply_to, attachments=[("a.pdf", "application/pdf", PDF)]),
                  source="smtp")
