@@ -241,6 +241,7 @@ def _wipe(engine: Any) -> None:
             conn.execute(text("UPDATE letter SET current_version_id = NULL"))
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
+            conn.execute(text("DELETE FROM letter_search"))  # the full-text table (made by a migration)
 
 
 @pytest.fixture(autouse=True)

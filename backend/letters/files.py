@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backend.accounts import service as accounts
@@ -66,6 +67,17 @@ class LetterFileError(Exception):
     def located(self, filename: str) -> str:
         """`file:line: field: message`, as compilers write it."""
         return f"{filename}:{self.line}: {self.field}: {self.message}"
+
+
+class LetterFileErrors(LetterFileError):
+    """Every problem found in a file, in the order found; the exception's own message is the first."""
+
+    def __init__(self, errors: list[LetterFileError]) -> None:
+        super().__init__(errors[0].message, field=errors[0].field, line=errors[0].line)
+        self.errors = errors
+
+    def located(self, filename: str) -> str:
+        return "\n".join(LetterFileError.located(e, filename) for e in self.errors)
 
 
 @dataclass
@@ -163,7 +175,9 @@ class _Reader:
     def fail(self, node: yaml.Node, where: str, message: str) -> LetterFileError:
         return LetterFileError(message, field=where, line=self.line(node))
 
-    def mapping(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, int]]:
+    def mapping(self, node: yaml.Node, where: str, allowed: tuple[str, ...],
+                errors: list[LetterFileError] | None = None) -> dict[str, tuple[yaml.Node, int]]:
+        """The keys and values; an unknown or repeated key goes to `errors` when given (else it is raised)."""
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, where, "Expected keys and values here (a mapping).")
         found: dict[str, tuple[yaml.Node, int]] = {}
@@ -172,10 +186,13 @@ class _Reader:
                 raise self.fail(key_node, where, "A key must be a plain word.")
             key = key_node.value
             name = f"{where}.{key}" if where else key
-            if key not in allowed:
-                raise self.fail(key_node, name, f"Unknown key “{key}”. Known keys: {', '.join(allowed)}.")
-            if key in found:
-                raise self.fail(key_node, name, f"The key “{key}” appears twice.")
+            problem = (f"Unknown key “{key}”. Known keys: {', '.join(allowed)}." if key not in allowed
+                       else f"The key “{key}” appears twice." if key in found else "")
+            if problem and errors is None:
+                raise self.fail(key_node, name, problem)
+            if problem and errors is not None:
+                errors.append(self.fail(key_node, name, problem))
+                continue
             found[key] = (value_node, self.line(key_node))
         return found
 
@@ -352,17 +369,29 @@ def parse(text: str) -> LetterFile:
                               line=line) from None
     if root is None:
         raise LetterFileError("The front matter is empty.", field="front matter", line=1)
-    values = reader.mapping(root, "", TOP_KEYS)
+    # Every section is read even when an earlier one has a problem, so one run reports them all.
+    errors: list[LetterFileError] = []
+    values = reader.mapping(root, "", TOP_KEYS, errors)
     lines = {key: line for key, (_node, line) in values.items()}
     lines["body"] = body_line
 
+    def attempt(read: Any, default: Any) -> Any:
+        try:
+            return read()
+        except LetterFileError as exc:
+            errors.extend(exc.errors if isinstance(exc, LetterFileErrors) else [exc])
+            return default
+
     def required(key: str, max_length: int) -> str:
         if key not in values:
-            raise LetterFileError(f"The front matter needs “{key}”.", field=key, line=1)
-        return reader.text(values[key][0], key, max_length=max_length, required=True)
+            errors.append(LetterFileError(f"The front matter needs “{key}”.", field=key, line=1))
+            return ""
+        return str(attempt(lambda: reader.text(values[key][0], key, max_length=max_length, required=True), ""))
 
     def optional(key: str, max_length: int) -> str:
-        return reader.text(values[key][0], key, max_length=max_length) if key in values else ""
+        if key not in values:
+            return ""
+        return str(attempt(lambda: reader.text(values[key][0], key, max_length=max_length), ""))
 
     result = LetterFile(
         title=required("title", 200),
@@ -378,31 +407,36 @@ def parse(text: str) -> LetterFile:
     )
     if result.slug and accounts.slugify(result.slug) != result.slug:
         suggestion = accounts.slugify(result.slug)
-        raise reader.fail(values["slug"][0], "slug",
-                          f"A slug has only lower-case letters, digits and dashes, like “{suggestion}”.")
+        errors.append(reader.fail(values["slug"][0], "slug",
+                                  f"A slug has only lower-case letters, digits and dashes, like “{suggestion}”."))
     if "recipients" in values:
-        result.recipients = _recipients(reader, values["recipients"][0])
+        result.recipients = attempt(lambda: _recipients(reader, values["recipients"][0]), [])
     if "quotes" in values:
-        result.quotes = _quotes(reader, values["quotes"][0])
+        result.quotes = attempt(lambda: _quotes(reader, values["quotes"][0]), [])
     if "press_contact" in values:
-        result.press_contact = _press_contact(reader, values["press_contact"][0])
+        result.press_contact = attempt(lambda: _press_contact(reader, values["press_contact"][0]), None)
     if "tags" in values:
-        result.tags = [reader.text(n, "tags", max_length=60, required=True)
-                       for n in reader.sequence(values["tags"][0], "tags")]
+        result.tags = attempt(lambda: [reader.text(n, "tags", max_length=60, required=True)
+                                       for n in reader.sequence(values["tags"][0], "tags")], [])
     if "embargo" in values:
-        result.embargo = _embargo(reader, values["embargo"][0])
+        result.embargo = attempt(lambda: _embargo(reader, values["embargo"][0]), None)
     if "signatories" in values:
-        result.signatories = _signatories(reader, values["signatories"][0])
+        result.signatories = attempt(lambda: _signatories(reader, values["signatories"][0]), [])
     if "commitments" in values:
         from backend.commitments import files as commitment_files
 
-        result.commitments = commitment_files.parse(reader, values["commitments"][0])
-    try:
-        letters.validate_text(letters.LetterText(salutation=result.salutation, subject=result.subject,
-                                                 body=result.body, sign_off=result.sign_off))
-    except InvalidInput as exc:
-        where = exc.field or "body"
-        raise LetterFileError(exc.message, field=where, line=result.line_of(where)) from None
+        result.commitments = attempt(lambda: commitment_files.parse(reader, values["commitments"][0]), [])
+    if not any(e.field in ("salutation", "subject", "sign_off") for e in errors):
+        try:
+            letters.validate_text(letters.LetterText(salutation=result.salutation, subject=result.subject,
+                                                     body=result.body, sign_off=result.sign_off))
+        except InvalidInput as exc:
+            where = exc.field or "body"
+            errors.append(LetterFileError(exc.message, field=where, line=result.line_of(where)))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise LetterFileErrors(errors)
     return result
 
 
@@ -596,16 +630,18 @@ def _campaign(*, session: Session, lf: LetterFile, author: User | None, campaign
 
 
 def _recipient(*, session: Session, organisation_id: int, entry: RecipientEntry) -> Recipient:
-    """The matching recipient in the lead organisation's directory, or a new one."""
+    """The lead organisation's directory entry with the same name and position (the closest match when there
+    are several), or a new one: the directory keeps one "Home Secretary", however many letters name her."""
     found = session.exec(
-        select(Recipient).where(Recipient.organisation_id == organisation_id).where(Recipient.name == entry.name)
-        .where(Recipient.position == entry.position)
-        .where(Recipient.recipient_organisation == entry.organisation)
-        .where(Recipient.reply_target_days == entry.reply_target_days)
+        select(Recipient).where(Recipient.organisation_id == organisation_id)
+        .where(func.lower(Recipient.name) == entry.name.casefold())
+        .where(func.lower(Recipient.position) == entry.position.casefold())
+        .order_by(col(Recipient.id))
     ).all()
-    for r in found:
-        if (r.email or "") == entry.email:
-            return r
+    if found:
+        return max(found, key=lambda r: ((r.email or "") == entry.email,
+                                         r.recipient_organisation == entry.organisation,
+                                         r.reply_target_days == entry.reply_target_days))
     return Recipient(organisation_id=organisation_id, name=entry.name, position=entry.position,
                      recipient_organisation=entry.organisation, email=entry.email or None,
                      reply_target_days=entry.reply_target_days,
@@ -694,6 +730,16 @@ def load_examples(*, session: Session, directory: Path, author: User | None) -> 
 
 # The command line ------------------------------------------------------------------------------------
 
+def notes_on_import(letter_file: LetterFile) -> list[str]:
+    """Where importing a file differs from the web form, said on import rather than left to be found out."""
+    notes = []
+    if letter_file.embargo is not None and letter_file.embargo <= utcnow():
+        notes.append(f"{letter_file.line_of('embargo')}: embargo: it is in the past. Kept as the record of the "
+                     "letter (a file may describe a letter already published); the web form only takes a future "
+                     "embargo, and the letter cannot be scheduled at this one: move it on the publish page.")
+    return notes
+
+
 def cli_import(args: argparse.Namespace) -> int:
     """`undersigned import FILE [--campaign SLUG]`: errors as `file:line: field: message`, exit status 2."""
     from backend.cli import _engine
@@ -714,6 +760,8 @@ def cli_import(args: argparse.Namespace) -> int:
             print(exc.located(str(path)), file=sys.stderr)
             return 2
         session.commit()
+        for note in notes_on_import(lf):
+            print(f"{path}:{note}", file=sys.stderr)
         print(f"Imported “{letter.title}” as {letter.slug}.")
     return 0
 

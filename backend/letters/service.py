@@ -241,7 +241,13 @@ def get_tags(*, session: Session, letter_id: int) -> list[str]:
 
 
 def set_tags(*, session: Session, letter: Letter, tags: list[str]) -> None:
-    clean = sorted({" ".join(t.split()).casefold()[:60] for t in tags if t.strip()})
+    """Tags keep the case they were written in (for display); two differing only in case are one tag."""
+    by_key: dict[str, str] = {}
+    for tag in tags:
+        name = " ".join(tag.split())[:60]
+        if name:
+            by_key.setdefault(name.casefold(), name)
+    clean = sorted(by_key.values(), key=str.casefold)
     session.execute(delete(LetterTag).where(col(LetterTag.letter_id) == letter.id))
     for name in clean:
         session.add(LetterTag(letter_id=letter.id, name=name))  # type: ignore[arg-type]

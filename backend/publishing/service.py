@@ -52,32 +52,11 @@ def get_published(*, session: Session, limit: int = 50) -> list[Letter]:
 
 def search(*, session: Session, text: str = "", recipient: str = "", organisation: str = "", tag: str = "",
            limit: int = 100) -> list[Letter]:
-    """Published letters matching every given term (case-insensitive), newest first."""
-    stmt = select(Letter).where(Letter.status == "published")
-    if text.strip():
-        like = f"%{text.strip().lower()}%"
-        in_text = (select(LetterVersion.id).where(LetterVersion.id == Letter.current_version_id)
-                   .where(or_(func.lower(LetterVersion.subject).like(like),
-                              func.lower(LetterVersion.body).like(like))))
-        stmt = stmt.where(or_(func.lower(Letter.title).like(like), in_text.exists()))
-    if recipient.strip():
-        like = f"%{recipient.strip().lower()}%"
-        stmt = stmt.where(
-            select(LetterRecipient.id).join(Recipient, col(Recipient.id) == LetterRecipient.recipient_id)
-            .where(LetterRecipient.letter_id == Letter.id)
-            .where(or_(func.lower(Recipient.name).like(like), func.lower(Recipient.position).like(like),
-                       func.lower(Recipient.recipient_organisation).like(like))).exists())
-    if organisation.strip():
-        like = f"%{organisation.strip().lower()}%"
-        stmt = stmt.where(
-            select(Signature.id).where(Signature.letter_id == Letter.id).where(Signature.status == "approved")
-            .where(Signature.version_id == Letter.current_version_id)
-            .where(func.lower(Signature.display_name).like(like)).exists())
-    if tag.strip():
-        stmt = stmt.where(select(LetterTag.id).where(LetterTag.letter_id == Letter.id)
-                          .where(func.lower(LetterTag.name) == tag.strip().lower()).exists())
-    stmt = stmt.order_by(col(Letter.published_at).desc(), col(Letter.id).desc()).limit(limit)
-    return list(session.exec(stmt))
+    """Published letters matching every given term (full text: words in any order, case ignored), newest first."""
+    from backend.publishing import search as search_index
+
+    return search_index.search(session=session, limit=limit, query=search_index.Query(
+        text=text, recipient=recipient, organisation=organisation, tag=tag))
 
 
 def get_by_slug(*, session: Session, slug: str) -> Letter:
@@ -255,7 +234,10 @@ def _claim(*, session: Session, letter_id: int, due_before: datetime | None) -> 
 
 def _after_publication(*, session: Session, letter: Letter, actor: str, actor_user_id: int | None,
                        ip: str | None) -> None:
-    """Audit, and tell every listed signatory (once: the dedupe key is per letter and signature)."""
+    """Audit, index for search, and tell every listed signatory (once: the dedupe key is per letter and signature)."""
+    from backend.publishing import search as search_index
+
+    search_index.index_letter(session=session, letter=letter)
     signatures = final_signatures(session=session, letter=letter)
     audit.record(session=session, action="letter_published", actor=actor, actor_user_id=actor_user_id,
                  subject_type="letter", subject_id=letter.id, ip=ip,

@@ -76,6 +76,7 @@ def test_two_organisations_draft_a_letter_together(page, live_server, smtp, db, 
 
     # The editor follows the link, logs in, accepts for a new organisation, and edits: version 2.
     page.goto(invite_path)
+    page.get_by_role("link", name="Log in to accept").click()
     assert "/login" in page.url
     page.fill("#f-email", editor.email)
     page.fill("#f-password", editor.password)
