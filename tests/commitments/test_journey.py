@@ -40,7 +40,7 @@ def test_record_measure_and_publish_a_commitment(page, db, make_user, axe_check)
 
     # From the campaigns page to the letter's commitments.
     page.goto("/campaigns")
-    page.get_by_role("link", name="Right to protest").click()
+    page.get_by_role("link", name="Right to protest", exact=True).click()
     page.get_by_role("link", name=letter.title).click()
     page.get_by_role("navigation", name="This letter").get_by_role("link", name="Commitments").click()
     page.get_by_role("heading", name="Commitments and their figures").wait_for()

@@ -29,8 +29,14 @@ def test_commitments_and_mailbox_on_a_phone(page, live_server, smtp, db, make_us
     db.commit()
     page.set_viewport_size({"width": 375, "height": 800})
     to_letter(page, ready.lead, ready.letter.title)
+    # The public page shows commitments as cards (backend/commitments), which fit a phone.
     page.locator("nav.subnav").get_by_role("link", name="Public page and press").click()
     page.get_by_role("link", name="See the public page").click()
+    assert page.locator(".measured-commitment").count() == 2
+    assert _fits(page)
+    page.go_back()
+    # The coalition's tracking page keeps the table: each row becomes a labelled card.
+    page.locator("nav.subnav").get_by_role("link", name="Sending and replies").click()
     table = page.locator("table.commitments")
     table.scroll_into_view_if_needed()
     assert _fits(page)
