@@ -23,7 +23,7 @@ from backend.responses.models import (
     Response,
     ResponseRevision,
 )
-from backend.signatures.models import Invite, Signature, SignatureToken
+from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
 __all__ = [
     "AuditEvent",
@@ -40,6 +40,7 @@ __all__ = [
     "LetterRecipient",
     "LetterTag",
     "LetterVersion",
+    "ListingChange",
     "Membership",
     "Organisation",
     "OutboundAttachment",

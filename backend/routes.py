@@ -27,7 +27,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.responses.routes import router as responses_router
 
     app.include_router(responses_router)
-    if settings.is_development or settings.environment == "test":
+    if settings.is_development:  # never in test or production: it shows every reset link
         from backend.mail.routes import router as mailbox_router
 
         app.include_router(mailbox_router)
