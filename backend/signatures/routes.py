@@ -359,6 +359,7 @@ def _dashboard(request: Request, session: Session, user: Any, slug: str, *, stat
         "letter": letter, "role": role, "rows": shown, "counts": counts, "total": len(rows),
         "state": state if state in service.DASHBOARD_STATES else "", "states": service.DASHBOARD_STATES,
         "verified": verified,
+        "open_link_embargoed": letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is not None,
         "labels": service.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
         "listed": [r for r in rows if r.signature is not None and r.state in ("approved", "confirmed",
                                                                               "needs_reconfirmation")],

@@ -94,3 +94,51 @@ def test_a_rename_after_approval_waits_for_the_lead(page: Any, live_server: Any,
     assert s.display_name == "Amnesty International" and s.website == "https://www.amnesty.org.uk"
     page.goto(sign_page)
     assert "Amnesty International" in page.content()
+
+
+def test_pages_of_the_limits_invites_and_embargo_are_accessible(page: Any, live_server: Any, smtp: Any, db: Any,
+                                                               make_user: Any, axe_check: Any) -> None:
+    from backend.db import utcnow
+    from backend.signatures import service
+
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    service.create_invites(session=db, letter=setup.letter, text="Tiny Local Group, t@tiny.example",
+                           user=setup.lead, ip=None)
+    setup.letter.embargo_at = utcnow().replace(year=utcnow().year + 1)
+    db.add(setup.letter)
+    db.commit()
+
+    # The invited organisation reads, on the page its email links to, that it signs under the invited name.
+    page.goto(_link(smtp.wait_for(1, to="t@tiny.example")[-1], "/sign/"))
+    assert "You were invited as “Tiny Local Group”" in page.content()
+    axe_check(page)
+
+    # The lead tries to invite too many organisations at once, and reads why not.
+    page.goto("/login")
+    page.fill("#f-email", setup.lead.email)
+    page.fill("#f-password", setup.lead.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    page.goto("/campaigns")
+    page.get_by_role("link", name=setup.campaign.title).first.click()
+    page.goto(f"/letters/{setup.letter.slug}/signatories")
+    assert "the open link answers “not found” until it is published" in page.content()
+    page.fill("#f-invites", "\n".join(f"Org {n}, o{n}@bulk.example" for n in range(100)))
+    page.get_by_role("button", name="Send invites").click()
+    page.wait_for_load_state()
+    assert "organisations in 24 hours" in page.content()
+    axe_check(page)
+
+    # A site admin sees the account that reached its limit.
+    admin = make_user(email="admin@site.example", is_admin=True)
+    page.context.clear_cookies()
+    page.goto("/login")
+    page.fill("#f-email", admin.email)
+    page.fill("#f-password", admin.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    page.goto("/admin")
+    limits = page.locator("#limits").locator("xpath=following-sibling::table[1]")
+    assert setup.lead.email in limits.inner_text()
+    axe_check(page)
+    page.screenshot(path="/tmp/15-admin.png", full_page=True)
