@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     retention_ip_days: int = 90
     retention_email_body_days: int = 30
     retention_press_download_days: int = 90
+    # Mail an account can cause (issue 15): organisations invited to sign per account in any 24 hours. A new
+    # (younger than ACCOUNT_ESTABLISHED_DAYS) or unverified account, or one not of the campaign's lead organisation,
+    # gets the small budget; an established account of the lead organisation the larger one.
+    invite_limit_new_account: int = 25
+    invite_limit_established: int = 1000
+    account_established_days: int = 14
 
     @property
     def is_development(self) -> bool:
@@ -125,6 +131,10 @@ class Settings(BaseSettings):
         return "__Host-us_csrf" if self.is_production else "us_csrf"
 
     @property
+    def flash_cookie_name(self) -> str:
+        return "__Host-us_flash" if self.is_production else "us_flash"
+
+    @property
     def templates_dir(self) -> str:
         return str(PROJECT_ROOT / "templates")
 
@@ -134,7 +144,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def refuse_placeholder_secret(self) -> Settings:
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(

@@ -30,7 +30,6 @@ from backend.web import render
 
 log = logging.getLogger(__name__)
 
-FLASH_COOKIE = "us_flash"
 TOKEN_PATH_PREFIXES = ("/verify", "/reset", "/invite", "/sign", "/confirm", "/manage", "/press", "/coalition")
 
 
@@ -94,7 +93,8 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     from backend.publishing.pagecache import PublicPageCache
 
     app.add_middleware(PublicPageCache, revalidate_seconds=settings.public_page_revalidate_seconds,
-                       skip_cookies=(settings.session_cookie_name, FLASH_COOKIE), csrf_cookie=settings.csrf_cookie_name)
+                       skip_cookies=(settings.session_cookie_name, settings.flash_cookie_name),
+                       csrf_cookie=settings.csrf_cookie_name)
 
     _install_error_handlers(app)
 
@@ -144,7 +144,7 @@ class SessionAndHeaders:
         token = request.cookies.get(settings.session_cookie_name)
         if token:
             request.state.user = await run_in_threadpool(_load_user, self.engine, token)
-        raw_flash = request.cookies.get(FLASH_COOKIE)
+        raw_flash = request.cookies.get(settings.flash_cookie_name)
         request.state.flash_in = _decode_flash(raw_flash) if raw_flash else []
 
         async def send_with_headers(message: Message) -> None:
@@ -168,18 +168,18 @@ def _finish_response(request: Request, headers: MutableHeaders, settings: Settin
         headers.append(*(part.decode("latin-1") for part in csrf_cookie(state.csrf_seed)))
     new_session = getattr(state, "new_session", None)
     if token and state.user is None and not new_session:
-        cookies.delete_cookie(settings.session_cookie_name, path="/")
+        cookies.delete_cookie(settings.session_cookie_name, path="/", secure=secure, httponly=True, samesite="lax")
     if new_session is not None:
         cookies.set_cookie(settings.session_cookie_name, new_session, httponly=True, samesite="lax",
                            secure=secure, path="/")
     if getattr(state, "end_session", False):
-        cookies.delete_cookie(settings.session_cookie_name, path="/")
+        cookies.delete_cookie(settings.session_cookie_name, path="/", secure=secure, httponly=True, samesite="lax")
     flash_out = getattr(state, "flash_out", None)
     if flash_out:
-        cookies.set_cookie(FLASH_COOKIE, _encode_flash(flash_out), httponly=True, samesite="lax", secure=secure,
-                           path="/")
+        cookies.set_cookie(settings.flash_cookie_name, _encode_flash(flash_out), httponly=True, samesite="lax",
+                           secure=secure, path="/")
     elif raw_flash and headers.get("content-type", "").startswith("text/html"):
-        cookies.delete_cookie(FLASH_COOKIE, path="/")
+        cookies.delete_cookie(settings.flash_cookie_name, path="/", secure=secure, httponly=True, samesite="lax")
     for key, value in cookies.raw_headers:
         headers.append(key.decode("latin-1"), value.decode("latin-1"))
 

@@ -26,7 +26,7 @@ from backend.responses.models import (
     Response,
     ResponseRevision,
 )
-from backend.signatures.models import Invite, InviteLink, Signature, SignatureToken
+from backend.signatures.models import Invite, InviteLink, ListingChange, Signature, SignatureToken
 
 __all__ = [
     "AuditEvent",
@@ -50,6 +50,7 @@ __all__ = [
     "LetterRecipient",
     "LetterTag",
     "LetterVersion",
+    "ListingChange",
     "Membership",
     "Organisation",
     "OutboundAttachment",

@@ -36,7 +36,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.privacy.routes import router as privacy_router
 
     app.include_router(privacy_router)
-    if settings.is_development or settings.environment == "test":
+    if settings.is_development:  # never in test or production: it shows every reset link
         from backend.mail.routes import router as mailbox_router
 
         app.include_router(mailbox_router)

@@ -77,21 +77,25 @@ def csrf_valid(seed: str | None, sent: str | None) -> bool:
     return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), csrf_token_for(str(seed)))
 
 
+def is_form(request: Request) -> bool:
+    """Whether the body is a form (media types are case-insensitive: `Multipart/Form-Data` is one too)."""
+    content_type = request.headers.get("content-type", "").strip().casefold()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 async def csrf_protect(request: Request) -> None:
     """App-wide dependency: every unsafe request must carry a valid token, so no route can forget it."""
     if request.method not in UNSAFE_METHODS:
         return
     seed = request.cookies.get(get_settings().csrf_cookie_name)
     sent = request.headers.get("x-csrf-token")
-    if sent is None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            try:
-                form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
-            except Exception as exc:  # malformed multipart body
-                raise HTTPException(400, "The form could not be read.") from exc
-            value = form.get(CSRF_FIELD)
-            sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
+    if sent is None and is_form(request):
+        try:
+            form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
+        except Exception as exc:  # malformed multipart body
+            raise HTTPException(400, "The form could not be read.") from exc
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
     if not csrf_valid(seed, sent):
         raise HTTPException(
             403,
@@ -112,8 +116,7 @@ async def reject_nul_characters(request: Request) -> None:
     """App-wide dependency: no NUL in the query string or a form field (PostgreSQL text cannot hold one)."""
     if nul_in_address(request):
         raise HTTPException(400, NUL_MESSAGE)
-    if request.method in UNSAFE_METHODS and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+    if request.method in UNSAFE_METHODS and is_form(request):
         try:
             form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
         except Exception as exc:  # malformed multipart body

@@ -34,10 +34,20 @@ def test_wrong_method_is_405_with_a_reason(client):
     assert response.status_code in (403, 405)
 
 
-def test_dev_mailbox_shows_messages_and_their_links(client, db):
+def test_dev_mailbox_shows_messages_and_their_links(settings, engine, db, smtp):
+    from fastapi.testclient import TestClient
+
+    from backend.main import create_app
+
     mail.enqueue(session=db, to="reader@example.org", template="test_message",
                  context={"name": "Reader <b>", "link": "http://testserver/verify/abc"})
     db.commit()
+    development = settings.model_copy(update={"environment": "development"})
+    with TestClient(create_app(development, engine=engine, run_worker=False)) as client:
+        _read_mailbox(client, db)
+
+
+def _read_mailbox(client, db):
     listing = client.get("/dev/mailbox")
     assert listing.status_code == 200
     assert "A test message for Reader &lt;b&gt;" in listing.text

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Form
+from pydantic import AfterValidator
 
+from backend import text
 from backend.errors import InvalidInput
 
 # Generous caps on what is read from a form; the services apply the real limits with clear messages.
-ShortText = Annotated[str, Form(max_length=2000)]
-LongText = Annotated[str, Form(max_length=50_000)]
+# Every typed value goes through `text` (controls and invisible format characters removed); passwords do not.
+ShortText = Annotated[str, Form(max_length=2000), AfterValidator(lambda v: text.clean_text(v, multiline=False))]
+LongText = Annotated[str, Form(max_length=50_000), AfterValidator(text.clean_text)]
 Secret = Annotated[str, Form(max_length=2000)]
 
 

@@ -48,7 +48,9 @@ def login_submit(
 ) -> Response:
     settings = get_settings()
     ip = client_ip(request)
-    account_key = email.strip().casefold()[:254]
+    # Failed log-ins slow down each (account, address) pair: guesses from many addresses do not lock the owner out
+    # (each address also has its own limit across accounts, "login-ip").
+    account_key = email.strip().casefold()[:254] + "|" + ip
     ratelimit.enforce(request=request, session=session, scope="login-ip", key=ip, limit=settings.rate_limit_login)
     ratelimit.enforce(request=request, session=session, scope="login-account", key=account_key, count=False,
                       limit=settings.rate_limit_login_account, actor=f"anonymous {account_key[:200]}")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from backend import text
 from backend.accounts.models import MEMBERSHIP_ROLES, EmailToken, Membership, Organisation, User, UserSession
 from backend.accounts.passwords import dummy_hash, hasher
 from backend.config import get_settings
@@ -49,8 +50,8 @@ def check_password_rules(password: str, *, field: str = "password") -> None:
 
 
 def clean_name(raw: str, *, field: str = "name", what: str = "your name") -> str:
-    """Collapses spaces; refuses an empty or over-long name."""
-    name = " ".join((raw or "").split())
+    """Collapses spaces; refuses an empty or over-long name, or one with hidden characters."""
+    name = text.clean_name(raw, label=what[0].upper() + what[1:], field=field)
     if not name:
         raise InvalidInput(f"Enter {what}.", field=field)
     if len(name) > 200:
@@ -459,6 +460,10 @@ def reset_password(*, session: Session, token: str, password: str) -> User:
     if user is None or user.email != row.email:
         raise TokenInvalid("This link is not valid any more. Ask for a new one.")
     set_password(session=session, user=user, password=password)
+    # Every other reset link of the account stops working: one of them may be in someone else's hands.
+    session.execute(update(EmailToken).where(col(EmailToken.user_id) == user.id)
+                    .where(col(EmailToken.purpose) == RESET).where(col(EmailToken.used_at).is_(None))
+                    .values(used_at=utcnow()))
     if user.verified_at is None:  # the link proves the address
         user.verified_at = utcnow()
     _notify_password_changed(session=session, user=user)

@@ -13,6 +13,7 @@ from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.errors import InvalidInput
 from backend.security import client_ip
+from backend.signatures import limits
 from backend.web import flash, render
 
 router = APIRouter(prefix="/admin")
@@ -23,6 +24,7 @@ def _index(request: Request, session: SessionDep, values: dict[str, str], errors
     return render(request, "admin/index.html", {
         "organisations": accounts.get_all_organisations(session=session),
         "users": accounts.get_all_users(session=session),
+        "limit_hits": limits.recent_hits(session=session),
         "values": values, "errors": errors,
     }, status_code=status_code)
 

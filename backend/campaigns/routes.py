@@ -19,6 +19,7 @@ from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import service as letters
 from backend.security import FORM_FIELD_LIMIT, client_ip
 from backend.signatures import progress as signatory_progress
+from backend.text import clean_text
 from backend.web import flash, render
 
 router = APIRouter()
@@ -34,7 +35,7 @@ FormDep = Annotated[FormData, Depends(read_form)]
 
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
-    return value if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def load_campaign(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Campaign, str]:
@@ -42,7 +43,8 @@ def load_campaign(*, session: Session, slug: str, user: User, at_least: str) -> 
     campaign = service.get_by_slug(session=session, slug=slug)
     if campaign is None:
         raise NotFound("There is no campaign at this address.")
-    role = service.require_role(session=session, campaign_id=campaign.id, user=user, at_least=at_least)  # type: ignore[arg-type]
+    role = service.require_role(session=session, campaign_id=campaign.id, user=user, at_least=at_least,  # type: ignore[arg-type]
+                                what="campaign")
     return campaign, role
 
 

@@ -29,7 +29,9 @@ from backend.db import as_utc, utcnow
 from backend.errors import InvalidInput
 from backend.letters import service as letters
 from backend.letters.models import Letter, PressContact, Quote, Recipient
+from backend.signatures.identity import skeleton
 from backend.signatures.models import SIGNATURE_KINDS, Signature
+from backend.text import describe, hidden_characters
 
 LONDON = ZoneInfo("Europe/London")
 DELIMITER = "---"
@@ -200,6 +202,10 @@ class _Reader:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, where, "Expected text here, not a list or mapping.")
         value = "" if node.tag == NULL and node.style is None else str(node.value)
+        hidden = hidden_characters(value, multiline=True)
+        if hidden:
+            listed = ", ".join(describe(c) for c in hidden[:3])
+            raise self.fail(node, where, f"This holds invisible or control characters ({listed}): remove them.")
         if required and not value.strip():
             raise self.fail(node, where, "This cannot be empty.")
         if max_length is not None and len(value) > max_length:
@@ -351,6 +357,23 @@ def _embargo(reader: _Reader, node: yaml.Node) -> datetime | None:
     return moment
 
 
+MAX_DEPTH = 8  # the format nests three levels; deeper is a mistake or an attack on the parser
+
+
+def _check_depth(root: yaml.Node | None) -> None:
+    """LetterFileError when the front matter nests deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(root, 1)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise LetterFileError(f"The front matter is nested too deeply ({MAX_DEPTH} levels at most).",
+                                  field="front matter", line=node.start_mark.line + 2)
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+
+
 def parse(text: str) -> LetterFile:
     """Parses a letter file; LetterFileError names the field and the line of the first problem."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
@@ -358,9 +381,18 @@ def parse(text: str) -> LetterFile:
                               field="file", line=1)
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     front, body, body_line = _split(text)
+    hidden = hidden_characters(body, multiline=True)
+    if hidden:
+        line = body_line + body[:body.index(hidden[0])].count("\n")
+        raise LetterFileError(f"The body holds invisible or control characters ({describe(hidden[0])}): remove them.",
+                              field="body", line=line)
     reader = _Reader(offset=1)
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
+        _check_depth(root)
+    except RecursionError:
+        raise LetterFileError(f"The front matter is nested too deeply ({MAX_DEPTH} levels at most).",
+                              field="front matter", line=1) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -694,6 +726,7 @@ def import_letter(
             kind=s.kind,
             display_name=s.name,
             name_key=fold(s.name),
+            skeleton=skeleton(s.name),
             signer_name=s.signer_name,
             signer_role=s.signer_role,
             contact_email="",

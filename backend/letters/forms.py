@@ -12,6 +12,7 @@ from backend.db import as_utc
 from backend.letters import service
 from backend.letters.models import Letter, PressContact, Quote
 from backend.letters.service import LetterDraft, LetterText, RecipientRow
+from backend.text import clean_text
 from backend.web import LONDON
 
 BLANK_RECIPIENT_ROWS = 2
@@ -58,7 +59,7 @@ class LetterForm:
         """Reads the submitted form; unknown or malformed fields are ignored, never an error page."""
         def text(name: str) -> str:
             value = data.get(name)
-            return value if isinstance(value, str) else ""
+            return clean_text(value) if isinstance(value, str) else ""
 
         ids: list[int] = []
         for raw in data.getlist("recipient_id"):
@@ -68,7 +69,7 @@ class LetterForm:
         for key, value in data.multi_items():
             match = _ROW.match(key)
             if match and isinstance(value, str) and int(match.group(2)) < MAX_ROWS:
-                rows.setdefault((match.group(1), int(match.group(2))), {})[match.group(3)] = value
+                rows.setdefault((match.group(1), int(match.group(2))), {})[match.group(3)] = clean_text(value)
         new_recipients = [
             RecipientRow(name=r.get("name", ""), position=r.get("position", ""),
                          recipient_organisation=r.get("organisation", ""), email=r.get("email", ""))

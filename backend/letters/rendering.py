@@ -39,6 +39,7 @@ class Signatory:
     signer_name: str
     signer_role: str
     website: str | None
+    confirmed_domain: str | None = None  # "cja.org.uk" when the confirming address was at the organisation's domain
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +87,7 @@ def split_signatories(signatures: Iterable[SignatoryLike] | None) -> tuple[list[
             signer_name="" if s.signer_name == s.display_name else (s.signer_name or ""),
             signer_role=s.signer_role or "",
             website=safe_website(s.website),
+            confirmed_domain=getattr(s, "confirmed_domain", None),
         )
         (individuals if s.kind == "individual" else organisations).append(item)
     return organisations, individuals

@@ -16,6 +16,7 @@ from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
 from backend.publishing import service
 from backend.responses import service as responses
+from backend.signatures import identity
 from backend.web import templates
 
 router = APIRouter()
@@ -81,6 +82,8 @@ class SignatoryOut(BaseModel):
     signer_role: str
     website: str | None
     city: str | None
+    confirmation: str  # "confirmed by an address at cja.org.uk" (the organisation's own domain) or "confirmed by email"
+    confirmed_domain: str | None
 
 
 class ResponseCommitmentOut(BaseModel):
@@ -207,7 +210,8 @@ def api_letter(session: SessionDep, slug: Slug) -> LetterDetail:
 def api_signatories(session: SessionDep, slug: Slug) -> list[SignatoryOut]:
     letter = service.get_public(session=session, slug=slug)
     return [SignatoryOut(position=n, kind=s.kind, name=s.display_name, signer_name=s.signer_name,
-                         signer_role=s.signer_role, website=s.website, city=s.city)
+                         signer_role=s.signer_role, website=s.website, city=s.city,
+                         confirmation=identity.confirmation_line(s), confirmed_domain=s.confirmed_domain)
             for n, s in enumerate(service.final_signatures(session=session, letter=letter), start=1)]
 
 

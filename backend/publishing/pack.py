@@ -26,7 +26,8 @@ from backend.letters.models import Letter
 from backend.letters.pdf import IsolatedRenderer
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
 from backend.publishing import pagecache, service
-from backend.signatures import csvio, logos
+from backend.signatures import csvio, identity, logos
+from backend.text import xml_safe
 
 PACK_FILES = {
     "letter.pdf": "application/pdf",
@@ -38,7 +39,7 @@ PACK_FILES = {
     "README.txt": "text/plain; charset=utf-8",
 }
 ZIP_NAME = "press-pack.zip"
-CSV_HEADER = ["order", "kind", "name", "signer", "role", "website", "city"]
+CSV_HEADER = ["order", "kind", "name", "signer", "role", "website", "city", "confirmation"]
 LOGO_NAME_RE = re.compile(r"^[0-9]{3}-[a-z0-9-]{1,60}\.png$")
 
 
@@ -155,19 +156,44 @@ def press_release_html(*, ctx: PackContext) -> str:
     return render_template("press/press_release_pdf.html", {"ctx": ctx, "view": ctx.view})
 
 
-def _docx() -> Any:
+class _SafeDocument:
+    """A python-docx Document whose every text passes `xml_safe` first: python-docx refuses a control
+    character with an exception, and a name stored before the input rules must not break the press pack."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def set_title(self, title: str) -> None:
+        self.document.core_properties.title = xml_safe(title)[:255]
+
+    def add_paragraph(self, text: str = "", style: str | None = None) -> _SafeParagraph:
+        return _SafeParagraph(self.document.add_paragraph(xml_safe(text), style))
+
+    def add_heading(self, text: str, level: int) -> Any:
+        return self.document.add_heading(xml_safe(text), level=level)
+
+
+class _SafeParagraph:
+    def __init__(self, paragraph: Any) -> None:
+        self.paragraph = paragraph
+
+    def add_run(self, text: str) -> Any:
+        return self.paragraph.add_run(xml_safe(text))
+
+
+def _docx() -> _SafeDocument:
     from docx import Document
 
-    return Document()
+    return _SafeDocument(Document())
 
 
-def _docx_bytes(document: Any) -> bytes:
+def _docx_bytes(document: _SafeDocument) -> bytes:
     out = io.BytesIO()
-    document.save(out)
+    document.document.save(out)
     return out.getvalue()
 
 
-def _add_blocks(document: Any, blocks: list[tuple[str, str]]) -> None:
+def _add_blocks(document: _SafeDocument, blocks: list[tuple[str, str]]) -> None:
     for tag, text in blocks:
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             document.add_heading(text, level=min(int(tag[1]), 4))
@@ -183,7 +209,7 @@ def letter_docx(*, ctx: PackContext) -> bytes:
     """The letter as a Word document: date, recipients, salutation, subject, body, sign-off, signatories."""
     view = ctx.view
     document = _docx()
-    document.core_properties.title = view.letter.title
+    document.set_title(view.letter.title)
     if ctx.embargoed:
         document.add_paragraph().add_run(ctx.embargo_line).bold = True
     document.add_paragraph(ctx.date_text)
@@ -208,7 +234,7 @@ def press_release_docx(*, ctx: PackContext) -> bytes:
     """The press release as a Word document."""
     view = ctx.view
     document = _docx()
-    document.core_properties.title = f"Press release: {view.letter.title}"
+    document.set_title(f"Press release: {view.letter.title}")
     document.add_paragraph().add_run("PRESS RELEASE").bold = True
     document.add_paragraph(ctx.date_text)
     document.add_paragraph().add_run(ctx.embargo_line).bold = True
@@ -246,7 +272,8 @@ def signatories_csv(*, ctx: PackContext) -> str:
     """The listed signatories in order; no emails; every cell safe for spreadsheets."""
     rows = []
     for number, s in enumerate(ctx.view.signatures, start=1):
-        rows.append([number, s.kind, s.display_name, s.signer_name, s.signer_role, s.website or "", s.city or ""])
+        rows.append([number, s.kind, s.display_name, s.signer_name, s.signer_role, s.website or "", s.city or "",
+                     identity.confirmation_line(s)])
     return csvio.write(CSV_HEADER, rows)
 
 

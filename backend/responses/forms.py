@@ -8,11 +8,12 @@ from datetime import date
 from starlette.datastructures import FormData
 
 from backend.responses import service
+from backend.text import clean_text
 
 
 def text(form: FormData, name: str, limit: int = 200_000) -> str:
     value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return clean_text(value[:limit]) if isinstance(value, str) else ""
 
 
 def parse_date(value: str) -> date | None:

@@ -59,6 +59,11 @@ class Signature(TableBase, table=True):
     declined_at: datetime | None = datetime_field()
     decline_reason: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]
     notify_updates: bool = Field(default=False)  # consent: off until the signatory ticks it
+    # Identity (see backend/signatures/identity.py): the name's confusable skeleton, why a look-alike is held
+    # for the lead, and the organisation's domain when the confirming address belongs to it.
+    skeleton: str = Field(default="", max_length=400, index=True, sa_column_kwargs={"server_default": ""})
+    hold_reason: str | None = Field(default=None, max_length=300)
+    confirmed_domain: str | None = Field(default=None, max_length=253)
 
 
 class SignatureToken(TableBase, table=True):
@@ -78,3 +83,15 @@ class InviteLink(TableBase, table=True):
     __tablename__ = "invite_link"
     invite_id: int = Field(foreign_key="invite.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(max_length=64, unique=True, index=True)
+
+
+class ListingChange(TableBase, table=True):
+    """A change of an approved listing's name, website or kind (or an invited signer's correction of the name
+    they were invited under), waiting for the lead: the listing stays as it was until it is approved."""
+
+    __tablename__ = "listing_change"
+    signature_id: int = Field(foreign_key="signature.id", unique=True, ondelete="CASCADE")
+    display_name: str = Field(max_length=200)
+    website: str | None = Field(default=None, max_length=500)
+    kind: str = Field(default="organisation", max_length=12)
+    hold_reason: str | None = Field(default=None, max_length=300)

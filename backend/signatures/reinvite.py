@@ -11,7 +11,7 @@ from backend.db import as_utc, utcnow
 from backend.errors import Conflict
 from backend.letters.models import Letter
 from backend.security import hash_token, new_token
-from backend.signatures import service
+from backend.signatures import limits, service
 from backend.signatures.models import Invite, Signature
 
 AGAIN_STATUSES = ("declined", "withdrawn")
@@ -29,10 +29,11 @@ def get_candidate(*, session: Session, letter: Letter, signature_id: int) -> Sig
 
 def invite_again(*, session: Session, letter: Letter, signature_id: int, user: User, ip: str | None) -> Invite:
     """Replaces a declined or withdrawn answer with a fresh invite, emailed at once (editor or lead)."""
-    service.require(session=session, letter=letter, user=user, at_least="editor")
+    role = service.require(session=session, letter=letter, user=user, at_least="editor")
     if letter.status != "open":
         raise Conflict("Open the letter for signatures before inviting organisations again.")
     signature = get_candidate(session=session, letter=letter, signature_id=signature_id)
+    limits.check(session=session, user=user, role=role, wanted=1)  # an invite again is mail like any invite
     details = {"signature_id": signature.id, "organisation": signature.display_name, "status": signature.status,
                "reason": (signature.decline_reason or "")[:200],
                "at": (as_utc(signature.declined_at or signature.withdrawn_at) or utcnow()).isoformat()}

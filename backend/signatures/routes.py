@@ -7,19 +7,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from backend import ratelimit
+from backend import ratelimit, text
 from backend.accounts.deps import CurrentUser
 from backend.config import get_settings
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
+from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.publishing import pagecache
 from backend.security import client_ip, csrf_token
-from backend.signatures import flows, logos, progress, reinvite, service
+from backend.signatures import flows, identity, limits, logos, progress, reinvite, service
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -29,7 +31,7 @@ router = APIRouter()
 LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm",
                   "token-page": "rate_limit_sign_link_page"}
 
-OptText = Annotated[str, Form(max_length=5000)]
+OptText = Annotated[str, Form(max_length=5000), AfterValidator(text.clean_text)]
 
 
 def _limit(request: Request, session: Session, scope: str) -> None:
@@ -76,7 +78,7 @@ def _sign_context(
 
 def _open_letter(session: Session, slug: str) -> Letter:
     letter = service.get_letter(session=session, slug=slug)
-    if letter.status != "open" or not letter.open_signon_enabled:
+    if not service.open_link_works(letter=letter):
         raise NotFound("This letter is not open for signatures through a public link.")
     return letter
 
@@ -170,8 +172,11 @@ def sign_open_submit(
 
 @router.get("/letters/{slug}/sign/sent", response_class=HTMLResponse, name="sign_sent")
 def sign_sent(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
-    letter = service.get_letter(session=session, slug=slug)
-    return render(request, "signatures/sent.html", {"letter": letter})
+    # Anyone may open this address: it names the letter only when its title is public already, and answers
+    # the same for a letter that does not exist.
+    letter = letters.get_by_slug(session=session, slug=slug)
+    title = letter.title if letter is not None and service.title_is_public(letter=letter) else None
+    return render(request, "signatures/sent.html", {"title": title})
 
 
 @router.get("/sign/{token}", response_class=HTMLResponse, name="sign_invite")
@@ -299,6 +304,7 @@ def _manage_context(session: Session, token: str, values: dict[str, Any] | None 
             "display_name": signature.display_name, "signer_name": signature.signer_name,
             "signer_role": signature.signer_role, "website": signature.website or "", "city": signature.city or ""},
         "state_label": service.STATE_LABELS.get(signature.status, signature.status),
+        "change": identity.pending_change(session=session, signature_id=signature.id),
         "closed": letter.status == "published" or signature.status in ("withdrawn", "declined", "rejected"),
     }
 
@@ -319,15 +325,19 @@ def manage_submit(
     values = {"display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
               "website": website, "city": city}
     try:
-        service.update_listing(session=session, token=token, ip=client_ip(request), data=service.ListingInput(
-            display_name=display_name, signer_name=signer_name, signer_role=signer_role, website=website, city=city,
-            logo=_read_upload(logo), remove_logo=remove_logo == "yes"))
+        signature = service.update_listing(
+            session=session, token=token, ip=client_ip(request), data=service.ListingInput(
+                display_name=display_name, signer_name=signer_name, signer_role=signer_role, website=website,
+                city=city, logo=_read_upload(logo), remove_logo=remove_logo == "yes"))
     except InvalidInput as exc:
         session.rollback()
         return render(request, "signatures/manage.html",
                       _manage_context(session, token, values, service.errors_of(exc)), status_code=422)
+    held = identity.pending_change(session=session, signature_id=signature.id) is not None
     session.commit()
-    flash(request, "Your listing is updated.", "success")
+    flash(request, "Your listing is updated." if not held else
+          "Saved. The coalition checks every change of an organisation's name or website: your listing stays as "
+          "it was until they approve it.", "success")
     return RedirectResponse(f"/manage/{token}", status_code=303)
 
 
@@ -350,28 +360,34 @@ def signature_logo(name: str) -> Response:
 
 # The coalition's dashboard -------------------------------------------------------------------------
 
-def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "",
+def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "", verified: bool = False,
                invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     letter = service.get_letter(session=session, slug=slug)
     role = service.require(session=session, letter=letter, user=user, at_least="viewer")
-    rows, counts = service.dashboard(session=session, letter=letter)
+    rows, counts = service.dashboard(session=session, letter=letter, include_emails=role in ("editor", "lead"))
     shown = [r for r in rows if r.state == state] if state in service.DASHBOARD_STATES else rows
+    if verified:  # only those confirmed from an address at their organisation's own domain
+        shown = [r for r in shown if r.signature is not None and r.signature.confirmed_domain]
     settings = request.app.state.settings
     return render(request, "signatures/dashboard.html", {
         "letter": letter, "role": role, "rows": shown, "counts": counts, "total": len(rows),
         "state": state if state in service.DASHBOARD_STATES else "", "states": service.DASHBOARD_STATES,
+        "verified": verified,
+        "open_link_embargoed": letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is not None,
         "labels": service.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
         "listed": [r for r in rows if r.signature is not None and r.state in ("approved", "confirmed",
                                                                               "needs_reconfirmation")],
         "open_link": settings.base_url.rstrip("/") + f"/letters/{letter.slug}/sign",
         "invite_text": invite_text, "errors": errors or {}, "resend_cap": service.RESEND_CAP,
         "can_edit": role in ("editor", "lead"), "is_lead": role == "lead",
+        "changes": identity.held_changes(session=session, letter_id=letter.id) if role == "lead" else [],
     }, status_code=status_code)
 
 
 @router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
-def signatories(request: Request, session: SessionDep, user: CurrentUser, slug: str, state: str = "") -> HTMLResponse:
-    return _dashboard(request, session, user, slug, state=state)
+def signatories(request: Request, session: SessionDep, user: CurrentUser, slug: str, state: str = "",
+                verified: str = "") -> HTMLResponse:
+    return _dashboard(request, session, user, slug, state=state, verified=verified == "1")
 
 
 def _back(slug: str) -> RedirectResponse:
@@ -387,27 +403,30 @@ def _done(request: Request, session: Session, slug: str, message: str) -> Redire
 @router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
 def invite_submit(
     request: Request, session: SessionDep, user: CurrentUser, slug: str,
-    invites: Annotated[str, Form(max_length=500_000)] = "",
+    invites: Annotated[str, Form(max_length=500_000), AfterValidator(text.clean_text)] = "",
     invites_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     letter = service.get_letter(session=session, slug=slug)
-    text = invites
+    body = invites
     if invites_file is not None and invites_file.filename:
         raw = _read_upload(invites_file, 2 * 1024 * 1024) or b""
         if len(raw) > 2 * 1024 * 1024:
             return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
                               errors={"invites": "The CSV file is larger than 2 MB: split it into smaller files."})
         try:
-            text = raw.decode("utf-8-sig") + "\n" + invites
+            body = text.clean_text(raw.decode("utf-8-sig")) + "\n" + invites
         except UnicodeDecodeError:
             return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
                               errors={"invites": "The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and try "
                                                  "again."})
     try:
-        created, skipped = service.create_invites(session=session, letter=letter, text=text, user=user,
+        created, skipped = service.create_invites(session=session, letter=letter, text=body, user=user,
                                                   ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
+        if isinstance(exc, limits.InviteLimitReached):  # noted for the site admins, in a transaction of its own
+            limits.record(session=session, user=user, letter=letter, exc=exc, ip=client_ip(request))
+            session.commit()
         return _dashboard(request, session, user, slug, invite_text=invites, errors=service.errors_of(exc),
                           status_code=422)
     message = f"Invited {len(created)} organisation{'s' if len(created) != 1 else ''}."
@@ -501,6 +520,24 @@ def signature_reject(request: Request, session: SessionDep, user: CurrentUser, s
     s = service.moderate(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
                          ip=client_ip(request))
     return _done(request, session, slug, f"{s.display_name} was rejected and will not be listed.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/change/approve", name="listing_change_approve")
+def listing_change_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                           signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    s = service.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
+                                ip=client_ip(request))
+    return _done(request, session, slug, f"The change is approved: the listing now reads {s.display_name}.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/change/reject", name="listing_change_reject")
+def listing_change_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                          signature_id: int) -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    s = service.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
+                                ip=client_ip(request))
+    return _done(request, session, slug, f"The change was rejected: the listing stays {s.display_name}.")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")

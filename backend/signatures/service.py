@@ -7,6 +7,7 @@ and its content hash when its contact confirms by a link sent to their email, an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -19,11 +20,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from backend.accounts.models import Organisation, User
+from backend.accounts.models import Membership, Organisation, User
 from backend.accounts.service import normalise_email
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
-from backend.campaigns.models import Campaign
+from backend.campaigns.models import Campaign, CoalitionMember
 from backend.config import get_settings
 from backend.db import as_utc, insert_row, insert_rows, insert_rows_skipping_conflicts, session_for_write, utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, TokenInvalid
@@ -33,8 +34,9 @@ from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
 from backend.security import hash_token, new_token
-from backend.signatures import csvio, logos
-from backend.signatures.models import Invite, InviteLink, Signature, SignatureToken
+from backend.signatures import csvio, identity, limits, logos
+from backend.signatures.models import Invite, InviteLink, ListingChange, Signature, SignatureToken
+from backend.text import clean_line, clean_name
 
 # Lifetimes of emailed links. Kept here (not in Settings) until the lead engineer moves them to config.
 INVITE_DAYS = 30
@@ -128,6 +130,17 @@ def letter_html(*, session: Session, letter: Letter, version: LetterVersion) -> 
     return rendered
 
 
+def open_link_works(*, letter: SigningLetter) -> bool:
+    """Whether the open sign-on link answers: open, enabled, and not under an embargo (its text would be at a
+    guessable address before publication)."""
+    return letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is None
+
+
+def title_is_public(*, letter: Letter) -> bool:
+    """Whether anyone may see the letter's title: published, or shown at its open sign-on link."""
+    return letter.status == "published" or open_link_works(letter=letter)
+
+
 def set_status(*, session: Session, letter: Letter, status: str, user: User, ip: str | None) -> None:
     """Opens a letter for signatures or closes it (lead only)."""
     require(session=session, letter=letter, user=user, at_least="lead")
@@ -174,9 +187,30 @@ def update_settings(*, session: Session, letter: Letter, values: SigningSettings
 
 # Invites ---------------------------------------------------------------------------------------------
 
+def _inviter_name(*, session: Session, invite: Invite, letter: Letter) -> str:
+    """The organisation that sent the invite: the inviter's own in the coalition, else the campaign's lead."""
+    if invite.created_by_id is not None:
+        row = session.exec(
+            select(Organisation.name).join(Membership, col(Membership.organisation_id) == Organisation.id)
+            .join(CoalitionMember, col(CoalitionMember.organisation_id) == Organisation.id)
+            .where(Membership.user_id == invite.created_by_id)
+            .where(CoalitionMember.campaign_id == letter.campaign_id).order_by(col(Organisation.id))).first()
+        if row:
+            return row
+    lead = lead_organisation(session=session, letter=letter)
+    return lead.name if lead else "The coalition"
+
+
+def quoted(name: str, limit: int = 60) -> str:
+    """“Name”, cut at `limit` characters: an email subject carries no long free text."""
+    name = " ".join(name.split())
+    return "“" + (name if len(name) <= limit else name[:limit - 1].rstrip() + "…") + "”"
+
+
 def _invite_context(*, session: Session, invite: Invite, letter: Letter, token: str, reminder: bool) -> dict[str, Any]:
     lead = lead_organisation(session=session, letter=letter)
     return {
+        "inviter_quoted": quoted(_inviter_name(session=session, invite=invite, letter=letter)),
         "invite": invite, "letter": letter, "lead_name": lead.name if lead else "The coalition",
         "link": _link(f"/sign/{token}"), "expires_at": invite.expires_at, "reminder": reminder,
     }
@@ -211,7 +245,7 @@ def create_invites(
 
     Nothing is created when any row is wrong: the errors name the lines, so the lead can fix them and resend.
     """
-    require(session=session, letter=letter, user=user, at_least="editor")
+    role = require(session=session, letter=letter, user=user, at_least="editor")
     if letter.status != "open":
         raise InvalidInput("Open the letter for signatures before inviting organisations.", field="invites")
     rows = csvio.parse_invites(text or "")
@@ -223,6 +257,12 @@ def create_invites(
     problems: list[str] = []
     clean_rows: list[tuple[str, str]] = []
     for row in rows:
+        try:
+            name = clean_name(row.organisation_name, label=f"Line {row.line}: the organisation's name")
+        except InvalidInput as exc:
+            problems.append(exc.message)
+            continue
+        row = dataclasses.replace(row, organisation_name=name)
         if not row.organisation_name:
             problems.append(f"Line {row.line}: the organisation's name is missing.")
             continue
@@ -240,6 +280,7 @@ def create_invites(
     answered = {s.email_key: s for s in get_signatures(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
     created: list[Invite] = []
     skipped: list[str] = []
+    wanted: list[tuple[str, str]] = []
     for name, email in clean_rows:
         earlier = answered.get(email)
         if earlier is not None and earlier.status in ("declined", "withdrawn"):
@@ -250,6 +291,9 @@ def create_invites(
             skipped.append(f"{name} <{email}> was already invited.")
             continue
         existing.add(email)
+        wanted.append((name, email))
+    limits.check(session=session, user=user, role=role, wanted=len(wanted))
+    for name, email in wanted:
         invite = Invite(letter_id=letter.id, organisation_name=name, email=email,  # type: ignore[arg-type]
                         token_hash=hash_token(new_token()), expires_at=utcnow(), created_by_id=user.id)
         session.add(invite)
@@ -376,7 +420,11 @@ class SignatureInput:
 
 
 def _check_name(value: str, label: str, name: str, errors: dict[str, str], *, required: bool = True) -> str:
-    text = _clean(value)
+    try:
+        text = clean_name(value, label=label[0].upper() + label[1:], field=name)
+    except InvalidInput as exc:
+        errors[name] = exc.message
+        return ""
     if not text:
         if required:
             errors[name] = f"Enter {label}."
@@ -410,7 +458,7 @@ def validate(*, letter: SigningLetter, data: SignatureInput) -> SignatureInput:
     except InvalidInput as exc:
         errors["contact_email"] = exc.message
         email = ""
-    website = _clean(data.website)
+    website = clean_line(data.website)
     if letter.field_website == "hidden" or kind == "individual":
         website = ""
     elif website:
@@ -478,6 +526,7 @@ class SignOnLetter:
     field_website: str
     field_logo: str
     field_city: str
+    embargo_at: datetime | None
     version_content_hash: str | None
 
 
@@ -543,15 +592,24 @@ def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | S
     logo_paths: list[str] = []
     try:
         prepared: list[tuple[int, SignOn, dict[str, Any]]] = []
+        proposals: dict[int, str] = {}
         for n, item in enumerate(submissions):
             try:
-                prepared.append((n, item, _prepare(session=session, item=item, logo_paths=logo_paths)))
+                values = _prepare(session=session, item=item, logo_paths=logo_paths)
             except ServiceError as exc:
                 outcomes[n] = exc
+                continue
+            proposed = values.pop("proposed_name")
+            if proposed:
+                proposals[n] = proposed
+            prepared.append((n, item, values))
         recorded = _insert_signatures(session=session, prepared=prepared, outcomes=outcomes,
                                       logo_paths=logo_paths)
         for n, sid, values in recorded:
             outcomes[n] = Signed(id=sid, contact_email=values["contact_email"])
+            if n in proposals:
+                _propose(session=session, signature_id=sid, letter_id=values["letter_id"], kind=values["kind"],
+                         display_name=proposals[n], website=values["website"])
         tokens = _issue_tokens(session=session, signature_ids=[sid for _, sid, _ in recorded], purpose="confirm",
                                days=CONFIRM_DAYS)
         mail.enqueue_new(session=session, emails=[
@@ -577,8 +635,8 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[s
     letter, invite = item.letter, item.invite
     if letter.status != "open":
         raise InvalidInput("This letter is not open for signatures.", field="form")
-    if invite is None and not letter.open_signon_enabled:
-        raise Forbidden("This letter is signed by invitation only.")
+    if invite is None and not open_link_works(letter=letter):
+        raise NotFound("This letter is not open for signatures through a public link.")
     clean = validate(letter=letter, data=item.data)
     if clean.version_id is None or clean.version_id != letter.current_version_id:
         raise InvalidInput("The text of the letter changed while you were reading it. Read the new text above, "
@@ -588,13 +646,21 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[s
         version = session.get(LetterVersion, clean.version_id)
         assert version is not None
         content_hash = version.content_hash
+    # The invited name is the name: a different one typed by the signer is a correction for the lead to approve.
+    display, proposed = clean.display_name, None
+    if invite is not None and clean.kind == "organisation" and fold(display) != fold(invite.organisation_name):
+        display, proposed = invite.organisation_name, display
+    hold = None
+    if invite is None and clean.kind == "organisation":
+        hold = identity.look_alike(session=session, letter_id=letter.id, name=display, name_key=fold(display))
     logo_path = None
     if clean.logo and clean.kind == "organisation" and letter.field_logo != "hidden":
         logo_path = logos.store(logos.clean(clean.logo))
         logo_paths.append(logo_path)
     return {
         "letter_id": letter.id, "version_id": clean.version_id, "content_hash": content_hash,
-        "kind": clean.kind, "display_name": clean.display_name, "name_key": fold(clean.display_name),
+        "kind": clean.kind, "display_name": display, "name_key": fold(display),
+        "skeleton": identity.skeleton(display), "hold_reason": hold, "proposed_name": proposed,
         "signer_name": clean.signer_name, "signer_role": clean.signer_role, "contact_email": clean.contact_email,
         "email_key": clean.contact_email, "website": clean.website or None, "logo_path": logo_path,
         "city": clean.city or None, "status": "pending", "via": "invite" if invite else "open",
@@ -727,6 +793,8 @@ def _check_version(*, letter: Letter, version_id: int | None) -> LetterVersion |
 
 
 def _approve_status(signature: Signature, letter: Letter) -> str:
+    if signature.hold_reason and signature.approved_at is None:
+        return "confirmed"  # a look-alike name waits for a person
     if signature.via == "invite" or not letter.moderate_open_signons or signature.approved_at is not None:
         return "approved"
     return "confirmed"
@@ -763,6 +831,7 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
     now = utcnow()
     signature.version_id, signature.content_hash = version.id, version.content_hash
     signature.confirmed_at = now
+    signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=signature.website)
     signature.status = _approve_status(signature, letter)
     if signature.status == "approved":
         signature.approved_at = now
@@ -884,8 +953,31 @@ class ListingInput:
     remove_logo: bool = False
 
 
+def _name_taken(*, session: Session, letter_id: int, kind: str, name_key: str, signature_id: int | None) -> bool:
+    return session.exec(select(Signature.id).where(Signature.letter_id == letter_id).where(Signature.kind == kind)
+                        .where(Signature.name_key == name_key).where(Signature.id != signature_id)).first() is not None
+
+
+def _propose(*, session: Session, signature_id: int, letter_id: int, kind: str, display_name: str,
+             website: str | None) -> ListingChange:
+    """Records (or replaces) the one change of a listing waiting for the lead, with why it is held if it is a
+    look-alike."""
+    change = identity.pending_change(session=session, signature_id=signature_id) or ListingChange(
+        signature_id=signature_id, display_name=display_name)
+    change.display_name, change.website, change.kind = display_name, website, kind
+    change.hold_reason = identity.look_alike(session=session, letter_id=letter_id, name=display_name,
+                                             name_key=fold(display_name), exclude_signature_id=signature_id)
+    session.add(change)
+    session.flush()
+    return change
+
+
 def update_listing(*, session: Session, token: str, data: ListingInput, ip: str | None) -> Signature:
-    """A signatory corrects how they are listed, through their management link (until publication)."""
+    """A signatory corrects how they are listed, through their management link (until publication).
+
+    Once a listing was approved (and always for an invited organisation), a new name or website is only a
+    proposal: the listing stays as it was until the lead approves the change.
+    """
     _row, signature = get_by_token(session=session, token=token, purposes=("manage",))
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
@@ -899,18 +991,29 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
         city=data.city, attested=True, logo=data.logo or (b"kept" if signature.logo_path else None),
     ))
     name_key = fold(clean.display_name)
-    if name_key != signature.name_key:
-        taken = session.exec(select(Signature.id).where(Signature.letter_id == letter.id)
-                             .where(Signature.kind == signature.kind).where(Signature.name_key == name_key)).first()
-        if taken is not None:
-            raise InvalidInput("Another signature on this letter already uses that name.", field="display_name")
+    if name_key != signature.name_key and _name_taken(session=session, letter_id=letter.id, kind=signature.kind,  # type: ignore[arg-type]
+                                                      name_key=name_key, signature_id=signature.id):
+        raise InvalidInput("Another signature on this letter already uses that name.", field="display_name")
+    identity_changed = (clean.display_name != signature.display_name
+                        or (clean.website or None) != signature.website)
+    held = identity_changed and (signature.approved_at is not None or signature.via == "invite")
     old_logo = signature.logo_path
     new_logo = logos.store(logos.clean(data.logo)) if data.logo and signature.kind == "organisation" else None
     before = {"display_name": signature.display_name, "signer_name": signature.signer_name,
               "signer_role": signature.signer_role, "website": signature.website, "city": signature.city}
-    signature.display_name, signature.name_key = clean.display_name, name_key
+    if held:
+        _propose(session=session, signature_id=signature.id, letter_id=letter.id, kind=signature.kind,  # type: ignore[arg-type]
+                 display_name=clean.display_name, website=clean.website or None)
+    elif identity_changed:
+        signature.display_name, signature.name_key = clean.display_name, name_key
+        signature.skeleton = identity.skeleton(clean.display_name)
+        signature.website = clean.website or None
+        if signature.status in ("pending", "confirmed") and signature.kind == "organisation":
+            signature.hold_reason = identity.look_alike(session=session, letter_id=letter.id,
+                                                        name=clean.display_name, name_key=name_key,
+                                                        exclude_signature_id=signature.id)
     signature.signer_name, signature.signer_role = clean.signer_name, clean.signer_role
-    signature.website, signature.city = clean.website or None, clean.city or None
+    signature.city = clean.city or None
     if new_logo or data.remove_logo:
         signature.logo_path = new_logo
     try:
@@ -922,9 +1025,39 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
         raise InvalidInput("Another signature on this letter already uses that name.", field="display_name") from exc
     if signature.logo_path != old_logo:
         logos.remove(old_logo)
-    audit.record(session=session, action="signature_listing_changed", actor=f"signatory {signature.contact_email}",
-                 subject_type="signature", subject_id=signature.id, ip=ip,
-                 details={"before": before, "logo_changed": signature.logo_path != old_logo})
+    audit.record(session=session, action="signature_listing_changed",
+                 actor=f"signatory {signature.contact_email}", subject_type="signature", subject_id=signature.id,
+                 ip=ip, details={"before": before, "logo_changed": signature.logo_path != old_logo,
+                                 **({"proposed": {"display_name": clean.display_name, "website": clean.website}}
+                                    if held else {})})
+    return signature
+
+
+def moderate_change(*, session: Session, letter: Letter, signature_id: int, approve: bool, user: User,
+                    ip: str | None) -> Signature:
+    """The lead approves a held change of a listing (it is applied) or rejects it (the listing stays)."""
+    require(session=session, letter=letter, user=user, at_least="lead")
+    signature = _signature_of_letter(session=session, letter=letter, signature_id=signature_id)
+    change = identity.pending_change(session=session, signature_id=signature.id)
+    if change is None:
+        raise Conflict(f"{signature.display_name} has no change waiting for approval.")
+    before = {"display_name": signature.display_name, "website": signature.website, "kind": signature.kind}
+    after = {"display_name": change.display_name, "website": change.website, "kind": change.kind}
+    if approve:
+        name_key = fold(change.display_name)
+        if _name_taken(session=session, letter_id=letter.id, kind=change.kind, name_key=name_key,  # type: ignore[arg-type]
+                       signature_id=signature.id):
+            raise Conflict(f"Another signature on this letter is already listed as {change.display_name}.")
+        signature.display_name, signature.name_key, signature.kind = change.display_name, name_key, change.kind
+        signature.skeleton = identity.skeleton(change.display_name)
+        signature.website = change.website
+        signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=change.website)
+        session.add(signature)
+    session.delete(change)
+    session.flush()
+    audit.record(session=session, action="listing_change_approved" if approve else "listing_change_rejected",
+                 actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip,
+                 details={"before": before, "after": after})
     return signature
 
 
@@ -1037,8 +1170,11 @@ def _bounced_invites(*, session: Session, invites: list[Invite]) -> set[int]:
     return bounced
 
 
-def dashboard(*, session: Session, letter: Letter) -> tuple[list[DashboardRow], Counter[str]]:
-    """One row per invite not yet answered and per signature, with its state; and the count of each state."""
+def dashboard(*, session: Session, letter: Letter, include_emails: bool = False,
+              ) -> tuple[list[DashboardRow], Counter[str]]:
+    """One row per invite not yet answered and per signature, with its state; and the count of each state.
+
+    Contact emails only with `include_emails` (editors and the lead): viewers see names, as in the CSV."""
     invites = get_invites(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     signatures = get_signatures(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     numbers = {v.id: v.number for v in letters.get_versions(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
@@ -1054,7 +1190,8 @@ def dashboard(*, session: Session, letter: Letter) -> tuple[list[DashboardRow], 
         note = "link expired" if state in ("invited", "opened") and expires and expires <= utcnow() else ""
         if invite.reminded_at:
             note = (note + "; " if note else "") + "reminded"
-        rows.append(DashboardRow(state=state, organisation=invite.organisation_name, person="", email=invite.email,
+        rows.append(DashboardRow(state=state, organisation=invite.organisation_name, person="",
+                                 email=invite.email if include_emails else "",
                                  kind="organisation", via="invite", version_number=None,
                                  at=invite.opened_at or invite.sent_at, invite=invite, note=note))
     refused = mail.undeliverable(session=session, addresses=[s.contact_email for s in signatures])
@@ -1062,11 +1199,14 @@ def dashboard(*, session: Session, letter: Letter) -> tuple[list[DashboardRow], 
         of_invite = next((i for i in invites if i.id == s.invite_id), None) if s.invite_id else None
         note = s.decline_reason or ""
         if s.status == "confirmed":
-            note = "waiting for moderation"
+            note = f"held: {s.hold_reason}" if s.hold_reason else "waiting for moderation"
+        elif s.confirmed_domain and s.status in ("approved", "needs_reconfirmation"):
+            note = identity.confirmation_line(s)
         if s.contact_email in refused:
             note = (note + "; " if note else "") + f"mail to this address was refused: {refused[s.contact_email]}"
         rows.append(DashboardRow(
-            state=s.status, organisation=s.display_name, person=s.signer_name, email=s.contact_email, kind=s.kind,
+            state=s.status, organisation=s.display_name, person=s.signer_name,
+            email=s.contact_email if include_emails else "", kind=s.kind,
             via=s.via, version_number=numbers.get(s.version_id) if s.version_id else None,
             at=s.withdrawn_at or s.declined_at or s.approved_at or s.confirmed_at or s.created_at,
             invite=of_invite, signature=s, note=note,
@@ -1084,7 +1224,7 @@ def export_csv(*, session: Session, letter: Letter, include_emails: bool) -> str
     """The signatory list as CSV, in display order; emails only when asked (and cells safe for spreadsheets)."""
     numbers = {v.id: v.number for v in letters.get_versions(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
     header = ["order", "kind", "name", "signer", "role", "website", "city", "status", "version", "content_hash",
-              "confirmed_at"]
+              "confirmed_at", "confirmation"]
     if include_emails:
         header.append("contact_email")
     rows = []
@@ -1093,7 +1233,8 @@ def export_csv(*, session: Session, letter: Letter, include_emails: bool) -> str
             continue
         row: list[object] = [s.display_order, s.kind, s.display_name, s.signer_name, s.signer_role, s.website or "",
                              s.city or "", s.status, numbers.get(s.version_id, "") if s.version_id else "",
-                             s.content_hash or "", _iso(s.confirmed_at)]
+                             s.content_hash or "", _iso(s.confirmed_at),
+                             identity.confirmation_line(s) if s.confirmed_at else ""]
         if include_emails:
             row.append(s.contact_email)
         rows.append(row)

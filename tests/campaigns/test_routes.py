@@ -162,4 +162,4 @@ def test_lead_changes_and_removes_roles(client, db, make_user, login, post):
     assert campaigns.role_of(session=db, campaign_id=c.campaign.id, user=c.editor) is None
     client.cookies.clear()
     login(client, c.editor)
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 404  # no longer in the coalition: as if there were no campaign

@@ -189,7 +189,7 @@ def test_press_pack_holds_everything_in_order(db: Any, make_user: Any, client: A
                          "Zebra Crossing Trust", "Ivy Individual"):
             assert expected in text, expected
     rows = list(csv.reader(io.StringIO(archive.read(prefix + "signatories.csv").decode())))
-    assert rows[0] == ["order", "kind", "name", "signer", "role", "website", "city"]
+    assert rows[0] == ["order", "kind", "name", "signer", "role", "website", "city", "confirmation"]
     assert [row[2] for row in rows[1:]] == ["Friends of the Park", "'=HYPERLINK(\"http://x\")",
                                             "Zebra Crossing Trust", "Ivy Individual"]
     assert "sig.example" not in archive.read(prefix + "signatories.csv").decode()

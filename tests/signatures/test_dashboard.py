@@ -77,8 +77,8 @@ def test_only_the_coalition_sees_the_dashboard(client, post, login, db, make_use
     outsider = make_user(email="out@side.example", organisation="Outsiders")
     login(client, outsider)
     url = f"/letters/{setup.letter.slug}/signatories"
-    assert client.get(url).status_code == 403
-    assert client.get(url + "/export.csv").status_code == 403
+    assert client.get(url).status_code == 404  # the same answer as for a letter that does not exist
+    assert client.get(url + "/export.csv").status_code == 404
     client.cookies.clear()
     assert client.get(url).status_code == 303  # to the log-in page
 

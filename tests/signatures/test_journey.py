@@ -71,7 +71,7 @@ def test_invite_sign_decline_change_reapprove_withdraw(page, live_server, smtp, 
     links = {}
     for name, email in ORGS:
         mail = smtp.wait_for(1, to=email)[0]
-        assert name in mail.subject
+        assert "“Lead Charity”" in mail.subject and name in mail.text
         links[email] = _link(mail, "/sign/")
 
     # Two sign and confirm through the emailed links; the third declines.

@@ -32,7 +32,8 @@ def _invited(client, post, login, db, make_user, deliver, smtp, **settings):
     assert response.status_code == 303, response.text
     deliver()
     mail = smtp.wait_for(1, to="sam@friends.example")[0]
-    assert "Friends of the Park" in mail.subject
+    assert mail.subject == "An invitation to sign an open letter, from “Lead Charity”"
+    assert "Friends of the Park" in mail.text
     client.cookies.clear()
     return setup, link_in(mail, "/sign/")
 

@@ -1,0 +1,172 @@
+"""Who signed is who they say: look-alike names, the domain of the confirming address, and changes of an
+approved listing held for the lead.
+
+- A name's *skeleton* follows Unicode TS #39: every character is replaced by the prototype of its confusable
+  class (from the Unicode confusables data shipped with `confusable-homoglyphs`), so "Amnesty" with a Cyrillic A,
+  "Amnesty lnternational" and "AMNESTY INTERNATIONAL" share one skeleton. Case, accents, spaces and
+  punctuation are folded too: a person reads past them.
+- A signature whose confirming address is at the organisation's own registrable domain (the Public Suffix
+  List, bundled with `publicsuffixlist`) is "confirmed by an address at cja.org.uk".
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, select
+
+from backend.accounts.models import Organisation
+from backend.db import as_utc
+from backend.signatures.models import ListingChange, Signature
+
+KNOWN_ORGANISATIONS_LIMIT = 5000
+
+
+@lru_cache(maxsize=1)
+def _prototypes() -> dict[str, str]:
+    """Each confusable character → the prototype of its class, as in TS #39's confusables.txt.
+
+    The data lists, for a prototype, every character confusable with it, and for each of those, the prototype
+    (and sometimes a few others): so the prototype is the member with the longest list.
+    """
+    from confusable_homoglyphs.utils import load
+
+    data = load("confusables.json")
+    table = {}
+    for char, glyphs in data.items():
+        members = [char, *(g["c"] for g in glyphs if len(g["c"]) == 1)]
+        table[char] = max(members, key=lambda c: (len(data.get(c, ())), c))
+    return table
+
+
+def _map(text: str) -> str:
+    table = _prototypes()
+    return "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text))
+
+
+@lru_cache(maxsize=20_000)
+def skeleton(name: str) -> str:
+    """The name as a reader sees it: confusables to their prototype, case, accents, spaces, punctuation and
+    invisible characters folded away."""
+    text = _map(_map(unicodedata.normalize("NFKC", name or "")).casefold())
+    kept = "".join(c for c in text if unicodedata.category(c)[0] not in ("Z", "P", "C", "M"))
+    # Folding case loses which "l" was an "I": treat i and l as one, and "rn" as "m" (TS #39 maps m to rn).
+    return unicodedata.normalize("NFC", kept.replace("i", "l").replace("rn", "m"))[:400]
+
+
+def _day(at: datetime | None) -> str:
+    aware = as_utc(at)
+    return f"{aware.day} {aware:%B}" if aware else ""
+
+
+def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: str,
+               exclude_signature_id: int | None = None) -> str | None:
+    """Why a new name must be held for a person ("looks like Amnesty International, signed 3 May"), or None.
+
+    It is held when it reads like, but is not, the name of another signatory of this letter, of an
+    organisation that signed another letter here, or of an organisation with an account on this instance.
+    """
+    from backend.signatures.service import fold
+
+    shape = skeleton(name)
+    if not shape:
+        return None
+    same = (select(Signature).where(Signature.skeleton == shape).where(Signature.name_key != name_key)
+            .where(col(Signature.status).in_(("confirmed", "approved", "needs_reconfirmation", "pending")))
+            .order_by(col(Signature.letter_id) != letter_id, col(Signature.id)))
+    if exclude_signature_id is not None:
+        same = same.where(Signature.id != exclude_signature_id)
+    other = session.exec(same.limit(1)).first()
+    if other is not None:
+        when = _day(other.approved_at or other.confirmed_at or other.created_at)
+        where = "" if other.letter_id == letter_id else " another letter"
+        return f"looks like {other.display_name}, signed{where} {when}".strip()
+    for organisation in session.exec(select(Organisation).limit(KNOWN_ORGANISATIONS_LIMIT)):
+        if skeleton(organisation.name) == shape and fold(organisation.name) != name_key:
+            return f"looks like {organisation.name}, an organisation with an account here"
+    return None
+
+
+# Verified by email domain ------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _suffixes() -> object:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str | None) -> str | None:
+    """"cja.org.uk" for "www.cja.org.uk" (the Public Suffix List's registrable domain), or None."""
+    host = (host or "").strip().rstrip(".").casefold()
+    if not host or "." not in host:
+        return None
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    domain = _suffixes().privatesuffix(host)  # type: ignore[attr-defined]
+    return str(domain) if domain else None
+
+
+def confirmed_domain(*, email: str, website: str | None) -> str | None:
+    """The organisation's registrable domain when the confirming address belongs to it, else None."""
+    if not website or "@" not in (email or ""):
+        return None
+    site = registrable_domain(urlsplit(website).hostname)
+    mail = registrable_domain(email.rsplit("@", 1)[1])
+    return site if site is not None and site == mail else None
+
+
+def confirmation_line(signature: Signature) -> str:
+    """What the public page, the API and the CSV say about how a signature was confirmed."""
+    if signature.confirmed_domain:
+        return f"confirmed by an address at {signature.confirmed_domain}"
+    if signature.via == "import":
+        return "imported"
+    return "confirmed by email"
+
+
+# Changes of an approved listing ---------------------------------------------------------------------------
+
+@dataclass
+class Difference:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HeldChange:
+    signature: Signature
+    change: ListingChange
+    differences: list[Difference]
+
+
+def pending_change(*, session: Session, signature_id: int | None) -> ListingChange | None:
+    return session.exec(select(ListingChange).where(ListingChange.signature_id == signature_id)).first()
+
+
+def differences(signature: Signature, change: ListingChange) -> list[Difference]:
+    """What the change would alter, field by field."""
+    out = []
+    for label, before, after in (("Name", signature.display_name, change.display_name),
+                                 ("Website", signature.website or "", change.website or ""),
+                                 ("Kind", signature.kind, change.kind)):
+        if before != after:
+            out.append(Difference(label=label, before=before, after=after))
+    return out
+
+
+def held_changes(*, session: Session, letter_id: int | None) -> list[HeldChange]:
+    """The changes of this letter's listings waiting for the lead, oldest first."""
+    rows = session.exec(select(ListingChange, Signature)
+                        .join(Signature, col(Signature.id) == ListingChange.signature_id)
+                        .where(Signature.letter_id == letter_id)
+                        .where(col(Signature.status).in_(("pending", "confirmed", "approved", "needs_reconfirmation")))
+                        .order_by(col(ListingChange.created_at))).all()
+    return [HeldChange(signature=s, change=c, differences=differences(s, c)) for c, s in rows]
