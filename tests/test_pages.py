@@ -50,6 +50,9 @@ def test_dev_mailbox_shows_messages_and_their_links(settings, engine, db, smtp):
 def _read_mailbox(client, db):
     listing = client.get("/dev/mailbox")
     assert listing.status_code == 200
+    # Every row names its recipient, and the table stacks into labelled cards on a phone (site.css).
+    assert '<table class="table stack mailbox">' in listing.text
+    assert listing.text.count('class="mail-to">') == len(mail.get_recent(session=db)) >= 1
     assert "A test message for Reader &lt;b&gt;" in listing.text
     email = mail.get_recent(session=db)[0]
     message = client.get(f"/dev/mailbox/{email.id}")

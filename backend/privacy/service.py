@@ -24,7 +24,7 @@ from backend.mail.models import OutboundEmail
 from backend.privacy.models import Erasure, ErasureKind
 from backend.publishing import pack, pagecache
 from backend.signatures import service as signatures
-from backend.signatures.models import Invite, Signature, SignatureToken
+from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
 ERASED_TEXT = "[erased]"
 
@@ -58,6 +58,15 @@ SIGNATURE_FIELDS: dict[str, str] = {
     "declined_at": "When the invite was declined",
     "decline_reason": "Reason given for declining",
     "notify_updates": "Asked to be told about replies and updates",
+    "skeleton": "Name listed, reduced to the shapes of its letters (to catch look-alike names)",
+    "hold_reason": "Why the listing waits for the lead (a look-alike name, say)",
+    "confirmed_domain": "The organisation's web domain, when the confirming address belongs to it",
+}
+# A change of an approved listing proposed by the signatory, waiting for the lead.
+LISTING_CHANGE_FIELDS: dict[str, str] = {
+    "id": "Reference of the change", "created_at": "When it was proposed", "updated_at": "When it last changed",
+    "signature_id": "Reference of the signature", "display_name": "Name proposed", "website": "Website proposed",
+    "kind": "Organisation or individual, as proposed", "hold_reason": "Why it waits for the lead",
 }
 INVITE_FIELDS: dict[str, str] = {
     "id": "Reference of the invite",
@@ -132,6 +141,7 @@ class SignatoryData:
     version: LetterVersion | None
     invite: Invite | None
     tokens: list[SignatureToken]
+    listing_change: ListingChange | None
     events: list[dict[str, Any]]
     emails: list[dict[str, Any]]
     published: bool
@@ -177,6 +187,7 @@ def signatory_data(*, session: Session, token: str) -> SignatoryData:
         signature=signature, letter=letter,
         version=session.get(LetterVersion, signature.version_id) if signature.version_id else None,
         invite=invite, tokens=tokens, events=_audit_events(session, found),
+        listing_change=session.exec(select(ListingChange).where(ListingChange.signature_id == signature.id)).first(),
         emails=emails_to(session=session, address=signature.contact_email),
         published=letter.status == "published", erase_removes_signature=removes, erase_keeps_listing=not removes,
     )
@@ -191,10 +202,12 @@ def signatory_export(data: SignatoryData) -> dict[str, Any]:
             "number": data.version.number, "content_hash": data.version.content_hash},
         "invite": None if data.invite is None else _record(data.invite, INVITE_FIELDS),
         "links": [_record(t, TOKEN_FIELDS) for t in data.tokens],
+        "listing_change_waiting": None if data.listing_change is None else _record(data.listing_change,
+                                                                                   LISTING_CHANGE_FIELDS),
         "emails": data.emails,
         "audit_events": data.events,
         "field_meanings": {"signature": SIGNATURE_FIELDS, "invite": INVITE_FIELDS, "links": TOKEN_FIELDS,
-                           "emails": OUTBOX_FIELDS},
+                           "listing_change_waiting": LISTING_CHANGE_FIELDS, "emails": OUTBOX_FIELDS},
     }
 
 

@@ -141,6 +141,7 @@ def test_logout_deletes_the_host_cookie_with_secure_and_the_flash_cookie_is_host
 
     user = make_user()
     prod = Settings(environment="production", secret_key="k" * 48, base_url="https://testserver",
+                    smtp_host="relay.example.org", fast_password_hashing=False,
                     database_url=str(engine.url.render_as_string(hide_password=False)))
     with TestClient(create_app(prod, engine=engine, run_worker=False), base_url="https://testserver",
                     follow_redirects=False) as c:

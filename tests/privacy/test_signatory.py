@@ -19,9 +19,10 @@ def test_the_export_names_every_column_held_about_a_signatory() -> None:
     """A column added to these models without being added to the export fails here."""
     from backend.mail.models import OutboundEmail
     from backend.privacy import service
-    from backend.signatures.models import Invite, Signature, SignatureToken
+    from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
     for model, fields in ((Signature, service.SIGNATURE_FIELDS), (Invite, service.INVITE_FIELDS),
+                          (ListingChange, service.LISTING_CHANGE_FIELDS),
                           (SignatureToken, service.TOKEN_FIELDS), (OutboundEmail, service.OUTBOX_FIELDS)):
         columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
         assert set(fields) == columns, f"{model.__name__}: not exported {columns - set(fields)}"
