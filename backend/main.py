@@ -67,7 +67,6 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
 
             _, stop = worker.start_thread(engine, settings)
         yield
-        sign_on_writer.stop()
         if stop is not None:
             stop.set()
 
@@ -83,11 +82,6 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     app.state.engine = engine
     app.state.settings = settings
 
-    # Innermost of ours: a good open sign-on is written in batches and answered without the framework.
-    from backend.signatures.signon import OpenSignOn, SignOnWriter
-
-    sign_on_writer = SignOnWriter(engine)
-    app.add_middleware(OpenSignOn, writer=sign_on_writer, session_cookie=settings.session_cookie_name)
     app.add_middleware(SessionAndHeaders, settings=settings, engine=engine)
 
     # Outermost: a fresh public letter page is answered from memory, before any other work (publication day).
