@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     app.state.settings = settings
 
     app.add_middleware(SessionAndHeaders, settings=settings, engine=engine)
+    # Before anything reads a body: its size, per kind of form (backend/bodylimit.py).
+    from backend.bodylimit import BodyLimit
+
+    app.add_middleware(BodyLimit)
 
     # Outermost: a fresh public letter page is answered from memory, before any other work (publication day).
     from backend.publishing.pagecache import PublicPageCache
