@@ -189,8 +189,8 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
     """Inserts one row of a table model with a Core INSERT in the session's transaction; returns its id.
 
     For hot paths (a sign-on storm): building and flushing an ORM instance costs several times the statement.
-    The columns' defaults apply (`created_at`, `updated_at`, ...), but no ORM flush events fire, so use it only
-    for rows that no cached page shows (see `backend.publishing.pagecache`). With `skip_conflicts`, a row that
+    The columns' defaults apply (`created_at`, `updated_at`, ...); no ORM flush events fire. With
+    `skip_conflicts`, a row that
     would break a unique key is not inserted and None is returned (ON CONFLICT DO NOTHING): the transaction
     goes on, with no savepoint needed.
     """
@@ -203,8 +203,8 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Inserts many rows of a table model in one statement, like `insert_row` (and with its caveats). The rows
-    must all have the same keys."""
+    """Inserts many rows of a table model in one statement, like `insert_row`. The rows must all have the same
+    keys."""
     if rows:
         session.connection().execute(_insert_statement(model.__table__, "", skip_conflicts=False), rows)
 
@@ -213,7 +213,7 @@ def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict
                                    returning: tuple[str, ...]) -> list[Any]:
     """Inserts many rows in one statement, leaving out those that would break a unique key (ON CONFLICT DO
     NOTHING, also between two of these rows: the first stays); returns the `returning` columns of the rows
-    inserted, in no particular order. One round trip for a batch, with `insert_rows`'s caveats."""
+    inserted, in no particular order. One round trip for a batch."""
     if not rows:
         return []
     connection = session.connection()

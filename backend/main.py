@@ -57,10 +57,6 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
         from backend.migrations import ensure_current
 
         ensure_current(engine, settings.database_url)
-        if settings.pdf_renderer_standby:
-            from backend.letters import pdf
-
-            pdf.stand_by()
         stop = None
         if run_worker:
             from backend import worker
@@ -87,12 +83,6 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     from backend.bodylimit import BodyLimit
 
     app.add_middleware(BodyLimit)
-
-    # Outermost: a fresh public letter page is answered from memory, before any other work (publication day).
-    from backend.publishing.pagecache import PublicPageCache
-
-    app.add_middleware(PublicPageCache, revalidate_seconds=settings.public_page_revalidate_seconds,
-                       skip_cookies=(settings.session_cookie_name, FLASH_COOKIE), csrf_cookie=settings.csrf_cookie_name)
 
     _install_error_handlers(app)
 

@@ -34,8 +34,6 @@ os.environ.update(
         "BASE_URL": "http://testserver",
         "MAIL_FROM": "Undersigned <no-reply@undersigned.test>",
         "OUTBOX_POLL_SECONDS": "0.2",
-        # Not for every app a test starts (tests/letters/test_pdf.py turns it on where it is tested).
-        "PDF_RENDERER_STANDBY": "false",
     }
 )
 os.environ.pop("SMTP_HOST", None)

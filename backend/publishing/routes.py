@@ -3,8 +3,7 @@ feeds; and the lead's publish page."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +17,7 @@ from backend.config import get_settings
 from backend.db import SessionDep, as_utc, utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
-from backend.publishing import pack, pagecache, service
+from backend.publishing import documents, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
@@ -29,12 +28,6 @@ router = APIRouter()
 
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
 SearchText = Annotated[str, Query(max_length=200)]
-
-# Rendered public pages and share images, per process: {letter id: (fingerprint, bytes)}.
-_pages: dict[int, tuple[str, bytes]] = {}
-_images: dict[int, tuple[str, bytes]] = {}
-_lock = threading.Lock()
-
 
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, session: SessionDep) -> HTMLResponse:
@@ -89,47 +82,42 @@ def _render_public_page(session: Session, letter: Letter) -> bytes:
     return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
 
 
+def _public_key(letter: Letter, kind: str) -> tuple[pagecache.Key, str]:
+    """The cache key and ETag of a public page: the same in every server process (a proxy may cache by it)."""
+    assert letter.id is not None
+    day = utcnow().astimezone(service.LONDON).date().isoformat()
+    key = (letter.id, letter.public_revision, day, kind)
+    return key, f'"{kind}-{letter.id}-{letter.public_revision}-{day}"'
+
+
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
 def letter_public(request: Request, session: SessionDep, user: OptionalUser, slug: str) -> Response:
-    letter = service.get_by_slug(session=session, slug=slug)
+    letter = service.get_by_slug(session=session, slug=slug)  # the one query of a cached page or a 304
     if letter.status != "published":
         if service.is_member(session=session, letter=letter, user=user):
             return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
         raise NotFound("There is no letter at this address.")
-    assert letter.id is not None
-    key = service.fingerprint(session=session, letter=letter)
-    etag = f'"{key}"'
+    key, etag = _public_key(letter, "page")
     if _not_modified(request, etag):
-        known = _pages.get(letter.id)
-        if known is not None and known[0] == key:
-            pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=known[1])
         return _cached_response(request, b"", etag, "text/html")
-    cached = _pages.get(letter.id)
-    if cached is None or cached[0] != key:
-        with _lock:
-            cached = _pages.get(letter.id)
-            if cached is None or cached[0] != key:
-                cached = (key, _render_public_page(session, letter))
-                _pages[letter.id] = cached
-    # Until something public changes, the middleware answers this address from memory (see pagecache).
-    pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=cached[1])
-    return _cached_response(request, cached[1], etag, "text/html; charset=utf-8")
+    body = pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
+    return _cached_response(request, body, etag, "text/html; charset=utf-8")
 
 
 @router.get("/letters/{slug}/share.png", name="letter_share_image")
 def letter_share_image(request: Request, session: SessionDep, slug: str) -> Response:
     letter = _published_or_404(session, slug)
-    count = service.signature_count(session=session, letter=letter)
-    key = f"{letter.updated_at}|{count}"
-    etag = '"share-' + hashlib.sha256(f"{letter.id}|{key}".encode()).hexdigest()[:24] + '"'
-    cached = _images.get(letter.id)  # type: ignore[arg-type]
-    if cached is None or cached[0] != key:
+    key, etag = _public_key(letter, "share")
+    if _not_modified(request, etag):
+        return _cached_response(request, b"", etag, "image/png")
+
+    def draw() -> bytes:
+        count = service.signature_count(session=session, letter=letter)
         version = service.final_version(session=session, letter=letter)
-        image = share_image(title=letter.title, subtitle=version.subject,
-                            footer=f"An open letter · {count} signator{'y' if count == 1 else 'ies'}")
-        cached = (key, image)
-        _images[letter.id] = cached  # type: ignore[index]
-    return _cached_response(request, cached[1], etag, "image/png")
+        return share_image(title=letter.title, subtitle=version.subject,
+                           footer=f"An open letter · {count} signator{'y' if count == 1 else 'ies'}")
+
+    return _cached_response(request, pagecache.get_or_render(key, draw), etag, "image/png")
 
 
 @router.get("/letters/{slug}/logos/{signature_id}.png", name="letter_logo")
@@ -147,29 +135,35 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 
 # The press pack (public once published) ---------------------------------------------------------------------
 
-def _pack_file(session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
-    folder = pack.build(session=session, letter=letter, embargoed=embargoed)
-    path = pack.file_path(folder=folder, name=name)
+def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+    """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
+    kind = "embargoed" if embargoed else "public"
+    files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
+    path = documents.path_of(files, name)
     if path is None:
         raise NotFound("There is no such file in the press pack.")
     download = f"{letter.slug}-{name.replace('/', '-')}"
     headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
-               "ETag": f'"{folder.name}-{name.replace("/", "-")}"',
-               "X-Content-Type-Options": "nosniff"}
+               "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
+    if get_settings().x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = path.resolve().relative_to(Path(get_settings().media_dir).resolve())
+        return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
+                                 "Content-Type": pack.media_type(name),
+                                 "Content-Disposition": f'attachment; filename="{download}"'})
     return FileResponse(path, media_type=pack.media_type(name), filename=download, headers=headers)
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
-def press_pack(session: SessionDep, slug: str) -> Response:
-    return _pack_file(session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+def press_pack(request: Request, session: SessionDep, slug: str) -> Response:
+    return _pack_file(request, session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
 
 
 @router.get("/letters/{slug}/press/{name:path}", name="press_file")
-def press_file(session: SessionDep, slug: str, name: str) -> Response:
+def press_file(request: Request, session: SessionDep, slug: str, name: str) -> Response:
     letter = _published_or_404(session, slug)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
-    return _pack_file(session, letter, name, embargoed=False)
+    return _pack_file(request, session, letter, name, embargoed=False)
 
 
 # Press links (before the embargo) ---------------------------------------------------------------------------
@@ -196,7 +190,7 @@ def press_link_pack(request: Request, session: SessionDep, token: str) -> Respon
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
-    return _pack_file(session, letter, pack.ZIP_NAME, embargoed=True)
+    return _pack_file(request, session, letter, pack.ZIP_NAME, embargoed=True)
 
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
@@ -206,7 +200,7 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
         raise NotFound("There is no such file in the press pack.")
     service.log_download(session=session, link=link, file=name, ip=client_ip(request))
     session.commit()
-    return _pack_file(session, letter, name, embargoed=True)
+    return _pack_file(request, session, letter, name, embargoed=True)
 
 
 # The lead's publish page -------------------------------------------------------------------------------------
@@ -232,6 +226,7 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
         "count": service.signature_count(session=session, letter=letter),
         "press_links": service.get_press_links(session=session, letter=letter),
+        "documents": documents.status_of(session=session, letter=letter),
         "values": values or {}, "errors": errors or {}, "new_link": new_link,
     }, status_code=status_code)
 

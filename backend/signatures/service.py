@@ -32,6 +32,7 @@ from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
+from backend.publishing import revision
 from backend.security import hash_token, new_token
 from backend.signatures import csvio, logos
 from backend.signatures.models import Invite, Signature, SignatureToken
@@ -762,6 +763,7 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"status": signature.status, "version_id": version.id,
                           "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature, manage
 
 
@@ -828,6 +830,7 @@ def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str |
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"old_version_id": old_version_id, "version_id": version.id,
                           "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature, manage
 
 
@@ -845,6 +848,7 @@ def _withdraw(*, session: Session, signature: Signature, actor: str, actor_user_
     audit.record(session=session, action="signature_withdrawn", actor=actor, actor_user_id=actor_user_id,
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"from": before, "reason": reason[:500]})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -914,6 +918,7 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
     audit.record(session=session, action="signature_listing_changed", actor=f"signatory {signature.contact_email}",
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"before": before, "logo_changed": signature.logo_path != old_logo})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -940,6 +945,7 @@ def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bo
     session.add(signature)
     audit.record(session=session, action="signature_approved" if approve else "signature_rejected",
                  actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip)
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -970,6 +976,7 @@ def set_display_order(*, session: Session, letter: Letter, order: dict[int, int]
     if changed:
         audit.record(session=session, action="signature_order_changed", actor=_actor(user), actor_user_id=user.id,
                      subject_type="letter", subject_id=letter.id, ip=ip, details={"order": changed})
+        revision.bump(session=session, letter_id=letter.id)
 
 
 def get_signatures(*, session: Session, letter_id: int) -> list[Signature]:
