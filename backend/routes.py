@@ -27,6 +27,9 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.responses.routes import router as responses_router
 
     app.include_router(responses_router)
+    from backend.health import router as health_router
+
+    app.include_router(health_router)
     if settings.is_development or settings.environment == "test":
         from backend.mail.routes import router as mailbox_router
 
