@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, overload
 
@@ -135,19 +135,30 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
+_write_engines: dict[int, Engine] = {}
+
+
 def write_engine(engine: Engine) -> Engine:
-    """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks)."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(sqlite_begin="IMMEDIATE")
-    return engine
+    """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks). One per
+    engine, made once (a request should not build a new engine proxy each time)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    found = _write_engines.get(id(engine))
+    if found is None or found.engine is not engine:
+        found = _write_engines[id(engine)] = engine.execution_options(sqlite_begin="IMMEDIATE")
+    return found
 
 
 def session_for_write(engine: Engine) -> Session:
     return Session(write_engine(engine), expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; unsafe methods get a write transaction. Routes commit explicitly."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; unsafe methods get a write transaction. Routes commit explicitly.
+
+    Async (making a session does no I/O): a sync generator would cost the request two thread-pool hops, one to
+    open it and one to close it. Closing returns the connection to the pool (a ROLLBACK if a transaction is open).
+    """
     engine: Engine = request.app.state.engine
     bind = write_engine(engine) if request.method in UNSAFE_METHODS else engine
     with Session(bind, expire_on_commit=False) as session:

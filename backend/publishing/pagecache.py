@@ -18,6 +18,11 @@ _locks: dict[Key, threading.Lock] = {}
 _guard = threading.Lock()
 
 
+def cached(key: Key) -> bytes | None:
+    """The bytes for this key if this process has them."""
+    return _entries.get(key)
+
+
 def get_or_render(key: Key, render: Callable[[], bytes]) -> bytes:
     """The bytes for this key, rendered once per process (others asking meanwhile wait for that render)."""
     found = _entries.get(key)

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.deps import CurrentUser, OptionalUser
+from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns.routes import FormDep, text
 from backend.config import get_settings
@@ -90,18 +91,41 @@ def _public_key(letter: Letter, kind: str) -> tuple[pagecache.Key, str]:
     return key, f'"{kind}-{letter.id}-{letter.public_revision}-{day}"'
 
 
+def _letter_by_slug(engine: Any, slug: str) -> Letter | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(select(Letter).where(col(Letter.slug) == slug)).first()
+
+
+def _render_or_redirect(request: Request, engine: Any, letter: Letter, key: pagecache.Key) -> Response | bytes:
+    """The thread-pool half of the public page: a member's redirect, a 404, or the page's bytes (rendered once)."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(letter)
+        if letter.status != "published":
+            if service.is_member(session=session, letter=letter, user=request.state.user):
+                return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+            raise NotFound("There is no letter at this address.")
+        return pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
+
+
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
-def letter_public(request: Request, session: SessionDep, user: OptionalUser, slug: str) -> Response:
-    letter = service.get_by_slug(session=session, slug=slug)  # the one query of a cached page or a 304
-    if letter.status != "published":
-        if service.is_member(session=session, letter=letter, user=user):
-            return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+async def letter_public(request: Request, slug: str) -> Response:
+    """The public letter page. Async: its one query (the letter, with its public revision) runs on the event
+    loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
+    engine = request.app.state.engine
+    letter = _letter_by_slug(engine, slug)
+    if letter is None:
         raise NotFound("There is no letter at this address.")
     key, etag = _public_key(letter, "page")
-    if _not_modified(request, etag):
-        return _cached_response(request, b"", etag, "text/html")
-    body = pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
-    return _cached_response(request, body, etag, "text/html; charset=utf-8")
+    if letter.status == "published":
+        if _not_modified(request, etag):
+            return _cached_response(request, b"", etag, "text/html")
+        body = pagecache.cached(key)
+        if body is not None:
+            return _cached_response(request, body, etag, "text/html; charset=utf-8")
+    answer = await run_in_threadpool(_render_or_redirect, request, engine, letter, key)
+    if isinstance(answer, Response):
+        return answer
+    return _cached_response(request, answer, etag, "text/html; charset=utf-8")
 
 
 @router.get("/letters/{slug}/share.png", name="letter_share_image")
