@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -83,23 +84,21 @@ def _render_public_page(session: Session, letter: Letter) -> bytes:
     return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
 
 
-def _public_key(letter: Letter, kind: str) -> tuple[pagecache.Key, str]:
+def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pagecache.Key, str]:
     """The cache key and ETag of a public page: the same in every server process (a proxy may cache by it)."""
-    assert letter.id is not None
+    assert letter_id is not None
     day = utcnow().astimezone(service.LONDON).date().isoformat()
-    key = (letter.id, letter.public_revision, day, kind)
-    return key, f'"{kind}-{letter.id}-{letter.public_revision}-{day}"'
+    return (letter_id, revision, day, kind), f'"{kind}-{letter_id}-{revision}-{day}"'
 
 
-def _letter_by_slug(engine: Any, slug: str) -> Letter | None:
-    with Session(engine, expire_on_commit=False) as session:
-        return session.exec(select(Letter).where(col(Letter.slug) == slug)).first()
+# The one query of a cached page or a 304: three columns, by the unique slug, no ORM objects.
+_KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
 
 
-def _render_or_redirect(request: Request, engine: Any, letter: Letter, key: pagecache.Key) -> Response | bytes:
+def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache.Key) -> Response | bytes:
     """The thread-pool half of the public page: a member's redirect, a 404, or the page's bytes (rendered once)."""
     with Session(engine, expire_on_commit=False) as session:
-        session.add(letter)
+        letter = service.get_by_slug(session=session, slug=slug)
         if letter.status != "published":
             if service.is_member(session=session, letter=letter, user=request.state.user):
                 return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
@@ -109,20 +108,22 @@ def _render_or_redirect(request: Request, engine: Any, letter: Letter, key: page
 
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
 async def letter_public(request: Request, slug: str) -> Response:
-    """The public letter page. Async: its one query (the letter, with its public revision) runs on the event
-    loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
+    """The public letter page. Async: its one query (the letter's id, status and public revision) runs on the
+    event loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
     engine = request.app.state.engine
-    letter = _letter_by_slug(engine, slug)
-    if letter is None:
+    with engine.connect() as connection:
+        found = connection.execute(_KEY_QUERY, {"slug": slug}).first()
+    if found is None:
         raise NotFound("There is no letter at this address.")
-    key, etag = _public_key(letter, "page")
-    if letter.status == "published":
+    letter_id, status, revision = found
+    key, etag = _public_key(letter_id, revision, "page")
+    if status == "published":
         if _not_modified(request, etag):
             return _cached_response(request, b"", etag, "text/html")
         body = pagecache.cached(key)
         if body is not None:
             return _cached_response(request, body, etag, "text/html; charset=utf-8")
-    answer = await run_in_threadpool(_render_or_redirect, request, engine, letter, key)
+    answer = await run_in_threadpool(_render_or_redirect, request, engine, slug, key)
     if isinstance(answer, Response):
         return answer
     return _cached_response(request, answer, etag, "text/html; charset=utf-8")
@@ -131,7 +132,7 @@ async def letter_public(request: Request, slug: str) -> Response:
 @router.get("/letters/{slug}/share.png", name="letter_share_image")
 def letter_share_image(request: Request, session: SessionDep, slug: str) -> Response:
     letter = _published_or_404(session, slug)
-    key, etag = _public_key(letter, "share")
+    key, etag = _public_key(letter.id, letter.public_revision, "share")
     if _not_modified(request, etag):
         return _cached_response(request, b"", etag, "image/png")
 
