@@ -131,6 +131,7 @@ def _backoff(attempts: int) -> timedelta:
 
 def run(*, engine: Engine, build_id: int) -> bool:
     """Builds a claimed build and records the result (a failure is retried later); whether it was built."""
+    attempts = 0
     try:
         with Session(engine, expire_on_commit=False) as reader:
             row = reader.get(DocumentBuild, build_id)
@@ -141,7 +142,7 @@ def run(*, engine: Engine, build_id: int) -> bool:
             files = build_files(session=reader, letter=letter, embargoed=row.kind == "embargoed")
     except Exception as exc:
         log.exception("building the documents of build %s failed", build_id)
-        failed = attempts >= get_settings().document_max_attempts if "attempts" in locals() else False
+        failed = attempts >= get_settings().document_max_attempts
         with session_for_write(engine) as session:
             session.execute(update(DocumentBuild).where(col(DocumentBuild.id) == build_id).values(
                 status="failed" if failed else "queued", lease_until=None, not_before=utcnow() + _backoff(attempts),

@@ -18,8 +18,9 @@ from tests.publishing.helpers import ready_letter
 
 
 def _children() -> list[int]:
-    """This process's child processes (a renderer left behind would be one), but for multiprocessing's resource
-    tracker: one per process that ever started a pool, which lives as long as its parent and renders nothing."""
+    """This process's rendering processes still alive (multiprocessing's spawned children), but for its resource
+    tracker: one per process that ever started a pool, which lives as long as its parent and renders nothing.
+    (Other children, such as the browser of the journey tests, are not ours to count.)"""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -27,9 +28,10 @@ def _children() -> list[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == os.getpid() and fields[0] != "Z" and \
-                    b"resource_tracker" not in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                command = (entry / "cmdline").read_bytes()
+                if b"multiprocessing" in command and b"resource_tracker" not in command:
+                    found.append(int(entry.name))
     return found
 
 
