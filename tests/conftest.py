@@ -226,7 +226,7 @@ def _wipe(engine: Any) -> None:
     import backend.models  # noqa: F401
     from backend.publishing import pagecache
 
-    pagecache.clear()  # rows go without a session, so the in-memory public pages must go too
+    pagecache.clear()  # cached public pages are keyed by letter id and revision, which restart with the data
 
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:

@@ -35,14 +35,18 @@ def test_readyz_is_503_on_an_old_schema(client: Any, monkeypatch: Any) -> None:
     assert response.status_code == 503 and response.json()["schema"].startswith("behind")
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(app: Any, settings: Any, monkeypatch: Any) -> None:
+def test_readyz_is_503_when_the_database_is_unreachable(app: Any, settings: Any) -> None:
     from fastapi.testclient import TestClient
 
     from backend.db import make_engine
 
     broken = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=False)
-    monkeypatch.setattr(app.state, "engine", broken)
-    with TestClient(app) as c:
-        response = c.get("/readyz")
+    engine = app.state.engine  # (not monkeypatch: undoing it on Starlette's State deletes the attribute)
+    app.state.engine = broken
+    try:
+        with TestClient(app) as c:
+            response = c.get("/readyz")
+    finally:
+        app.state.engine = engine
     assert response.status_code == 503 and response.json()["database"] == "unreachable"
     assert "OperationalError" in response.json()["error"]
