@@ -61,17 +61,9 @@ class Settings(BaseSettings):
     rate_limit_sign_confirm: str = "30/minute"
     rate_limit_sign_link_page: str = "120/minute"
 
-    # A published letter page is answered from memory, re-checked against the database at most this often
-    # (changes made in the same process show at once). 0 turns the in-memory answer off.
-    public_page_revalidate_seconds: float = 1.0
-
     # `serve` logs every request (uvicorn's access log). Behind a proxy that logs requests itself, turning it off
     # saves each serve process about an eighth of its time on publication day (docs/benchmarks.md).
     access_log: bool = True
-
-    # Each serve process keeps a PDF renderer ready (WeasyPrint loaded, ~60 MB in a process of its own), so the
-    # first download of a press pack does not wait for it to start (~0.7 s). false: one is started per build.
-    pdf_renderer_standby: bool = True
 
     load_examples: bool = True
 
@@ -109,6 +101,15 @@ class Settings(BaseSettings):
     invite_limit_new_account: int = 25
     invite_limit_established: int = 1000
     account_established_days: int = 14
+    # Documents (the press pack) are built by the worker: a burst of changes within this many seconds is built
+    # once; a download waits up to DOCUMENT_WAIT_SECONDS for a build under way. Each PDF rendering process renders
+    # this many documents, then exits and gives its memory back.
+    document_coalesce_seconds: float = 2.0
+    document_wait_seconds: float = 60.0
+    document_renders_per_process: int = 20
+    document_max_attempts: int = 5
+    # Behind the nginx site of deploy/: downloads are answered with X-Accel-Redirect and nginx sends the file.
+    x_accel_redirect: bool = False
 
     @property
     def is_development(self) -> bool:

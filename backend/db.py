@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, overload
 
@@ -135,19 +135,30 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
+_write_engines: dict[int, Engine] = {}
+
+
 def write_engine(engine: Engine) -> Engine:
-    """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks)."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(sqlite_begin="IMMEDIATE")
-    return engine
+    """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks). One per
+    engine, made once (a request should not build a new engine proxy each time)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    found = _write_engines.get(id(engine))
+    if found is None or found.engine is not engine:
+        found = _write_engines[id(engine)] = engine.execution_options(sqlite_begin="IMMEDIATE")
+    return found
 
 
 def session_for_write(engine: Engine) -> Session:
     return Session(write_engine(engine), expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; unsafe methods get a write transaction. Routes commit explicitly."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; unsafe methods get a write transaction. Routes commit explicitly.
+
+    Async (making a session does no I/O): a sync generator would cost the request two thread-pool hops, one to
+    open it and one to close it. Closing returns the connection to the pool (a ROLLBACK if a transaction is open).
+    """
     engine: Engine = request.app.state.engine
     bind = write_engine(engine) if request.method in UNSAFE_METHODS else engine
     with Session(bind, expire_on_commit=False) as session:
@@ -189,8 +200,8 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
     """Inserts one row of a table model with a Core INSERT in the session's transaction; returns its id.
 
     For hot paths (a sign-on storm): building and flushing an ORM instance costs several times the statement.
-    The columns' defaults apply (`created_at`, `updated_at`, ...), but no ORM flush events fire, so use it only
-    for rows that no cached page shows (see `backend.publishing.pagecache`). With `skip_conflicts`, a row that
+    The columns' defaults apply (`created_at`, `updated_at`, ...); no ORM flush events fire. With
+    `skip_conflicts`, a row that
     would break a unique key is not inserted and None is returned (ON CONFLICT DO NOTHING): the transaction
     goes on, with no savepoint needed.
     """
@@ -203,8 +214,8 @@ def insert_row(session: Session, model: Any, values: dict[str, Any], *, skip_con
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Inserts many rows of a table model in one statement, like `insert_row` (and with its caveats). The rows
-    must all have the same keys."""
+    """Inserts many rows of a table model in one statement, like `insert_row`. The rows must all have the same
+    keys."""
     if rows:
         session.connection().execute(_insert_statement(model.__table__, "", skip_conflicts=False), rows)
 
@@ -213,7 +224,7 @@ def insert_rows_skipping_conflicts(session: Session, model: Any, rows: list[dict
                                    returning: tuple[str, ...]) -> list[Any]:
     """Inserts many rows in one statement, leaving out those that would break a unique key (ON CONFLICT DO
     NOTHING, also between two of these rows: the first stays); returns the `returning` columns of the rows
-    inserted, in no particular order. One round trip for a batch, with `insert_rows`'s caveats."""
+    inserted, in no particular order. One round trip for a batch."""
     if not rows:
         return []
     connection = session.connection()

@@ -56,17 +56,12 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
         from backend.migrations import ensure_current
 
         ensure_current(engine, settings.database_url)
-        if settings.pdf_renderer_standby:
-            from backend.letters import pdf
-
-            pdf.stand_by()
         stop = None
         if run_worker:
             from backend import worker
 
             _, stop = worker.start_thread(engine, settings)
         yield
-        sign_on_writer.stop()
         if stop is not None:
             stop.set()
 
@@ -82,19 +77,11 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     app.state.engine = engine
     app.state.settings = settings
 
-    # Innermost of ours: a good open sign-on is written in batches and answered without the framework.
-    from backend.signatures.signon import OpenSignOn, SignOnWriter
-
-    sign_on_writer = SignOnWriter(engine)
-    app.add_middleware(OpenSignOn, writer=sign_on_writer, session_cookie=settings.session_cookie_name)
     app.add_middleware(SessionAndHeaders, settings=settings, engine=engine)
+    # Before anything reads a body: its size, per kind of form (backend/bodylimit.py).
+    from backend.bodylimit import BodyLimit
 
-    # Outermost: a fresh public letter page is answered from memory, before any other work (publication day).
-    from backend.publishing.pagecache import PublicPageCache
-
-    app.add_middleware(PublicPageCache, revalidate_seconds=settings.public_page_revalidate_seconds,
-                       skip_cookies=(settings.session_cookie_name, settings.flash_cookie_name),
-                       csrf_cookie=settings.csrf_cookie_name)
+    app.add_middleware(BodyLimit)
 
     _install_error_handlers(app)
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import lru_cache
 
 from fastapi import HTTPException, Request
 from limits import RateLimitItem, parse
@@ -150,10 +151,16 @@ def _retry_after(limiter: MovingWindowRateLimiter, item: RateLimitItem, scope: s
     return max(1, math.ceil(stats.reset_time - time.time()))
 
 
+@lru_cache(maxsize=64)
+def _item(limit: str) -> RateLimitItem:
+    """The parsed limit ("20/minute"): parsed once, not on every request."""
+    return parse(limit)
+
+
 def hit(*, scope: str, key: str, limit: str) -> int | None:
     """Counts one attempt; returns the seconds to wait when over the limit, else None."""
     limiter = _get_limiter()
-    item = parse(limit)
+    item = _item(limit)
     if limiter.hit(item, *_identifiers(scope, key)):
         return None
     return _retry_after(limiter, item, scope, key)
@@ -162,7 +169,7 @@ def hit(*, scope: str, key: str, limit: str) -> int | None:
 def check(*, scope: str, key: str, limit: str) -> int | None:
     """Like `hit` but does not count: the seconds to wait if the limit is already reached, else None."""
     limiter = _get_limiter()
-    item = parse(limit)
+    item = _item(limit)
     if limiter.test(item, *_identifiers(scope, key)):
         return None
     return _retry_after(limiter, item, scope, key)

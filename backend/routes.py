@@ -36,6 +36,9 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     from backend.privacy.routes import router as privacy_router
 
     app.include_router(privacy_router)
+    from backend.health import router as health_router
+
+    app.include_router(health_router)
     if settings.is_development:  # never in test or production: it shows every reset link
         from backend.mail.routes import router as mailbox_router
 

@@ -92,6 +92,8 @@ async def csrf_protect(request: Request) -> None:
     if sent is None and is_form(request):
         try:
             form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
+        except HTTPException:  # a body over its limit (backend.bodylimit): 413
+            raise
         except Exception as exc:  # malformed multipart body
             raise HTTPException(400, "The form could not be read.") from exc
         value = form.get(CSRF_FIELD)
@@ -119,6 +121,8 @@ async def reject_nul_characters(request: Request) -> None:
     if request.method in UNSAFE_METHODS and is_form(request):
         try:
             form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
+        except HTTPException:  # a body over its limit (backend.bodylimit): 413
+            raise
         except Exception as exc:  # malformed multipart body
             raise HTTPException(400, "The form could not be read.") from exc
         if any(isinstance(value, str) and "\x00" in value for _, value in form.multi_items()):

@@ -164,22 +164,6 @@ class Server:
     def rss_mb(self) -> list[float]:
         return [rss_mb(pid) for pid in self.worker_pids()]
 
-    def wait_for_renderers(self, timeout: float = 15.0) -> list[float]:
-        """Waits until the PDF renderers standing by have warmed up (their memory stops growing), as on a server
-        that has been up for more than a few seconds; returns their RSS."""
-        sizes, deadline = self.renderer_rss_mb(), time.monotonic() + timeout
-        while sizes and time.monotonic() < deadline:
-            time.sleep(0.5)
-            sizes, before = self.renderer_rss_mb(), sizes
-            if sizes == before:
-                break
-        return sizes
-
-    def renderer_rss_mb(self) -> list[float]:
-        """The PDF renderers standing by (PDF_RENDERER_STANDBY), one a serve process: processes of their own."""
-        return [rss_mb(child) for pid in self.worker_pids() for child in children(pid)
-                if b"backend.letters.pdfrender" in _cmdline(child)]
-
     def cpu_seconds(self) -> float:
         """CPU time used so far by the serving processes together."""
         return sum(cpu_seconds(pid) for pid in self.worker_pids())
@@ -216,6 +200,41 @@ class Worker:
         self.proc = subprocess.Popen(["nice", "-n", str(self.nice), sys.executable, "-m", "backend.cli", "worker"],
                                      env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
+@dataclass
+class Floor:
+    """bench/floor.py (a bare FastAPI app: the same page, the same form parsing, two rows a request) under uvicorn,
+    as one serve process runs the app (access log off)."""
+
+    workdir: Path
+    database_url: str
+    page: bytes
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        page = self.workdir / f"floor-page-{self.port}.html"
+        page.write_bytes(self.page)
+        env = {**os.environ, "FLOOR_DATABASE_URL": self.database_url, "FLOOR_PAGE": str(page),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        log = (self.workdir / f"floor-{self.port}.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1",
+                                      "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+                                     env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for_http(self.url + "/ready", proc=self.proc)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
 
     def stop(self) -> None:
         stop_process(self.proc)
@@ -298,6 +317,79 @@ class Nginx:
                                       str(self.root / "nginx-error.log")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for_http(self.url + "/", timeout=15, proc=self.proc)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
+DEPLOY_WRAPPER = """\
+{user}worker_processes {workers};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000;
+    client_body_temp_path {root}/client_body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    include {root}/site.conf;
+}}
+"""
+
+
+def deploy_site(*, port: int, upstreams: list[int], media: Path, cache: Path) -> str:
+    """deploy/nginx/undersigned.conf with these addresses and folders (each value replaced must be in it)."""
+    text = (ROOT / "deploy" / "nginx" / "undersigned.conf").read_text()
+    replacements = {
+        "listen 80;": f"listen 127.0.0.1:{port};",
+        "    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;\n": "".join(f"    server 127.0.0.1:{p};\n"
+                                                                        for p in upstreams),
+        "/srv/undersigned/app/templates/static/": f"{ROOT / 'templates' / 'static'}/",
+        "/srv/undersigned/media/": f"{media}/",
+        "/var/cache/nginx/undersigned": str(cache),
+    }
+    for old, new in replacements.items():
+        if old not in text:
+            raise BenchError(f"deploy/nginx/undersigned.conf no longer has {old!r}")
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass
+class DeployNginx:
+    """The nginx site of deploy/ in front of the app, run by us with its own prefix."""
+
+    root: Path
+    upstream: int
+    media: Path
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = require_tool("nginx", "apt-get install -y nginx")
+        for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi", "cache", "logs"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        (self.root / "site.conf").write_text(deploy_site(port=self.port, upstreams=[self.upstream],
+                                                         media=self.media, cache=self.root / "cache"))
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        conf = self.root / "nginx.conf"
+        conf.write_text(DEPLOY_WRAPPER.format(user=user, workers=self.workers, root=self.root))
+        self.proc = subprocess.Popen([binary, "-c", str(conf), "-p", f"{self.root}/", "-e",
+                                      str(self.root / "nginx-error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for_http(self.url + "/healthz", timeout=15, proc=self.proc)
 
     def stop(self) -> None:
         stop_process(self.proc)

@@ -154,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         nginx.start()
         server = Server(env=env, workdir=workdir, workers=args.workers)
         server.start(ready_path=f"/letters/{seeded.published_slug}")
-        server.wait_for_renderers()  # the PDF renderers standing by start with serve: let them settle first
         if not args.embedded_worker:
             worker = Worker(env=env, workdir=workdir)
             worker.start()
@@ -162,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         ctx = scenarios.Context(
             workdir=workdir, server=server, nginx=nginx, sink=sink, engine=engine, seeded=seeded,
+            database_url=database_url,
             durations=scenarios.QUICK if args.quick else scenarios.FULL, connections=args.connections,
             storm_users=args.storm_users, rss_start=server.rss_mb())
         for name in selected:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import rawhttp, wrkload
-from bench.harness import BenchError, Nginx, Server, SmtpSink
+from bench.harness import BenchError, Floor, Nginx, Server, SmtpSink
 from bench.seed import Seeded
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -73,6 +73,7 @@ class Context:
     sink: SmtpSink
     engine: Any
     seeded: Seeded
+    database_url: str
     durations: Durations
     connections: int
     storm_users: int
@@ -136,20 +137,34 @@ def published_page(ctx: Context) -> None:
         if failed > result.requests * 0.01:
             ctx.broken.append(f"{name}: {failed} of {result.requests} requests failed")
     c = ctx.connections
+    share = app.rps / ref.rps if ref.rps else 0
     ctx.add(
-        Row("Published page", f"requests/s, {c} connections", app.rps, "/s", "≥ 3,000", app.rps >= 3000,
+        Row("Published page", f"requests/s, {c} connections", app.rps, "/s", "", None,
             f"nginx {ref.rps:,.0f}/s", _ratio(app.rps, ref.rps)),
-        Row("Published page", "share of nginx's rate", app.rps / ref.rps if ref.rps else 0, "ratio", "≥ 30%",
-            bool(ref.rps) and app.rps / ref.rps >= 0.30),
-        Row("Published page", "p50 latency", app.p50_ms, "ms", "", None, f"nginx {ref.p50_ms:.1f} ms",
-            _times(app.p50_ms, ref.p50_ms)),
-        Row("Published page", "p99 latency", app.p99_ms, "ms", "≤ 50 ms", app.p99_ms <= 50,
+        Row("Published page", "share of nginx serving the same bytes", share, "ratio", "≥ 60%", share >= 0.60),
+        Row("Published page", "p99 latency", app.p99_ms, "ms", "", None,
             f"nginx {ref.p99_ms:.1f} ms", _times(app.p99_ms, ref.p99_ms)),
         Row("Published page", "304 requests/s (If-None-Match)", app304.rps, "/s", "", None,
             f"nginx {ref304.rps:,.0f}/s", _ratio(app304.rps, ref304.rps)),
-        Row("Published page", "304 p99 latency", app304.p99_ms, "ms", "", None, f"nginx {ref304.p99_ms:.1f} ms",
-            _times(app304.p99_ms, ref304.p99_ms)),
+        Row("Published page", "304 p99 latency", app304.p99_ms, "ms", "≤ 20 ms", app304.p99_ms <= 20,
+            f"nginx {ref304.p99_ms:.1f} ms", _times(app304.p99_ms, ref304.p99_ms)),
     )
+    # Through the deploy/ nginx site with its proxy cache, against nginx serving the same bytes as a file.
+    from bench.harness import DeployNginx
+
+    site = DeployNginx(ctx.workdir / "deploy-nginx", upstream=ctx.server.port,
+                       media=Path(ctx.server.env["MEDIA_DIR"]))
+    site.start()
+    try:
+        _get(site.url + path)  # the first request fills the cache
+        wrkload.run(url=site.url, path=path, workdir=ctx.workdir, connections=ctx.connections, seconds=d.warmup)
+        proxied = wrkload.run(url=site.url, path=path, workdir=ctx.workdir, connections=ctx.connections,
+                              seconds=d.page)
+    finally:
+        site.stop()
+    through = proxied.rps / ref.rps if ref.rps else 0
+    ctx.add(Row("Published page", "through deploy/ nginx (proxy cache): share of nginx static", through, "ratio",
+                "≥ 90%", through >= 0.90, f"{proxied.rps:,.0f}/s vs {ref.rps:,.0f}/s"))
 
 
 # 2. The sign-on storm -----------------------------------------------------------------------------------
@@ -303,6 +318,16 @@ def sign_on_storm(ctx: Context) -> None:
                                                       d.storm_reference, 0, "ref"))
     ref_rate = sum(1 for a in ref_attempts if a.status == 303 and a.finished - a.started >= 0) / ref_seconds
 
+    # The floor: a bare FastAPI app, the same page and form, two rows a request, the same database.
+    floor = Floor(ctx.workdir, ctx.database_url, body)
+    floor.start()
+    try:
+        floor_attempts, _, floor_seconds = asyncio.run(_storm("127.0.0.1", floor.port, path, ctx.storm_users,
+                                                              d.storm, 0, "floor"))
+    finally:
+        floor.stop()
+    floor_rate = sum(1 for a in floor_attempts if a.status == 303) / floor_seconds
+
     cpu_before = ctx.server.cpu_seconds()
     attempts, errors, seconds = asyncio.run(_storm("127.0.0.1", ctx.server.port, path, ctx.storm_users, d.storm,
                                                    0, "s"))
@@ -312,7 +337,6 @@ def sign_on_storm(ctx: Context) -> None:
     in_window = [a for a in accepted if a.finished <= window_end]
     rate = len(in_window) / seconds
     post_ms = [(a.finished - a.posted) * 1000 for a in accepted]
-    whole_ms = [(a.finished - a.started) * 1000 for a in accepted]
     refused = Counter(a.status for a in attempts if a.status != 303)
 
     # Every accepted sign-on stored once, with one confirmation email; nothing stored that was not accepted.
@@ -338,6 +362,19 @@ def sign_on_storm(ctx: Context) -> None:
         match = CONFIRM_RE.search(texts.get(email, ""))
         if match:
             tokens.append((email, match.group(1)))
+    if tokens:  # the floor answers the same confirmation page and the same POST
+        _, _, c_page = _get(f"{ctx.server.url}/confirm/{tokens[0][1]}")
+        floor = Floor(ctx.workdir, ctx.database_url, c_page)
+        floor.start()
+        try:
+            fake = [(f"floor{n}", f"floor-token-{n}") for n in range(len(tokens))]
+            floor_confirmed, _, floor_c_seconds = asyncio.run(_confirm_all("127.0.0.1", floor.port, fake,
+                                                                           ctx.storm_users, d.confirm_cap))
+        finally:
+            floor.stop()
+        floor_c_rate = sum(1 for a in floor_confirmed if a.status == 303) / floor_c_seconds if floor_c_seconds else 0
+    else:
+        floor_c_rate = 0.0
     confirmed, c_errors, c_seconds = asyncio.run(_confirm_all("127.0.0.1", ctx.server.port, tokens,
                                                               ctx.storm_users, d.confirm_cap))
     ok_confirmed = [a for a in confirmed if a.status == 303]
@@ -352,21 +389,23 @@ def sign_on_storm(ctx: Context) -> None:
                           f"{len(confirmed) - len(ok_confirmed)} refused, {c_errors} errors")
 
     users = ctx.storm_users
+    share, c_share = (rate / floor_rate if floor_rate else 0), (c_rate / floor_c_rate if floor_c_rate else 0)
     ctx.add(
-        Row("Sign-on storm", f"accepted sign-ons/s, {users} browsers, {seconds:.0f} s", rate, "/s", "≥ 500",
-            rate >= 500, f"nginx {ref_rate:,.0f}/s (client ceiling)", _ratio(rate, ref_rate)),
-        Row("Sign-on storm", "× the petitions record (2,000/min)", rate / PETITIONS_RECORD_PER_S, "×", "≥ 15×",
-            rate / PETITIONS_RECORD_PER_S >= 15),
+        Row("Sign-on storm", f"accepted sign-ons/s, {users} browsers, {seconds:.0f} s", rate, "/s", "", None,
+            f"floor {floor_rate:,.0f}/s; nginx {ref_rate:,.0f}/s", _ratio(rate, floor_rate)),
+        Row("Sign-on storm", "share of the floor app (form + POST)", share, "ratio", "≥ 50%", share >= 0.5),
+        Row("Sign-on storm", "× the petitions record (2,000/min)", rate / PETITIONS_RECORD_PER_S, "×", "", None),
         Row("Sign-on storm", "server CPU per accepted sign-on (form + POST)",
             cpu_used / len(accepted) * 1000 if accepted else 0, "ms"),
-        Row("Sign-on storm", "POST p50 latency", _p(post_ms, 50), "ms"),
         Row("Sign-on storm", "POST p99 latency", _p(post_ms, 99), "ms", "≤ 200 ms", _p(post_ms, 99) <= 200),
-        Row("Sign-on storm", "form + POST p99 latency", _p(whole_ms, 99), "ms"),
         Row("Sign-on storm", "accepted / stored once / one email", float(len(accepted)), "sign-ons",
             "none lost or doubled", not lost and not doubled,
             f"{sum(1 for e in accepted_emails if stored[e] == 1 and emails[e] == 1)} checked"),
-        Row("Sign-on storm", f"confirmations/s ({len(ok_confirmed)} of {len(tokens)})", c_rate, "/s", "", None),
-        Row("Sign-on storm", "confirmation POST p99 latency", _p(c_ms, 99), "ms"),
+        Row("Confirmation storm", f"confirmations/s ({len(ok_confirmed)} of {len(tokens)}, page + POST)", c_rate,
+            "/s", "", None, f"floor {floor_c_rate:,.0f}/s", _ratio(c_rate, floor_c_rate)),
+        Row("Confirmation storm", "share of the floor app (page + POST)", c_share, "ratio", "≥ 50%",
+            c_share >= 0.5),
+        Row("Confirmation storm", "POST p99 latency", _p(c_ms, 99), "ms", "≤ 200 ms", _p(c_ms, 99) <= 200),
     )
 
 
@@ -402,14 +441,28 @@ def settle(ctx: Context, timeout: float = 180) -> None:
         time.sleep(0.2)
 
 
+def _new_revision(ctx: Context) -> None:
+    """Something public about the published letter changes (as when the lead withdraws a signature): a new public
+    revision, whose press pack is not built yet."""
+    from sqlmodel import Session
+
+    from backend.db import session_for_write
+    from backend.publishing import revision
+
+    with session_for_write(ctx.engine) as session:
+        revision.bump(session=session, letter_id=ctx.seeded.published_id)
+        session.commit()
+    del Session
+
+
 def press_pack(ctx: Context) -> None:
     settle(ctx)
-    ctx.server.wait_for_renderers()
+    _new_revision(ctx)
     url = f"{ctx.server.url}/letters/{ctx.seeded.published_slug}/press-pack.zip"
     before = max(ctx.server.rss_mb() or [0.0])
     with _PeakRss(ctx.server.rss_mb) as peak:
         t0 = time.perf_counter()
-        status, _, data = _get(url)
+        status, _, data = _get(url)  # built by the worker, or through its queue by this request: once either way
         cold = time.perf_counter() - t0
     if status != 200:
         raise BenchError(f"the press pack answered {status}")
@@ -433,14 +486,14 @@ def press_pack(ctx: Context) -> None:
         _get(ctx.nginx.url + "/press-pack.zip")
         reference.append(time.perf_counter() - t0)
     cached_ms, ref_ms = statistics.median(cached) * 1000, statistics.median(reference) * 1000
+    times = cached_ms / ref_ms if ref_ms else 0
     ctx.notes.append(f"Press pack: {len(data) / 1024 / 1024:.1f} MB ZIP, {len(names)} files.")
     ctx.add(
-        Row("Press pack", "cold build + download", cold, "s", "≤ 3 s", cold <= 3, f"nginx {ref_ms:.1f} ms",
-            f"{cold * 1000 / ref_ms:,.0f}×" if ref_ms else ""),
-        Row("Press pack", "cached download (median)", cached_ms, "ms", "≤ 20 ms", cached_ms <= 20,
-            f"nginx {ref_ms:.1f} ms", f"{cached_ms / ref_ms:.1f}×" if ref_ms else ""),
-        Row("Press pack", "server peak RSS during build", peak.peak, "MB", "", None, f"{before:.0f} MB before",
-            f"+{peak.peak - before:.0f} MB"),
+        Row("Press pack", "new revision: build + first download", cold, "s", "≤ 3 s", cold <= 3),
+        Row("Press pack", "download (median)", cached_ms, "ms", "≤ 5× nginx", times <= 5,
+            f"nginx {ref_ms:.1f} ms", f"{times:.1f}×"),
+        Row("Press pack", "server peak RSS during the first download", peak.peak, "MB", "", None,
+            f"{before:.0f} MB before", f"+{peak.peak - before:.0f} MB"),
     )
 
 
@@ -503,8 +556,10 @@ def mail(ctx: Context) -> None:
     raw_rate = _raw_smtp(ctx.sink.port, count, sample)
     ctx.add(
         Row("Mail", f"{count} invites queued (create_invites, in the benchmark process)", queue_seconds, "s"),
-        Row("Mail", "messages/s delivered to the sink (first → last)", rate, "/s", "≥ 200", rate >= 200,
+        Row("Mail", "messages/s delivered to the sink (first → last)", rate, "/s", "", None,
             f"smtplib {raw_rate:,.0f}/s", _ratio(rate, raw_rate)),
+        Row("Mail", "share of smtplib over one connection", rate / raw_rate if raw_rate else 0, "ratio", "≥ 40%",
+            bool(raw_rate) and rate / raw_rate >= 0.40),
         Row("Mail", "messages/s end to end (queueing → last delivered)", end_to_end, "/s"),
         Row("Mail", "SMTP connections used", float(connections), "", f"≤ {count // 50} (one per batch)",
             0 < connections <= max(1, count // 50), f"{count / max(connections, 1):,.0f} messages each"),
@@ -521,10 +576,6 @@ def memory(ctx: Context) -> None:
     start = max(ctx.rss_start or [0.0])
     ctx.add(Row("Server memory", f"RSS of one serve process after the runs ({len(now)} process(es))", peak, "MB",
                 "≤ 200 MB", peak <= 200, f"{start:.0f} MB at start", f"{peak / start:.1f}×" if start else ""))
-    renderers = ctx.server.wait_for_renderers()  # one started after the press pack may still be warming up
-    if renderers:
-        ctx.add(Row("Server memory", "RSS of the PDF renderer standing by (a process of its own, each)",
-                    max(renderers), "MB"))
 
 
 SCENARIOS: dict[str, Callable[[Context], None]] = {

@@ -34,8 +34,6 @@ os.environ.update(
         "BASE_URL": "http://testserver",
         "MAIL_FROM": "Undersigned <no-reply@undersigned.test>",
         "OUTBOX_POLL_SECONDS": "0.2",
-        # Not for every app a test starts (tests/letters/test_pdf.py turns it on where it is tested).
-        "PDF_RENDERER_STANDBY": "false",
         # Argon2 at a test cost: hundreds of accounts are created and logged in (backend/accounts/passwords.py).
         "FAST_PASSWORD_HASHING": "true",
     }
@@ -230,7 +228,7 @@ def _wipe(engine: Any) -> None:
     import backend.models  # noqa: F401
     from backend.publishing import pagecache
 
-    pagecache.clear()  # rows go without a session, so the in-memory public pages must go too
+    pagecache.clear()  # cached public pages are keyed by letter id and revision, which restart with the data
 
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:

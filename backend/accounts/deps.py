@@ -13,21 +13,26 @@ class LoginRequired(Exception):
     """Raised to send an anonymous visitor to the log-in page and back."""
 
 
-def optional_user(request: Request) -> User | None:
+# These only read what the middleware loaded: async, so FastAPI does not hand each one to a thread of its own.
+async def optional_user(request: Request) -> User | None:
     return getattr(request.state, "user", None)
 
 
-def require_user(request: Request) -> User:
+def _require_user(request: Request) -> User:
     user: User | None = getattr(request.state, "user", None)
     if user is None:
         raise LoginRequired()
     return user
 
 
-def require_admin(request: Request) -> User:
+async def require_user(request: Request) -> User:
+    return _require_user(request)
+
+
+async def require_admin(request: Request) -> User:
     from fastapi import HTTPException
 
-    user = require_user(request)
+    user = _require_user(request)
     if not user.is_admin:
         raise HTTPException(403, "Only a site admin can do this.")
     return user
@@ -48,8 +53,8 @@ def ensure_verified(user: User) -> User:
     return user
 
 
-def require_verified(request: Request) -> User:
-    return ensure_verified(require_user(request))
+async def require_verified(request: Request) -> User:
+    return ensure_verified(_require_user(request))
 
 
 # A logged-in user whose email address is confirmed (needed to create campaigns).

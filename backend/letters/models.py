@@ -41,6 +41,9 @@ class Letter(TableBase, table=True):
     field_website: str = Field(default="optional", max_length=10)
     field_logo: str = Field(default="optional", max_length=10)
     field_city: str = Field(default="hidden", max_length=10)
+    # Bumped by the services whenever anything public about the letter changes: the public page, its ETag, the
+    # share image and the built documents are keyed by it (backend/publishing/revision.py).
+    public_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LetterVersion(TableBase, table=True):

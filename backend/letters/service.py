@@ -25,6 +25,7 @@ from backend.letters.models import (
     Quote,
     Recipient,
 )
+from backend.publishing import revision
 
 MAX_BODY = 200_000  # characters: a long letter is ~10,000
 
@@ -200,6 +201,7 @@ def set_recipients(*, session: Session, letter: Letter, recipients: list[Recipie
         session.flush()
         session.add(LetterRecipient(letter_id=letter.id, recipient_id=r.id, position=position))  # type: ignore[arg-type]
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
 
 
 def get_quotes(*, session: Session, letter_id: int) -> list[Quote]:
@@ -216,6 +218,7 @@ def set_quotes(*, session: Session, letter: Letter, quotes: list[Quote]) -> None
         session.add(Quote(letter_id=letter.id, person=q.person.strip(), role=q.role.strip(),  # type: ignore[arg-type]
                           organisation=q.organisation.strip(), text=q.text.strip(), position=position))
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
 
 
 def get_press_contact(*, session: Session, letter_id: int) -> PressContact | None:
@@ -227,12 +230,14 @@ def set_press_contact(*, session: Session, letter: Letter, contact: PressContact
     if contact is None or not contact.name.strip():
         if existing is not None:
             session.delete(existing)
+            revision.bump(session=session, letter_id=letter.id)
         return
     target = existing or PressContact(letter_id=letter.id, name="")  # type: ignore[arg-type]
     for name in ("name", "role", "organisation", "email", "phone", "out_of_hours_phone"):
         setattr(target, name, (getattr(contact, name) or "").strip())
     session.add(target)
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
 
 
 def get_tags(*, session: Session, letter_id: int) -> list[str]:
@@ -252,6 +257,7 @@ def set_tags(*, session: Session, letter: Letter, tags: list[str]) -> None:
     for name in clean:
         session.add(LetterTag(letter_id=letter.id, name=name))  # type: ignore[arg-type]
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
 
 
 # The recipients directory -----------------------------------------------------------------------------
@@ -334,6 +340,7 @@ def update_recipient(*, session: Session, recipient: Recipient, **details: objec
         setattr(recipient, key, value)
     session.add(recipient)
     session.flush()
+    revision.bump_for_recipient(session=session, recipient_id=recipient.id)
     return recipient
 
 
@@ -535,6 +542,7 @@ def save_draft(
         letter.embargo_at = parse_embargo(date_text=draft.embargo_date, time_text=draft.embargo_time)
     session.add(letter)
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
     return version
 
 

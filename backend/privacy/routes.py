@@ -61,9 +61,9 @@ def signatory_erase(request: Request, session: SessionDep, token: str, confirm: 
         return render(request, "privacy/signatory.html", {"data": data, "token": token, "errors": errors,
                                                          "fields": service.SIGNATURE_FIELDS}, status_code=422)
     outcome = service.erase_signatory(session=session, token=token)
-    session.commit()
     assert outcome.letter.id is not None
-    service.forget_public_copies(letter_id=outcome.letter.id)
+    service.forget_public_copies(session=session, letter_id=outcome.letter.id)
+    session.commit()
     return render(request, "privacy/erased.html", {"outcome": outcome, "published": outcome.letter.status ==
                                                     "published"})
 
@@ -173,9 +173,9 @@ def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser
         counts, letters = subject.erase(session=session, admin=admin, email=email, ip=client_ip(request))
     except InvalidInput as exc:
         return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
-    session.commit()
     for letter_id in letters:
-        service.forget_public_copies(letter_id=letter_id)
+        service.forget_public_copies(session=session, letter_id=letter_id)
+    session.commit()
     return _subject_page(request, erased=counts)
 
 

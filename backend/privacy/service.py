@@ -22,7 +22,7 @@ from backend.db import as_utc
 from backend.letters.models import Letter, LetterVersion
 from backend.mail.models import OutboundEmail
 from backend.privacy.models import Erasure, ErasureKind
-from backend.publishing import pack, pagecache
+from backend.publishing import documents
 from backend.signatures import service as signatures
 from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
@@ -240,10 +240,10 @@ def scrub_outbox(*, session: Session, needles: list[str], addresses: list[str]) 
     return changed
 
 
-def forget_public_copies(*, letter_id: int) -> None:
-    """Drops the letter's cached public pages and built documents: the next request builds them anew."""
-    pagecache.forget({letter_id})
-    pack.discard(letter_id=letter_id)
+def forget_public_copies(*, session: Session, letter_id: int) -> None:
+    """A new public revision of the letter (its pages are cached by it) and its built documents deleted, so the
+    next request renders and builds them anew."""
+    documents.discard(session=session, letter_id=letter_id)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Scheduled job of publishing: letters go public at their embargo minute, once."""
+"""Scheduled jobs of publishing: letters go public at their embargo minute, once; their documents are built."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from backend.db import session_for_write
-from backend.publishing import service
+from backend.publishing import documents, service
 from backend.worker import scheduled_job
 
 
@@ -19,3 +19,9 @@ def publish_due(engine: Engine) -> None:
     with session_for_write(engine) as session:
         service.publish_due(session=session)
         session.commit()
+
+
+@scheduled_job("build documents")
+def build_documents(engine: Engine) -> None:
+    """Builds the press packs that are due (queued by `revision.bump`, claimed so that each is built once)."""
+    documents.build_due(engine)

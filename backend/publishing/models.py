@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field
 
 from backend.base import TableBase, datetime_field
@@ -39,3 +40,32 @@ class PressDownload(TableBase, table=True):
     press_link_id: int = Field(foreign_key="press_link.id", index=True, ondelete="CASCADE")
     file: str = Field(max_length=100)
     ip: str = Field(default="", max_length=64)
+
+
+DOCUMENT_KINDS = ("public", "embargoed")
+DOCUMENT_STATES = ("queued", "building", "built", "failed")
+
+
+class DocumentBuild(TableBase, table=True):
+    """The press pack (letter PDF and DOCX, press release, signatory list, logos, ZIP) of a letter, built by the
+    worker for the letter's `public_revision`: one row per letter and kind, queued again by each change (so a
+    burst of changes is built once), claimed by one worker at a time, its files named by their content."""
+
+    __tablename__ = "document_build"
+    __table_args__ = (
+        UniqueConstraint("letter_id", "kind"),
+        CheckConstraint("kind IN ('public', 'embargoed')", name="kind"),
+        CheckConstraint("status IN ('queued', 'building', 'built', 'failed')", name="status"),
+    )
+    letter_id: int = Field(foreign_key="letter.id", ondelete="CASCADE")
+    kind: str = Field(max_length=10)
+    status: str = Field(default="queued", max_length=10, index=True)
+    wanted_revision: int = Field(default=0)
+    built_revision: int | None = Field(default=None)
+    # {"press-pack.zip": "documents/ab/ab12...zip", ...}: each file's public name and where it is under the media folder
+    files: str = Field(default="{}", sa_type=Text)  # type: ignore[call-overload]
+    attempts: int = Field(default=0)
+    not_before: datetime | None = datetime_field()
+    lease_until: datetime | None = datetime_field()
+    last_error: str = Field(default="", sa_type=Text)  # type: ignore[call-overload]
+    built_at: datetime | None = datetime_field()

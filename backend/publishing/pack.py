@@ -1,16 +1,12 @@
 """The press pack: letter and press release as PDF and DOCX, the signatory CSV, logos, an index, one ZIP.
 
-Each pack is built once per published change (the publishing fingerprint) and kept under the media folder,
-so several server processes share it and a restart does not rebuild it.
+The files are made here; `backend.publishing.documents` builds them in the worker, once per public revision.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,13 +15,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
-from backend.commitments import export as commitments_export
 from backend.config import get_settings
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
-from backend.letters.pdf import IsolatedRenderer
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
-from backend.publishing import pagecache, service
+from backend.publishing import service
 from backend.signatures import csvio, identity, logos
 from backend.text import xml_safe
 
@@ -304,102 +298,9 @@ def readme(*, ctx: PackContext, files: list[str]) -> str:
          "has_logos": any(name.startswith("logos/") for name in files)})
 
 
-# Building and caching -----------------------------------------------------------------------------------
-
-def _cache_root() -> Path:
-    return Path(get_settings().media_dir) / "press-packs"
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link where the file system allows (a stored logo is never rewritten, and 500 copies take ~0.3 s)."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def build(*, session: Session, letter: Letter, embargoed: bool) -> Path:
-    """The folder holding the pack for the letter as it is now; built only when something public changed."""
-    mode = "embargoed" if embargoed else "public"
-    assert letter.id is not None
-    key = pagecache.remembered_fingerprint(
-        letter_id=letter.id, kind=f"pack:{mode}", max_age=get_settings().public_page_revalidate_seconds,
-        compute=lambda: service.fingerprint(session=session, letter=letter, mode=mode))
-    folder = _cache_root() / str(letter.id) / key
-    if (folder / ZIP_NAME).is_file():
-        return folder
-    work = folder.with_name(f".{key}.{os.getpid()}.tmp")
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "logos").mkdir(parents=True)
-    # The PDFs take most of the time and ~100 MB: a child process makes them, so the server neither keeps that
-    # memory nor holds the GIL away from its requests meanwhile. It starts first, so that its start-up overlaps
-    # the queries and templates here, and it renders while everything else of the pack is made.
-    with IsolatedRenderer() as renderer:
-        ctx = context(session=session, letter=letter, embargoed=embargoed)
-        renderer.send([letter_pdf_html(session=session, ctx=ctx), press_release_html(ctx=ctx)])
-        docx_letter, docx_release = letter_docx(ctx=ctx), press_release_docx(ctx=ctx)
-        csv_data = signatories_csv(ctx=ctx).encode("utf-8")
-        commitments_data = commitments_export.commitments_csv(ctx.view.measured).encode("utf-8")
-        logo_paths = logo_files(ctx=ctx)
-        for name, path in logo_paths.items():
-            _link_or_copy(path, work / "logos" / name)
-        pdf_letter, pdf_release = renderer.result()
-    files = {"letter.pdf": pdf_letter, "letter.docx": docx_letter, "press-release.pdf": pdf_release,
-             "press-release.docx": docx_release, "signatories.csv": csv_data, "commitments.csv": commitments_data}
-    names = [*files, *(f"logos/{n}" for n in logo_paths)]
-    files["README.txt"] = readme(ctx=ctx, files=names).encode("utf-8")
-    for name, data in files.items():
-        _write(work / name, data)
-    out = io.BytesIO()
-    prefix = f"{letter.slug}-press-pack/"
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(prefix + "README.txt", files["README.txt"])
-        for name, data in files.items():
-            if name != "README.txt":
-                archive.writestr(prefix + name, data)
-        for name, path in logo_paths.items():  # PNGs are compressed already: deflating them again gains ~3%
-            archive.write(path, prefix + f"logos/{name}", compress_type=zipfile.ZIP_STORED)
-    _write(work / ZIP_NAME, out.getvalue())
-    try:
-        os.replace(work, folder)
-    except OSError:  # another process finished the same pack first: theirs is as good as ours
-        shutil.rmtree(work, ignore_errors=True)
-    _prune(folder)
-    return folder
-
-
-def _prune(keep: Path) -> None:
-    """Removes older packs of the same letter."""
-    for other in keep.parent.iterdir():
-        if other != keep and not other.name.startswith("."):
-            shutil.rmtree(other, ignore_errors=True)
-
-
-def file_path(*, folder: Path, name: str) -> Path | None:
-    """One file of a built pack by its public name, or None."""
-    if name in PACK_FILES or name == ZIP_NAME:
-        path = folder / name
-    elif name.startswith("logos/") and LOGO_NAME_RE.match(name.removeprefix("logos/")):
-        path = folder / "logos" / name.removeprefix("logos/")
-    else:
-        return None
-    return path if path.is_file() else None
-
-
 def media_type(name: str) -> str:
     if name == ZIP_NAME:
         return "application/zip"
     if name.startswith("logos/"):
         return "image/png"
     return PACK_FILES[name]
-
-
-def discard(*, letter_id: int) -> None:
-    """Removes every built pack of a letter (an erasure: no file built before it may be served again)."""
-    shutil.rmtree(_cache_root() / str(letter_id), ignore_errors=True)

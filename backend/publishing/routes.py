@@ -3,22 +3,23 @@ feeds; and the lead's publish page."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from backend.accounts.deps import CurrentUser, OptionalUser
+from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns.routes import FormDep, text
 from backend.config import get_settings
 from backend.db import SessionDep, as_utc, utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
-from backend.publishing import embargo, pack, pagecache, service
+from backend.publishing import documents, embargo, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
@@ -29,12 +30,6 @@ router = APIRouter()
 
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
 SearchText = Annotated[str, Query(max_length=200)]
-
-# Rendered public pages and share images, per process: {letter id: (fingerprint, bytes)}.
-_pages: dict[int, tuple[str, bytes]] = {}
-_images: dict[int, tuple[str, bytes]] = {}
-_lock = threading.Lock()
-
 
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, session: SessionDep) -> HTMLResponse:
@@ -89,47 +84,65 @@ def _render_public_page(session: Session, letter: Letter) -> bytes:
     return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
 
 
+def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pagecache.Key, str]:
+    """The cache key and ETag of a public page: the same in every server process (a proxy may cache by it)."""
+    assert letter_id is not None
+    day = utcnow().astimezone(service.LONDON).date().isoformat()
+    return (letter_id, revision, day, kind), f'"{kind}-{letter_id}-{revision}-{day}"'
+
+
+# The one query of a cached page or a 304: three columns, by the unique slug, no ORM objects.
+_KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
+
+
+def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache.Key) -> Response | bytes:
+    """The thread-pool half of the public page: a member's redirect, a 404, or the page's bytes (rendered once)."""
+    with Session(engine, expire_on_commit=False) as session:
+        letter = service.get_by_slug(session=session, slug=slug)
+        if letter.status != "published":
+            if service.is_member(session=session, letter=letter, user=request.state.user):
+                return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+            raise NotFound("There is no letter at this address.")
+        return pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
+
+
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
-def letter_public(request: Request, session: SessionDep, user: OptionalUser, slug: str) -> Response:
-    letter = service.get_by_slug(session=session, slug=slug)
-    if letter.status != "published":
-        if service.is_member(session=session, letter=letter, user=user):
-            return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+async def letter_public(request: Request, slug: str) -> Response:
+    """The public letter page. Async: its one query (the letter's id, status and public revision) runs on the
+    event loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
+    engine = request.app.state.engine
+    with engine.connect() as connection:
+        found = connection.execute(_KEY_QUERY, {"slug": slug}).first()
+    if found is None:
         raise NotFound("There is no letter at this address.")
-    assert letter.id is not None
-    key = service.fingerprint(session=session, letter=letter)
-    etag = f'"{key}"'
-    if _not_modified(request, etag):
-        known = _pages.get(letter.id)
-        if known is not None and known[0] == key:
-            pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=known[1])
-        return _cached_response(request, b"", etag, "text/html")
-    cached = _pages.get(letter.id)
-    if cached is None or cached[0] != key:
-        with _lock:
-            cached = _pages.get(letter.id)
-            if cached is None or cached[0] != key:
-                cached = (key, _render_public_page(session, letter))
-                _pages[letter.id] = cached
-    # Until something public changes, the middleware answers this address from memory (see pagecache).
-    pagecache.offer(request.state, letter_id=letter.id, etag=etag, body=cached[1])
-    return _cached_response(request, cached[1], etag, "text/html; charset=utf-8")
+    letter_id, status, revision = found
+    key, etag = _public_key(letter_id, revision, "page")
+    if status == "published":
+        if _not_modified(request, etag):
+            return _cached_response(request, b"", etag, "text/html")
+        body = pagecache.cached(key)
+        if body is not None:
+            return _cached_response(request, body, etag, "text/html; charset=utf-8")
+    answer = await run_in_threadpool(_render_or_redirect, request, engine, slug, key)
+    if isinstance(answer, Response):
+        return answer
+    return _cached_response(request, answer, etag, "text/html; charset=utf-8")
 
 
 @router.get("/letters/{slug}/share.png", name="letter_share_image")
 def letter_share_image(request: Request, session: SessionDep, slug: str) -> Response:
     letter = _published_or_404(session, slug)
-    count = service.signature_count(session=session, letter=letter)
-    key = f"{letter.updated_at}|{count}"
-    etag = '"share-' + hashlib.sha256(f"{letter.id}|{key}".encode()).hexdigest()[:24] + '"'
-    cached = _images.get(letter.id)  # type: ignore[arg-type]
-    if cached is None or cached[0] != key:
+    key, etag = _public_key(letter.id, letter.public_revision, "share")
+    if _not_modified(request, etag):
+        return _cached_response(request, b"", etag, "image/png")
+
+    def draw() -> bytes:
+        count = service.signature_count(session=session, letter=letter)
         version = service.final_version(session=session, letter=letter)
-        image = share_image(title=letter.title, subtitle=version.subject,
-                            footer=f"An open letter · {count} signator{'y' if count == 1 else 'ies'}")
-        cached = (key, image)
-        _images[letter.id] = cached  # type: ignore[index]
-    return _cached_response(request, cached[1], etag, "image/png")
+        return share_image(title=letter.title, subtitle=version.subject,
+                           footer=f"An open letter · {count} signator{'y' if count == 1 else 'ies'}")
+
+    return _cached_response(request, pagecache.get_or_render(key, draw), etag, "image/png")
 
 
 @router.get("/letters/{slug}/logos/{signature_id}.png", name="letter_logo")
@@ -147,29 +160,35 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 
 # The press pack (public once published) ---------------------------------------------------------------------
 
-def _pack_file(session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
-    folder = pack.build(session=session, letter=letter, embargoed=embargoed)
-    path = pack.file_path(folder=folder, name=name)
+def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+    """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
+    kind = "embargoed" if embargoed else "public"
+    files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
+    path = documents.path_of(files, name)
     if path is None:
         raise NotFound("There is no such file in the press pack.")
     download = f"{letter.slug}-{name.replace('/', '-')}"
     headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
-               "ETag": f'"{folder.name}-{name.replace("/", "-")}"',
-               "X-Content-Type-Options": "nosniff"}
+               "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
+    if get_settings().x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = path.resolve().relative_to(Path(get_settings().media_dir).resolve())
+        return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
+                                 "Content-Type": pack.media_type(name),
+                                 "Content-Disposition": f'attachment; filename="{download}"'})
     return FileResponse(path, media_type=pack.media_type(name), filename=download, headers=headers)
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
-def press_pack(session: SessionDep, slug: str) -> Response:
-    return _pack_file(session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+def press_pack(request: Request, session: SessionDep, slug: str) -> Response:
+    return _pack_file(request, session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
 
 
 @router.get("/letters/{slug}/press/{name:path}", name="press_file")
-def press_file(session: SessionDep, slug: str, name: str) -> Response:
+def press_file(request: Request, session: SessionDep, slug: str, name: str) -> Response:
     letter = _published_or_404(session, slug)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
-    return _pack_file(session, letter, name, embargoed=False)
+    return _pack_file(request, session, letter, name, embargoed=False)
 
 
 # Press links (before the embargo) ---------------------------------------------------------------------------
@@ -202,7 +221,7 @@ def press_link_pack(request: Request, session: SessionDep, token: str) -> Respon
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
-    return _pack_file(session, letter, pack.ZIP_NAME, embargoed=True)
+    return _pack_file(request, session, letter, pack.ZIP_NAME, embargoed=True)
 
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
@@ -215,7 +234,7 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
         raise NotFound("There is no such file in the press pack.")
     service.log_download(session=session, link=link, file=name, ip=client_ip(request))
     session.commit()
-    return _pack_file(session, letter, name, embargoed=True)
+    return _pack_file(request, session, letter, name, embargoed=True)
 
 
 # The lead's publish page -------------------------------------------------------------------------------------
@@ -241,6 +260,7 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
         "count": service.signature_count(session=session, letter=letter),
         "press_links": service.get_press_links(session=session, letter=letter),
+        "documents": documents.status_of(session=session, letter=letter),
         "values": values or {}, "errors": errors or {}, "new_link": new_link, "emailed_to": emailed_to,
         "can_move_embargo": role == "lead" and letter.status != "published",
         "embargo_date": values.get("embargo_date", "") if values else _local(letter, "%Y-%m-%d"),

@@ -22,6 +22,7 @@ from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterRecipient, LetterTag, LetterVersion, PressContact, Quote, Recipient
 from backend.mail import addresses
 from backend.mail import service as mail
+from backend.publishing import revision
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
 from backend.responses import service as responses
 from backend.responses.models import Commitment, CommitmentEvidence, Response
@@ -246,6 +247,7 @@ def _after_publication(*, session: Session, letter: Letter, actor: str, actor_us
         mail.enqueue(session=session, to=signature.contact_email, template="letter_published",
                      context={"letter": letter, "signature": signature},
                      dedupe_key=f"letter-published:{letter.id}:{signature.id}")
+    revision.bump(session=session, letter_id=letter.id)  # the public page and the press pack of the final text
 
 
 def publish(*, session: Session, letter: Letter, user: User, ip: str | None) -> Letter:
@@ -283,6 +285,7 @@ def schedule(*, session: Session, letter: Letter, user: User, ip: str | None) ->
     audit.record(session=session, action="publication_scheduled", actor=_actor(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"embargo_at": embargo.isoformat()})
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)  # the embargoed press pack, built ahead of the minute
     return row
 
 

@@ -136,9 +136,16 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
         })
     choices = [service.SendChoice(r.letter_recipient_id, r.channel, forms.parse_date(r.sent_on), r.proof)
                for r in chosen]
+    pdf = None
+    if any(c.channel == "email" for c in choices):
+        letter_id = letter.id
+        session.rollback()  # nothing is written yet: the PDF is made outside the sending transaction
+        with Session(request.app.state.engine, expire_on_commit=False) as reader:
+            found = reader.get(Letter, letter_id)
+            pdf = service.sending_pdf(session=reader, letter=found) if found is not None else None
     try:
         made = service.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
-                            ip=client_ip(request))
+                            ip=client_ip(request), pdf=pdf)
     except ServiceError as exc:
         session.rollback()
         return _send_page(request, session, letter, rows, reason, {exc.field or "recipients": exc.message}, 422)

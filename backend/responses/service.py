@@ -27,6 +27,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters import service as letters
 from backend.letters.models import REPLY_STATUSES, Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
+from backend.publishing import revision
 from backend.responses import workdays
 from backend.responses.models import (
     COMMITMENT_STATUSES,
@@ -137,9 +138,29 @@ def _fix_due_dates(*, session: Session, link: LetterRecipient, recipient: Recipi
     link.still_waiting_for = None
 
 
+@dataclass(frozen=True)
+class SendingPdf:
+    """The letter PDF for the recipients, made before the sending transaction, and the text it was made from."""
+
+    data: bytes
+    version_id: int
+
+
+def sending_pdf(*, session: Session, letter: Letter) -> SendingPdf | None:
+    """The PDF attached to the emailed letter: rendered (in a process of its own, a second or two) by a read-only
+    session, so that the sending transaction does not hold the database while WeasyPrint works."""
+    from backend.letters.pdf import letter_pdf
+
+    version = letters.current_version(session=session, letter=letter)
+    if version is None or version.id is None:
+        return None
+    signatures = signing.get_listed(session=session, letter=letter)
+    return SendingPdf(letter_pdf(session=session, letter=letter, version=version, signatures=signatures), version.id)
+
+
 def send(
     *, session: Session, letter: Letter, choices: list[SendChoice], user: User, again_reason: str = "",
-    ip: str | None = None,
+    ip: str | None = None, pdf: SendingPdf | None = None,
 ) -> list[Dispatch]:
     """Closes signatures and sends the letter to each chosen recipient; fixes their due dates.
 
@@ -152,13 +173,15 @@ def send(
     version = letters.current_version(session=session, letter=letter)
     if version is None:
         raise InvalidInput("The letter has no text yet: save a version before sending it.")
+    if pdf is not None and pdf.version_id != version.id:
+        raise Conflict("The text of the letter changed while it was being sent. Check it, then send again.")
     if letter.status == "archived":
         raise Conflict("This letter is archived and cannot be sent.")
     if not choices:
         raise InvalidInput("Choose at least one recipient to send the letter to.", field="recipients")
     now = utcnow()
     signatures = signing.get_listed(session=session, letter=letter)
-    pdf: bytes | None = None
+    attachment: bytes | None = pdf.data if pdf is not None else None
     made: list[Dispatch] = []
     for choice in choices:
         link, recipient = _link_of(session=session, letter=letter, letter_recipient_id=choice.letter_recipient_id)
@@ -178,8 +201,8 @@ def send(
             if not recipient.email:
                 raise InvalidInput(f"{recipient.name} has no email address: send by post or by hand instead.",
                                    field="channel")
-            if pdf is None:
-                pdf = letter_pdf(session=session, letter=letter, version=version, signatures=signatures)
+            if attachment is None:  # callers that send by email pass one made before their transaction
+                attachment = letter_pdf(session=session, letter=letter, version=version, signatures=signatures)
             token = secrets.token_hex(16)  # 128 bits, lower case: mail systems may fold an address's case
             link.reply_token_hash = hash_token(token)
             email = mail.enqueue(
@@ -188,7 +211,7 @@ def send(
                          "signatures": signatures,
                          "letter_html": render_letter(session=session, letter=letter, version=version,
                                                       signatures=signatures)},
-                attachments=[mail.Attachment(f"{letter.slug}.pdf", "application/pdf", pdf)],
+                attachments=[mail.Attachment(f"{letter.slug}.pdf", "application/pdf", attachment)],
                 reply_to=_reply_address(token),
             )
             if email is not None:
@@ -215,6 +238,7 @@ def send(
                                                                                       letter=letter)]},
                              dedupe_key=f"letter-sent:{letter.id}:{signature.id}")
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
     return made
 
 
@@ -228,6 +252,7 @@ def set_reply_status(*, session: Session, letter: Letter, letter_recipient_id: i
     audit.record(session=session, action="reply_status_set", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="letter", subject_id=letter.id,
                  details={"recipient": recipient.name, "from": before, "to": status})
+    revision.bump(session=session, letter_id=letter.id)
 
 
 def confirm_still_waiting(*, session: Session, letter: Letter, letter_recipient_id: int, user: User) -> None:
@@ -376,6 +401,7 @@ def record_response(
                           "author": author_line(response, recipient)})
     if response.is_public:
         _notify_signatories_of_response(session=session, letter=letter, response=response, recipient=recipient)
+    revision.bump(session=session, letter_id=letter.id)
     return response
 
 
@@ -445,6 +471,7 @@ def update_response(
         recipient = session.get(Recipient, link.recipient_id)
         assert recipient is not None
         _notify_signatories_of_response(session=session, letter=letter, response=response, recipient=recipient)
+    revision.bump(session=session, letter_id=letter.id)
     return response
 
 
@@ -508,6 +535,7 @@ def add_commitment(
     session.flush()
     audit.record(session=session, action="commitment_added", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id)
+    revision.bump(session=session, letter_id=letter.id)
     return commitment
 
 
@@ -549,6 +577,7 @@ def update_commitment(
     session.add(commitment)
     session.add(evidence)
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)
     return evidence
 
 

@@ -19,9 +19,9 @@ from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
-from backend.publishing import pagecache
-from backend.security import client_ip, csrf_token
+from backend.security import client_ip
 from backend.signatures import flows, identity, limits, logos, progress, reinvite, service
+from backend.signatures.forms import ConfirmForm, DeclineForm, ListingForm, SignForm
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -32,6 +32,7 @@ LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm
                   "token-page": "rate_limit_sign_link_page"}
 
 OptText = Annotated[str, Form(max_length=5000), AfterValidator(text.clean_text)]
+LogoUpload = Annotated[UploadFile | None, File()]
 
 
 def _limit(request: Request, session: Session, scope: str) -> None:
@@ -99,27 +100,7 @@ def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResp
                         action=f"/letters/{letter.slug}/sign")
     response = render(request, "signatures/sign.html", ctx)
     response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
-    if not request.state.flash_in and request.state.user is None:
-        # The same page for every visitor but for the token: kept in memory (publication day).
-        assert letter.id is not None
-        pagecache.offer(request.state, letter_id=letter.id, etag="", body=bytes(response.body),
-                        csrf_token=csrf_token(request))
     return response
-
-
-def signature_input(form: dict[str, Any], logo: bytes | None) -> service.SignatureInput:
-    """The signing form's fields as the service takes them."""
-    try:
-        version_id = int(form.get("version_id") or 0) or None
-    except ValueError:
-        version_id = None
-    return service.SignatureInput(
-        kind=form.get("kind") or "organisation", display_name=form.get("display_name", ""),
-        signer_name=form.get("signer_name", ""), signer_role=form.get("signer_role", ""),
-        contact_email=form.get("contact_email", ""), website=form.get("website", ""),
-        city=form.get("city", ""), attested=form.get("attested") == "yes", logo=logo, version_id=version_id,
-        notify_updates=form.get("notify_updates") == "yes",
-    )
 
 
 def signed_redirect(request: Request, *, slug: str, contact_email: str) -> RedirectResponse:
@@ -129,44 +110,26 @@ def signed_redirect(request: Request, *, slug: str, contact_email: str) -> Redir
 
 
 def _submit(
-    request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: dict[str, Any],
+    request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: SignForm,
     logo: UploadFile | None, action: str,
 ) -> Response:
-    _limit(request, session, "sign")
-    values = {k: v for k, v in form.items() if k != "logo"}
     try:
-        data = signature_input(form, _read_upload(logo))
-        signature = service.sign(session=session, letter=letter, data=data, invite=invite, ip=client_ip(request))
+        signature = service.sign(session=session, letter=letter, data=form.to_input(_read_upload(logo)),
+                                 invite=invite, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
-        ctx = _sign_context(session=session, letter=letter, values=values, errors=service.errors_of(exc),
+        ctx = _sign_context(session=session, letter=letter, values=form.values(), errors=service.errors_of(exc),
                             action=action, invite=invite, token=token)
         return render(request, "signatures/sign.html", ctx, status_code=422)
     session.commit()
     return signed_redirect(request, slug=letter.slug, contact_email=signature.contact_email)
 
 
-def _form_fields(
-    kind: str, display_name: str, signer_name: str, signer_role: str, contact_email: str, website: str, city: str,
-    attested: str, version_id: str,
-) -> dict[str, Any]:
-    return {"kind": kind, "display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
-            "contact_email": contact_email, "website": website, "city": city, "attested": attested,
-            "version_id": version_id}
-
-
 @router.post("/letters/{slug}/sign", name="sign_open_submit")
-def sign_open_submit(
-    request: Request, session: SessionDep, slug: str,
-    kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
-    signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
-    attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
-    notify_updates: OptText = "",
-) -> Response:
+def sign_open_submit(request: Request, session: SessionDep, slug: str, form: Annotated[SignForm, Form()],
+                     logo: LogoUpload = None) -> Response:
+    _limit(request, session, "sign")  # counted before anything else is done for it
     letter = _open_letter(session, slug)
-    form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
-                        version_id)
-    form["notify_updates"] = notify_updates
     return _submit(request, session, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
 
 
@@ -195,29 +158,23 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
 
 
 @router.post("/sign/{token}", name="sign_invite_submit")
-def sign_invite_submit(
-    request: Request, session: SessionDep, token: str,
-    kind: OptText = "organisation", display_name: OptText = "", signer_name: OptText = "",
-    signer_role: OptText = "", contact_email: OptText = "", website: OptText = "", city: OptText = "",
-    attested: OptText = "", version_id: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
-    notify_updates: OptText = "",
-) -> Response:
-    invite = service.get_invite_by_token(session=session, token=token)
-    letter = session.get(Letter, invite.letter_id)
-    assert letter is not None
-    form = _form_fields(kind, display_name, signer_name, signer_role, contact_email, website, city, attested,
-                        version_id)
-    form["notify_updates"] = notify_updates
-    return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
-
-
-@router.post("/sign/{token}/decline", name="sign_decline")
-def sign_decline(request: Request, session: SessionDep, token: str, reason: OptText = "") -> Response:
+def sign_invite_submit(request: Request, session: SessionDep, token: str, form: Annotated[SignForm, Form()],
+                       logo: LogoUpload = None) -> Response:
     _limit(request, session, "sign")
     invite = service.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    flows.decline(session=session, invite=invite, reason=reason, ip=client_ip(request))
+    return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
+
+
+@router.post("/sign/{token}/decline", name="sign_decline")
+def sign_decline(request: Request, session: SessionDep, token: str,
+                 form: Annotated[DeclineForm, Form()]) -> Response:
+    _limit(request, session, "sign")
+    invite = service.get_invite_by_token(session=session, token=token)
+    letter = session.get(Letter, invite.letter_id)
+    assert letter is not None
+    flows.decline(session=session, invite=invite, reason=form.reason, ip=client_ip(request))
     session.commit()
     return render(request, "signatures/declined.html", {"letter": letter, "organisation": invite.organisation_name})
 
@@ -250,11 +207,12 @@ def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLRespo
 
 
 @router.post("/confirm/{token}", name="confirm_submit")
-def confirm_submit(request: Request, session: SessionDep, token: str, version_id: OptText = "") -> Response:
+def confirm_submit(request: Request, session: SessionDep, token: str,
+                   form: Annotated[ConfirmForm, Form()]) -> Response:
     _limit(request, session, "confirm")
     row, _signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     try:
-        number = int(version_id) if version_id.isdigit() else None
+        number = form.version_number
         if row.purpose == "confirm":
             signature, manage = service.confirm(session=session, token=token, version_id=number, ip=client_ip(request))
             message = ("Thank you: your signature is confirmed." if signature.status == "approved" else
@@ -316,23 +274,16 @@ def manage_page(request: Request, session: SessionDep, token: str) -> HTMLRespon
 
 
 @router.post("/manage/{token}", name="manage_submit")
-def manage_submit(
-    request: Request, session: SessionDep, token: str,
-    display_name: OptText = "", signer_name: OptText = "", signer_role: OptText = "", website: OptText = "",
-    city: OptText = "", remove_logo: OptText = "", logo: Annotated[UploadFile | None, File()] = None,
-) -> Response:
+def manage_submit(request: Request, session: SessionDep, token: str, form: Annotated[ListingForm, Form()],
+                  logo: LogoUpload = None) -> Response:
     _limit(request, session, "confirm")
-    values = {"display_name": display_name, "signer_name": signer_name, "signer_role": signer_role,
-              "website": website, "city": city}
     try:
-        signature = service.update_listing(
-            session=session, token=token, ip=client_ip(request), data=service.ListingInput(
-                display_name=display_name, signer_name=signer_name, signer_role=signer_role, website=website,
-                city=city, logo=_read_upload(logo), remove_logo=remove_logo == "yes"))
+        signature = service.update_listing(session=session, token=token, ip=client_ip(request),
+                                           data=form.to_input(_read_upload(logo)))
     except InvalidInput as exc:
         session.rollback()
         return render(request, "signatures/manage.html",
-                      _manage_context(session, token, values, service.errors_of(exc)), status_code=422)
+                      _manage_context(session, token, form.values(), service.errors_of(exc)), status_code=422)
     held = identity.pending_change(session=session, signature_id=signature.id) is not None
     session.commit()
     flash(request, "Your listing is updated." if not held else

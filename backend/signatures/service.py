@@ -33,6 +33,7 @@ from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
+from backend.publishing import revision
 from backend.security import hash_token, new_token
 from backend.signatures import csvio, identity, limits, logos
 from backend.signatures.models import Invite, InviteLink, ListingChange, Signature, SignatureToken
@@ -842,6 +843,7 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"status": signature.status, "version_id": version.id,
                           "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature, manage
 
 
@@ -908,6 +910,7 @@ def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str |
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"old_version_id": old_version_id, "version_id": version.id,
                           "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature, manage
 
 
@@ -925,6 +928,7 @@ def _withdraw(*, session: Session, signature: Signature, actor: str, actor_user_
     audit.record(session=session, action="signature_withdrawn", actor=actor, actor_user_id=actor_user_id,
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"from": before, "reason": reason[:500]})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -1058,6 +1062,7 @@ def moderate_change(*, session: Session, letter: Letter, signature_id: int, appr
     audit.record(session=session, action="listing_change_approved" if approve else "listing_change_rejected",
                  actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"before": before, "after": after})
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -1084,6 +1089,7 @@ def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bo
     session.add(signature)
     audit.record(session=session, action="signature_approved" if approve else "signature_rejected",
                  actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip)
+    revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
 
@@ -1114,6 +1120,7 @@ def set_display_order(*, session: Session, letter: Letter, order: dict[int, int]
     if changed:
         audit.record(session=session, action="signature_order_changed", actor=_actor(user), actor_user_id=user.id,
                      subject_type="letter", subject_id=letter.id, ip=ip, details={"order": changed})
+        revision.bump(session=session, letter_id=letter.id)
 
 
 def get_signatures(*, session: Session, letter_id: int) -> list[Signature]:

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from backend.campaigns import service as campaigns
 from backend.letters import service as letters
 from backend.letters.models import Recipient
-from backend.letters.pdf import IsolatedRenderer, html_to_pdfs_isolated, letter_pdf
+from backend.letters.pdf import letter_pdf, render_pdfs
 from backend.letters.pdfrender import BASE_URL, AssetFetcher
 
 
@@ -104,65 +104,22 @@ def test_two_thousand_signatories_are_all_in_the_pdf_in_order(db, letter):
     assert "Community Organisation Number 1999 (Chief Executive)" in text
 
 
-def test_several_pdfs_are_made_at_once_in_a_child_process():
+def test_several_pdfs_are_made_at_once_in_processes_that_end_with_the_call():
+    import multiprocessing
+
     pages = [f"<html><body><p>Document number {n}</p></body></html>" for n in range(3)]
-    pdfs = html_to_pdfs_isolated(pages)
+    pdfs = render_pdfs(pages)
     assert [text_of(pdf)[1] for pdf in pdfs] == [f"Document number {n}" for n in range(3)]
+    assert multiprocessing.active_children() == []
 
 
-def test_a_failure_in_the_child_process_is_raised_with_its_traceback():
-    with pytest.raises(RuntimeError, match=r"(?s)the PDF renderer failed:.*TypeError"):
-        html_to_pdfs_isolated(["<p>fine</p>", 12345])  # type: ignore[list-item]
+def test_a_failure_in_a_rendering_process_is_raised_and_leaves_no_process():
+    import multiprocessing
 
+    with pytest.raises(TypeError):
+        render_pdfs(["<p>fine</p>", 12345])  # type: ignore[list-item]
+    assert multiprocessing.active_children() == []
 
-def test_the_child_process_is_stopped_when_the_caller_fails_first():
-    with pytest.raises(LookupError), IsolatedRenderer() as renderer:
-        raise LookupError("the pack's queries failed")
-    assert renderer._proc.poll() is not None
-
-
-def test_a_renderer_stands_by_and_another_takes_its_place_after_each_build(monkeypatch, tmp_path):
-    """With PDF_RENDERER_STANDBY (on by default; off for the other tests) a build takes the warmed-up renderer,
-    and a new one stands by once the build is over; it ends by itself when its server's end of the pipe closes."""
-    import os
-    import time
-
-    from backend.letters import pdf
-
-    monkeypatch.setattr(pdf, "_stand_by", False)
-    monkeypatch.setattr(pdf, "_standing_by", None)
-    pdf.stand_by()
-    first = pdf.standing_by_pid()
-    assert first is not None
-    [made] = html_to_pdfs_isolated(["<html><body><p>Taken from the one standing by</p></body></html>"])
-    assert text_of(made)[1] == "Taken from the one standing by"
-    second = pdf.standing_by_pid()
-    assert second is not None and second != first
-    with pytest.raises(ProcessLookupError):  # the first ended with its build
-        os.kill(first, 0)
-    # The media folder is sent with each build, not fixed when the renderer started.
-    from backend.config import get_settings
-
-    media = os.environ["MEDIA_DIR"]
-    os.environ["MEDIA_DIR"] = str(tmp_path)
-    get_settings.cache_clear()
-    try:
-        assert pdf._asset_dirs()[1] == str(tmp_path.resolve())
-        [again] = html_to_pdfs_isolated(["<html><body><p>Again</p></body></html>"])
-        assert text_of(again)[1] == "Again"
-    finally:
-        os.environ["MEDIA_DIR"] = media
-        get_settings.cache_clear()
-    standing = pdf._standing_by
-    assert standing is not None and standing.stdin is not None
-    standing.stdin.close()  # as when the server stops
-    deadline = time.monotonic() + 30
-    while standing.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert standing.returncode == 0
-
-
-# The URL fetcher ----------------------------------------------------------------------------------------
 
 @pytest.fixture
 def fetcher(tmp_path: Path) -> AssetFetcher:
@@ -219,7 +176,7 @@ def test_a_pdf_never_reads_local_files_or_the_network(tmp_path, settings):
         f'<p>Hello</p><img src="file://{tmp_path / "outside.png"}"><img src="http://127.0.0.1:9/x.png">'
         '<img src="/media/logos/logo.png"></body></html>'
     )
-    [pdf] = html_to_pdfs_isolated([html])
+    [pdf] = render_pdfs([html])
     reader = PdfReader(io.BytesIO(pdf))
     images = [img for page in reader.pages for img in page.images]
     assert len(images) == 1  # only the logo under the media folder was fetched

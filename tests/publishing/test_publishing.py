@@ -198,18 +198,6 @@ def test_press_pack_holds_everything_in_order(db: Any, make_user: Any, client: A
     assert alone.content == archive.read(prefix + "signatories.csv")
 
 
-def test_the_pack_is_built_once_per_change(db: Any, make_user: Any, client: Any) -> None:
-    from backend.publishing import pack, service
-
-    ready = ready_letter(db, make_user)
-    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
-    db.commit()
-    first = pack.build(session=db, letter=_reload(db, ready.letter), embargoed=False)
-    mtime = (first / pack.ZIP_NAME).stat().st_mtime_ns
-    again = pack.build(session=db, letter=_reload(db, ready.letter), embargoed=False)
-    assert again == first and (again / pack.ZIP_NAME).stat().st_mtime_ns == mtime
-
-
 def test_embargo_line_in_uk_style() -> None:
     from datetime import UTC, datetime
 

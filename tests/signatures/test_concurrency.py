@@ -75,3 +75,30 @@ def test_five_hundred_distinct_open_signons(live_server, live_worker, db, make_u
         for address in mail.envelope_to:
             per_address[address] = per_address.get(address, 0) + 1
     assert len(per_address) == 500 and set(per_address.values()) == {1}
+
+
+def test_a_hundred_parallel_sign_ons_from_one_address_hold_to_the_limit(live_server, db, make_user):
+    """The default limit (20 a minute per address) holds under a burst: the hit is counted before the work."""
+    from backend.config import get_settings
+    from backend.signatures.models import Signature
+
+    assert get_settings().rate_limit_sign == "20/minute"
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    vid = setup.letter.current_version_id
+    slug = setup.letter.slug
+    with httpx.Client(base_url=live_server.url, timeout=120) as c:
+        token = csrf_from(c.get(f"/letters/{slug}/sign").text)
+        cookies = dict(c.cookies)
+
+    def post(n: int) -> int:
+        with httpx.Client(base_url=live_server.url, timeout=120, cookies=cookies) as c:
+            data = sign_data(vid, display_name=f"Charity {n}", contact_email=f"c{n}@charities.example")
+            return c.post(f"/letters/{slug}/sign", data={"csrf_token": token, **data},
+                          files={"logo": ("", b"", "application/octet-stream")}).status_code
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        codes = list(pool.map(post, range(100)))
+    assert set(codes) <= {303, 429}, codes
+    assert codes.count(303) <= 20 and codes.count(303) + codes.count(429) == 100, codes
+    db.rollback()
+    assert db.exec(select(func.count()).select_from(Signature)).one() == codes.count(303)

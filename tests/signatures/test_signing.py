@@ -156,9 +156,12 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, post, db, make_user,
     response = post(client, url, sign_data(vid), files={"logo": ("logo.svg", svg, "image/svg+xml")})
     assert response.status_code == 422 and "SVG logos are not accepted" in response.text
 
-    huge = b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * 1024 * 1024)
-    response = post(client, url, sign_data(vid), files={"logo": ("big.png", huge, "image/png")})
+    big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024 + 100_000)  # within the form's body limit
+    response = post(client, url, sign_data(vid), files={"logo": ("big.png", big, "image/png")})
     assert response.status_code == 422 and "larger than 2 MB" in response.text
+    huge = b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * 1024 * 1024)  # over it: refused before it is read (413)
+    response = post(client, url, sign_data(vid), files={"logo": ("big.png", huge, "image/png")})
+    assert response.status_code == 413 and "3 MB at most" in response.text
 
     response = post(client, url, sign_data(vid, contact_email="not-an-email"))
     assert response.status_code == 422

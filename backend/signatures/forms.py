@@ -1,0 +1,92 @@
+"""The public signing forms, declared once: each route reads one of these models and the tests post its fields.
+
+Every field is text as a browser sends it; the services apply the rules (and say what is wrong in the page).
+The caps here only bound what is read: a longer value is refused before any work, as a 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from backend import text
+from backend.signatures import service
+
+MAX_FIELD = 5000
+
+
+class _Form(BaseModel):
+    # Extra fields (the CSRF token, a file part) are read elsewhere: the app-wide CSRF check, `File()` params.
+    model_config = ConfigDict(str_max_length=MAX_FIELD, extra="ignore", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean(cls, value: Any) -> Any:
+        """Every text typed passes through the one cleaning function (backend/text.py)."""
+        return text.clean_text(value) if isinstance(value, str) else value
+
+    def values(self) -> dict[str, Any]:
+        """What was typed, to show the form again with it."""
+        return self.model_dump()
+
+
+class SignForm(_Form):
+    """The signing form: the open sign-on link and an invite link."""
+
+    kind: str = "organisation"
+    display_name: str = ""
+    signer_name: str = ""
+    signer_role: str = ""
+    contact_email: str = ""
+    website: str = ""
+    city: str = ""
+    attested: str = ""
+    version_id: str = ""
+    notify_updates: str = ""  # consent to hear about replies: off until ticked
+
+    def to_input(self, logo: bytes | None) -> service.SignatureInput:
+        """The form as the service takes it."""
+        version_id = int(self.version_id) if self.version_id.strip().isdigit() else None
+        return service.SignatureInput(
+            kind=self.kind or "organisation", display_name=self.display_name, signer_name=self.signer_name,
+            signer_role=self.signer_role, contact_email=self.contact_email, website=self.website, city=self.city,
+            attested=self.attested == "yes", logo=logo, version_id=version_id or None,
+            notify_updates=self.notify_updates == "yes",
+        )
+
+
+class ConfirmForm(_Form):
+    """The button on an emailed confirmation (or new-text approval) link: the version the person read."""
+
+    version_id: str = ""
+
+    @property
+    def version_number(self) -> int | None:
+        return int(self.version_id) if self.version_id.isdigit() else None
+
+
+class ListingForm(_Form):
+    """A signatory's own listing, through their management link."""
+
+    display_name: str = ""
+    signer_name: str = ""
+    signer_role: str = ""
+    website: str = ""
+    city: str = ""
+    remove_logo: str = ""
+
+    def to_input(self, logo: bytes | None) -> service.ListingInput:
+        return service.ListingInput(
+            display_name=self.display_name, signer_name=self.signer_name, signer_role=self.signer_role,
+            website=self.website, city=self.city, logo=logo, remove_logo=self.remove_logo == "yes",
+        )
+
+    def values(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"remove_logo"})
+
+
+class DeclineForm(_Form):
+    """Declining an invite, with an optional reason."""
+
+    reason: str = ""

@@ -1,0 +1,165 @@
+"""The press pack is built by the worker, for the letter's public revision, once per burst of changes; a download
+is the built file; a failed build is retried, reported on the publish page, and leaves no process behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from tests.publishing.helpers import ready_letter
+
+
+def _children() -> list[int]:
+    """This process's rendering processes still alive (multiprocessing's spawned children), but for its resource
+    tracker: one per process that ever started a pool, which lives as long as its parent and renders nothing.
+    (Other children, such as the browser of the journey tests, are not ours to count.)"""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                command = (entry / "cmdline").read_bytes()
+                if b"multiprocessing" in command and b"resource_tracker" not in command:
+                    found.append(int(entry.name))
+    return found
+
+
+def _build_row(db: Any, letter: Any, kind: str = "public") -> Any:
+    from backend.publishing.models import DocumentBuild
+
+    db.rollback()
+    db.expire_all()
+    return db.exec(select(DocumentBuild).where(DocumentBuild.letter_id == letter.id)
+                   .where(DocumentBuild.kind == kind)).first()
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The letter ids of each pack built in this process."""
+    from backend.publishing import documents
+
+    seen: list[int] = []
+    original = documents.build_files
+
+    def counting(**kwargs: Any) -> dict[str, str]:
+        seen.append(kwargs["letter"].id)
+        return original(**kwargs)
+
+    monkeypatch.setattr(documents, "build_files", counting)
+    return seen
+
+
+def test_publishing_queues_a_build_the_worker_builds_it_once_and_a_download_is_that_file(
+        db: Any, make_user: Any, engine: Any, client: Any, clock: Any, builds: list[int]) -> None:
+    from backend.letters import service as letters
+    from backend.letters.models import Letter
+    from backend.publishing import documents, service
+
+    ready = ready_letter(db, make_user)
+    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+    row = _build_row(db, ready.letter)
+    assert row.status == "queued" and row.wanted_revision >= 1
+    # A burst of changes right after: still one build, of the last revision.
+    for n in range(5):
+        letters.set_tags(session=db, letter=db.get(Letter, ready.letter.id), tags=[f"tag {n}"])
+        db.commit()
+    assert documents.build_due(engine) == 0  # the burst is still being gathered
+    clock(timedelta(seconds=5))
+    assert documents.build_due(engine) == 1 and documents.build_due(engine) == 0
+    assert builds == [ready.letter.id]
+    row = _build_row(db, ready.letter)
+    letter = db.get(Letter, ready.letter.id)
+    assert (row.status, row.built_revision) == ("built", letter.public_revision), (row.wanted_revision, row.last_error)
+    assert _children() == []
+
+    response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert response.status_code == 200 and builds == [ready.letter.id]  # served, not built again
+    name = hashlib.sha256(response.content).hexdigest()
+    from backend.config import get_settings
+
+    assert (Path(get_settings().media_dir) / "documents" / name[:2] / f"{name}.zip").read_bytes() == response.content
+    assert response.headers["etag"] == f'"{name}"'
+    again = client.get(f"/letters/{ready.letter.slug}/press/letter.pdf")
+    assert again.status_code == 200 and again.content.startswith(b"%PDF") and builds == [ready.letter.id]
+
+
+def test_x_accel_redirect_behind_nginx(db: Any, make_user: Any, engine: Any, client: Any, monkeypatch: Any,
+                                       clock: Any) -> None:
+    from backend.config import get_settings
+    from backend.publishing import documents, service
+
+    ready = ready_letter(db, make_user)
+    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+    clock(timedelta(seconds=5))
+    documents.build_due(engine)
+    monkeypatch.setattr(get_settings(), "x_accel_redirect", True)
+    response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["x-accel-redirect"].startswith("/_media/documents/")
+    assert response.headers["content-type"] == "application/zip"
+    assert 'filename="' in response.headers["content-disposition"]
+
+
+def test_six_parallel_first_downloads_get_the_same_bytes_from_one_build(
+        db: Any, make_user: Any, live_server: Any, builds: list[int]) -> None:
+    """No worker runs here: the first download takes the build through the queue; the others wait for it."""
+    from backend.publishing import service
+
+    ready = ready_letter(db, make_user)
+    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+
+    def download(_: int) -> tuple[int, bytes]:
+        with httpx.Client(base_url=live_server.url, timeout=120) as c:
+            r = c.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+            return r.status_code, r.content
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(download, range(6)))
+    assert [code for code, _ in results] == [200] * 6
+    assert len({body for _, body in results}) == 1 and results[0][1].startswith(b"PK")
+    assert builds == [ready.letter.id]
+    assert _children() == []
+
+
+def test_a_failed_build_is_retried_reported_and_leaves_no_process(
+        db: Any, make_user: Any, engine: Any, client: Any, login: Any, clock: Any, monkeypatch: Any) -> None:
+    from backend.publishing import documents, pack, service
+
+    ready = ready_letter(db, make_user)
+    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+    clock(timedelta(seconds=5))
+    original = pack.letter_pdf_html
+    monkeypatch.setattr(pack, "letter_pdf_html", lambda **_: 12345)  # the renderer process fails on it
+    assert documents.build_due(engine) == 0
+    assert _children() == []
+    row = _build_row(db, ready.letter)
+    assert row.status == "queued" and row.attempts == 1 and "TypeError" in row.last_error
+    # A download says so at once (503), rather than trying again on every request.
+    response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert response.status_code == 503 and "could not be built" in response.text
+    login(client, ready.lead)
+    page = client.get(f"/letters/{ready.letter.slug}/publish")
+    assert "could not be built" in page.text and "TypeError" in page.text
+    # Tried again after its delay, and built.
+    monkeypatch.setattr(pack, "letter_pdf_html", original)
+    assert documents.build_due(engine) == 0  # not yet
+    clock(timedelta(minutes=5))
+    assert documents.build_due(engine) == 1
+    assert _build_row(db, ready.letter).status == "built"
+    assert "Public press pack: ready" in " ".join(client.get(f"/letters/{ready.letter.slug}/publish").text.split())
+    assert _children() == []
