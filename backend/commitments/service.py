@@ -31,6 +31,7 @@ from backend.db import utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
+from backend.publishing import revision
 from backend.responses import service as responses
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence, Response
 
@@ -166,6 +167,7 @@ def add_document(*, session: Session, letter: Letter, values: dict[str, str], us
     audit.record(session=session, action="public_document_added", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="public_document", subject_id=document.id,
                  details={"letter_id": letter.id, "title": title})
+    revision.bump(session=session, letter_id=letter.id)  # shown on the public page
     return document
 
 
@@ -279,6 +281,7 @@ def create_commitment(*, session: Session, letter: Letter, source: str, text: st
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"letter_id": letter.id, "measured": measure is not None})
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)  # shown on the public page
     return commitment
 
 
@@ -324,6 +327,7 @@ def set_measure(*, session: Session, letter: Letter, commitment_id: int, measure
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"before": before})
     session.flush()
+    revision.bump(session=session, letter_id=letter.id)  # shown on the public page
     return row if measure is not None else None
 
 
@@ -387,6 +391,7 @@ def add_update(*, session: Session, letter: Letter, commitment_id: int, data: Up
     audit.record(session=session, action="commitment_evidence_added", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"evidence_id": evidence.id, "value": data.value})
+    revision.bump(session=session, letter_id=letter.id)  # shown on the public page
     return evidence
 
 
@@ -419,6 +424,7 @@ def edit_update(*, session: Session, letter: Letter, commitment_id: int, evidenc
     audit.record(session=session, action="commitment_evidence_edited", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment_id,
                  details={"evidence_id": evidence.id, "before": before})
+    revision.bump(session=session, letter_id=letter.id)  # shown on the public page
     return evidence
 
 

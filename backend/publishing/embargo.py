@@ -19,7 +19,7 @@ from backend.errors import Conflict, InvalidInput
 from backend.letters import service as letters
 from backend.letters.models import Letter
 from backend.mail import service as mail
-from backend.publishing import service
+from backend.publishing import revision, service
 from backend.publishing.models import PressLink
 from backend.security import hash_token, new_token
 
@@ -107,6 +107,7 @@ def move(*, session: Session, letter: Letter, date_text: str, time_text: str, us
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"from": old_at.isoformat() if old_at else None, "to": new_at.isoformat(),
                           "press_links": [h.id for h in holders]})
+    revision.bump(session=session, letter_id=letter.id)  # the embargoed press pack says when
     was = service.embargo_line(letter=_at(letter, old_at), embargoed=True) if old_at else "no embargo"
     emailed = [link for link in holders if link.email]
     for link in emailed:
