@@ -19,6 +19,7 @@ from backend.config import get_settings
 from backend.db import SessionDep, as_utc, utcnow
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
+from backend.mail import service as mail
 from backend.publishing import documents, embargo, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
@@ -260,6 +261,9 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
         "count": service.signature_count(session=session, letter=letter),
         "press_links": service.get_press_links(session=session, letter=letter),
+        # Journalists' addresses whose mail was refused for good, with the server's reason (backend/mail).
+        "refused": mail.undeliverable(session=session, addresses=[
+            link.email for link, _ in service.get_press_links(session=session, letter=letter) if link.email]),
         "documents": documents.status_of(session=session, letter=letter),
         "values": values or {}, "errors": errors or {}, "new_link": new_link, "emailed_to": emailed_to,
         "can_move_embargo": role == "lead" and letter.status != "published",
