@@ -61,8 +61,6 @@ def signatory_erase(request: Request, session: SessionDep, token: str, confirm: 
         return render(request, "privacy/signatory.html", {"data": data, "token": token, "errors": errors,
                                                          "fields": service.SIGNATURE_FIELDS}, status_code=422)
     outcome = service.erase_signatory(session=session, token=token)
-    assert outcome.letter.id is not None
-    service.forget_public_copies(session=session, letter_id=outcome.letter.id)
     session.commit()
     return render(request, "privacy/erased.html", {"outcome": outcome, "published": outcome.letter.status ==
                                                     "published"})
@@ -170,11 +168,9 @@ def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser
         return _subject_page(request, email=found.email, found=found, status_code=422,
                              errors={"confirm": "Tick the box to confirm the erasure."})
     try:
-        counts, letters = subject.erase(session=session, admin=admin, email=email, ip=client_ip(request))
+        counts, _letters = subject.erase(session=session, admin=admin, email=email, ip=client_ip(request))
     except InvalidInput as exc:
         return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
-    for letter_id in letters:
-        service.forget_public_copies(session=session, letter_id=letter_id)
     session.commit()
     return _subject_page(request, erased=counts)
 

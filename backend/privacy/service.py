@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
 from backend.db import as_utc
-from backend.letters.models import Letter, LetterVersion
-from backend.mail.models import OutboundEmail
+from backend.letters.models import Letter, LetterRecipient, LetterVersion
+from backend.mail.models import OutboundAttachment, OutboundEmail
 from backend.privacy.models import Erasure, ErasureKind
 from backend.publishing import documents
+from backend.responses.models import Dispatch
 from backend.signatures import service as signatures
 from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
@@ -240,6 +241,17 @@ def scrub_outbox(*, session: Session, needles: list[str], addresses: list[str]) 
     return changed
 
 
+def _drop_sent_letter_pdfs(*, session: Session, letter_id: int) -> int:
+    """Deletes the copies of the letter PDF kept with mail already sent to its recipients (the PDF lists the
+    signatories); returns how many. The mail itself went out: the outbox only kept a copy of what was sent."""
+    sent = (select(Dispatch.outbound_email_id)
+            .join(LetterRecipient, col(LetterRecipient.id) == col(Dispatch.letter_recipient_id))
+            .join(OutboundEmail, col(OutboundEmail.id) == col(Dispatch.outbound_email_id))
+            .where(col(LetterRecipient.letter_id) == letter_id).where(col(OutboundEmail.status) == "sent"))
+    result = session.execute(delete(OutboundAttachment).where(col(OutboundAttachment.email_id).in_(sent)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def forget_public_copies(*, session: Session, letter_id: int) -> None:
     """A new public revision of the letter (its pages are cached by it) and its built documents deleted, so the
     next request renders and builds them anew."""
@@ -301,9 +313,12 @@ def erase_signature(*, session: Session, signature: Signature, actor: str, reaso
             session.add(invite)
     session.add(Erasure(letter_id=letter.id, kind=kind or done, name_was_public=name_was_public))
     session.flush()
+    dropped = _drop_sent_letter_pdfs(session=session, letter_id=letter.id)
     audit.record(session=session, action="signature_erased", actor=actor, actor_user_id=actor_user_id,
                  subject_type="signature", subject_id=signature_id,
-                 details={"letter_id": letter.id, "kind": done.value, "published": published})
+                 details={"letter_id": letter.id, "kind": done.value, "published": published,
+                          "letter_pdfs_dropped": dropped})
+    forget_public_copies(session=session, letter_id=letter.id)
     return ErasureOutcome(letter=letter, kind=done, removed_signature=removes)
 
 

@@ -162,4 +162,6 @@ def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple
     session.flush()
     audit.record(session=session, action="subject_erased", actor=_actor(admin), actor_user_id=admin.id, ip=ip,
                  details={"erased": counts})
+    for letter_id in sorted(letters):  # a press contact's address is in the press release
+        service.forget_public_copies(session=session, letter_id=letter_id)
     return counts, letters

@@ -148,3 +148,31 @@ def test_erasing_a_published_organisations_signer_keeps_the_listing(client: Any,
     assert (kept.signer_name, kept.signer_role, kept.contact_email) == ("", "", "")
     page = client.get(f"/letters/{ready.letter.slug}")
     assert "Friends of the Park" in page.text and "removed at" not in page.text
+
+
+def test_erasure_drops_the_letter_pdf_kept_with_mail_already_sent(db: Any, make_user: Any, engine: Any,
+                                                                  deliver: Any, smtp: Any) -> None:
+    """The letter PDF emailed to a recipient lists the signatories: the outbox's copy of it goes on erasure."""
+    from sqlmodel import select
+
+    from backend.letters.models import LetterRecipient, Recipient
+    from backend.mail.models import OutboundAttachment
+    from backend.privacy import service as privacy
+    from backend.responses import service as responses
+
+    ready = _published(db, make_user)
+    link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == ready.letter.id)).one()
+    recipient = db.get(Recipient, link.recipient_id)
+    recipient.email = "private.office@homeoffice.example"
+    db.add(recipient)
+    pdf = responses.sending_pdf(session=db, letter=ready.letter)
+    responses.send(session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
+                   choices=[responses.SendChoice(link.id, "email")])
+    db.commit()
+    deliver()
+    assert smtp.wait_for(1, to="private.office@homeoffice.example")[0].attachments()
+    assert db.exec(select(OutboundAttachment)).all()
+    privacy.erase_signature(session=db, signature=ready.signatures[3], actor="test", reason="test")
+    db.commit()
+    assert db.exec(select(OutboundAttachment)).all() == []
+    assert tables_holding(engine, "Ivy Individual", "signer3@sig.example") == []
