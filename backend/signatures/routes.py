@@ -312,7 +312,8 @@ def signature_logo(name: str) -> Response:
 # The coalition's dashboard -------------------------------------------------------------------------
 
 def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "", verified: bool = False,
-               invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+               invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200,
+               correction: dict[str, Any] | None = None) -> HTMLResponse:
     letter = service.get_letter(session=session, slug=slug)
     role = service.require(session=session, letter=letter, user=user, at_least="viewer")
     rows, counts = service.dashboard(session=session, letter=letter, include_emails=role in ("editor", "lead"))
@@ -332,6 +333,7 @@ def _dashboard(request: Request, session: Session, user: Any, slug: str, *, stat
         "invite_text": invite_text, "errors": errors or {}, "resend_cap": service.RESEND_CAP,
         "can_edit": role in ("editor", "lead"), "is_lead": role == "lead",
         "changes": identity.held_changes(session=session, letter_id=letter.id) if role == "lead" else [],
+        "correctable": service.CORRECTABLE_STATES, "correction": correction or {},
     }, status_code=status_code)
 
 
@@ -489,6 +491,21 @@ def listing_change_reject(request: Request, session: SessionDep, user: CurrentUs
     s = service.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
                                 ip=client_ip(request))
     return _done(request, session, slug, f"The change was rejected: the listing stays {s.display_name}.")
+
+
+@router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
+def listing_correct(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
+                    display_name: OptText = "") -> Response:
+    letter = service.get_letter(session=session, slug=slug)
+    try:
+        s, before = service.correct_listing(session=session, letter=letter, signature_id=signature_id,
+                                            display_name=display_name, user=user, ip=client_ip(request))
+    except InvalidInput as exc:
+        session.rollback()
+        return _dashboard(request, session, user, slug, status_code=422,
+                          correction={"id": signature_id, "value": display_name, "error": exc.message})
+    told = " They have been told by email." if s.contact_email else ""
+    return _done(request, session, slug, f"“{before}” now reads “{s.display_name}”.{told}")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")

@@ -1093,6 +1093,44 @@ def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bo
     return signature
 
 
+CORRECTABLE_STATES = ("pending", "confirmed", "approved", "needs_reconfirmation")
+
+
+def correct_listing(*, session: Session, letter: Letter, signature_id: int, display_name: str, user: User,
+                    ip: str | None) -> tuple[Signature, str]:
+    """The lead corrects the spelling of a listed name (as moderator, no approval needed); the signatory is told
+    by email. Returns the signature and the name it had."""
+    require(session=session, letter=letter, user=user, at_least="lead")
+    signature = _signature_of_letter(session=session, letter=letter, signature_id=signature_id)
+    if signature.status not in CORRECTABLE_STATES:
+        raise Conflict(f"{signature.display_name} is {STATE_LABELS.get(signature.status, signature.status)}: its "
+                       "listing is no longer shown.")
+    name = clean_name(display_name, label="The name", field="display_name")
+    if not name or len(name) > 200 or URL_RE.search(name):
+        raise InvalidInput("Enter the name as it should be listed (no web addresses, 200 characters at most).",
+                           field="display_name")
+    if name == signature.display_name:
+        raise InvalidInput(f"The listing already reads “{name}”.", field="display_name")
+    name_key = fold(name)
+    if name_key != signature.name_key and _name_taken(session=session, letter_id=letter.id, kind=signature.kind,  # type: ignore[arg-type]
+                                                      name_key=name_key, signature_id=signature.id):
+        raise InvalidInput("Another signature on this letter is already listed under that name.",
+                           field="display_name")
+    before = signature.display_name
+    signature.display_name, signature.name_key = name, name_key
+    signature.skeleton = identity.skeleton(name)
+    session.add(signature)
+    session.flush()
+    audit.record(session=session, action="listing_corrected", actor=_actor(user), actor_user_id=user.id,
+                 subject_type="signature", subject_id=signature.id, ip=ip, details={"before": before, "after": name})
+    if signature.contact_email:
+        mail.enqueue(session=session, to=signature.contact_email, template="listing_corrected",
+                     context={"letter": letter, "signature": signature, "before": before},
+                     dedupe_key=f"listing-corrected:{signature.id}:{name_key}")
+    revision.bump(session=session, letter_id=letter.id)
+    return signature, before
+
+
 def withdraw_by_lead(*, session: Session, letter: Letter, signature_id: int, reason: str, user: User,
                      ip: str | None) -> Signature:
     """The lead withdraws a signature at the signatory's request (the only way after publication)."""
