@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, literal, or_, text
+from sqlalchemy import and_, func, literal, or_, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -117,10 +117,7 @@ def _pg_condition(q: Query) -> ColumnElement[bool]:
     for name, value in (("recipients", q.recipient), ("signatories", q.organisation), ("tags", q.tag)):
         if WORD_RE.search(value):
             conditions.append(matches(docs[name], value, "simple"))
-    out = conditions[0]
-    for c in conditions[1:]:
-        out = out & c
-    return out
+    return and_(*conditions)
 
 
 def search(*, session: Session, query: Query, limit: int = 100) -> list[Letter]:

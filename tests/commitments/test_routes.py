@@ -143,9 +143,9 @@ def test_viewers_read_and_outsiders_are_refused(client, db, coalition, login, po
                   {"noted_on": TODAY.isoformat(), "value": "50"}, page=f"/letters/{slug}/commitments")
     assert answer.status_code == 403
     client.cookies.clear()
-    login(client, coalition["outsider"])
-    assert client.get(f"/letters/{slug}/commitments").status_code == 403
-    assert client.get(f"/letters/{slug}/commitments/{commitment.id}").status_code == 403
+    login(client, coalition["outsider"])  # the same 404 as for a letter that does not exist (issue 15)
+    assert client.get(f"/letters/{slug}/commitments").status_code == 404
+    assert client.get(f"/letters/{slug}/commitments/{commitment.id}").status_code == 404
 
 
 def test_public_page_api_feed_and_csv_carry_the_same_numbers(client, db, make_user, login, post):

@@ -40,7 +40,7 @@ def test_new_letter_saves_everything(client, db, make_user, login, post):
     assert [r.name for r in letters.get_recipients(session=db, letter_id=letter.id)] == ["Jane Example MP"]
     assert [q.person for q in letters.get_quotes(session=db, letter_id=letter.id)] == ["Ann First", "Sam Speaker"]
     assert letters.get_press_contact(session=db, letter_id=letter.id).out_of_hours_phone == "+44 7700 900000"
-    assert letters.get_tags(session=db, letter_id=letter.id) == ["asylum", "housing"]
+    assert letters.get_tags(session=db, letter_id=letter.id) == ["Asylum", "housing"]  # as first written
     assert as_utc(letter.embargo_at) > utcnow()
     page = client.get(f"/letters/{letter.slug}/overview")
     assert page.status_code == 200

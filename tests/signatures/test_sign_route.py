@@ -149,7 +149,8 @@ def test_the_signing_page_shows_a_change_at_once(client, db, make_user):
     setup.letter.status = "closed"
     db.add(setup.letter)
     db.commit()
-    assert client.get(url).status_code == 404
+    closed = client.get(url)  # the open link now says the letter is closed, with no form
+    assert closed.status_code == 200 and "closed for signatures" in closed.text and "f-signer_name" not in closed.text
 
 
 def test_messages_and_people_logged_in_are_never_served_from_memory(client, db, make_user, login):
