@@ -162,3 +162,16 @@ def test_messages_and_people_logged_in_are_never_served_from_memory(client, db, 
     client.cookies.clear()
     anonymous = client.get(url)
     assert "Lena Lead" not in anonymous.text
+
+
+def test_tell_me_about_replies_is_read_from_the_declared_form(client, db, make_user):
+    """Consent (issue 17): off unless ticked, on when ticked, through the one form model (issue 14)."""
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    url = f"/letters/{setup.letter.slug}/sign"
+    assert 'name="notify_updates"' in client.get(url).text
+    assert _multipart(client, url, sign_data(setup.letter.current_version_id)).status_code == 303
+    assert _multipart(client, url, {**sign_data(setup.letter.current_version_id, display_name="Ticked Trust",
+                                                contact_email="t@ticked.example"),
+                                    "notify_updates": "yes"}).status_code == 303
+    assert {s.display_name: s.notify_updates for s in signatures(db)} == {"Friends of the Park": False,
+                                                                          "Ticked Trust": True}
