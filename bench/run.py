@@ -71,6 +71,9 @@ def _environment(workdir: Path, database_url: str, smtp_port: int, embedded_work
         "RATE_LIMIT_SIGN": unlimited,
         "RATE_LIMIT_SIGN_CONFIRM": unlimited,
         "RATE_LIMIT_SIGN_LINK_PAGE": unlimited,
+        # The mail scenario invites thousands of organisations at once (one account's daily budget is far less).
+        "INVITE_LIMIT_NEW_ACCOUNT": "1000000",
+        "INVITE_LIMIT_ESTABLISHED": "1000000",
     })
     return env
 
@@ -133,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         sink = SmtpSink(workdir)
         env = _environment(workdir, database_url, sink.port, args.embedded_worker)
         os.environ.update({k: env[k] for k in ("ENVIRONMENT", "SECRET_KEY", "DATABASE_URL", "MEDIA_DIR",
-                                               "LOAD_EXAMPLES", "MAIL_FROM")})
+                                               "LOAD_EXAMPLES", "MAIL_FROM", "INVITE_LIMIT_NEW_ACCOUNT",
+                                               "INVITE_LIMIT_ESTABLISHED")})
+        # This process only queues mail and reads the database: its settings need no relay, so it says so.
+        os.environ["MAIL_CAPTURE"] = "true"
         os.environ["EMBEDDED_WORKER"] = "false"
         for key in [k for k in os.environ if k.startswith(("SMTP_", "REDIS_"))]:
             del os.environ[key]

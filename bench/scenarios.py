@@ -468,8 +468,10 @@ def press_pack(ctx: Context) -> None:
         raise BenchError(f"the press pack answered {status}")
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     logos = sum(1 for n in names if "/logos/" in n)
-    if logos != ctx.seeded.organisations or len(names) != 6 + logos:
-        ctx.broken.append(f"press pack: {len(names)} files, {logos} logos (expected 6 + "
+    from backend.publishing.pack import PACK_FILES  # every named file of the pack, README included
+
+    if logos != ctx.seeded.organisations or len(names) != len(PACK_FILES) + logos:
+        ctx.broken.append(f"press pack: {len(names)} files, {logos} logos (expected {len(PACK_FILES)} + "
                           f"{ctx.seeded.organisations})")
     cached = []
     for _ in range(ctx.durations.cached_pack_requests):
