@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[Engine], None]
 _jobs: list[tuple[str, Job]] = []
+_every: dict[str, float] = {}  # a job's least interval between runs in one process (0: every tick)
+_last_run: dict[str, float] = {}  # when this process last ran each job (time.monotonic())
 # Modules whose import registers scheduled jobs.
 JOB_MODULES = ("backend.responses.jobs", "backend.publishing.jobs", "backend.commitments.jobs", "backend.privacy.jobs")
 
@@ -31,14 +34,25 @@ def load_jobs() -> None:
         importlib.import_module(name)
 
 
-def scheduled_job(name: str) -> Callable[[Job], Job]:
-    """Registers a job run on every tick of the worker (every few seconds)."""
+def scheduled_job(name: str, *, every_seconds: float = 0.0) -> Callable[[Job], Job]:
+    """Registers a job for the worker's ticks (every few seconds), run at most once every `every_seconds` in
+    one process, the first time at the first tick. A job must be safe to run again and in several workers."""
 
     def register(func: Job) -> Job:
         _jobs.append((name, func))
+        _every[name] = every_seconds
         return func
 
     return register
+
+
+def _due(name: str, now: float) -> bool:
+    """Whether the job's interval has passed in this process; if so, it counts as run now."""
+    last = _last_run.get(name)
+    if last is not None and now - last < _every.get(name, 0.0):
+        return False
+    _last_run[name] = now
+    return True
 
 
 def run_once(engine: Engine, settings: Settings | None = None) -> None:
@@ -46,6 +60,8 @@ def run_once(engine: Engine, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     load_jobs()
     for name, job in list(_jobs):
+        if not _due(name, time.monotonic()):
+            continue
         try:
             job(engine)
         except Exception:

@@ -105,6 +105,8 @@ def test_the_worker_runs_the_retention_job(engine: Any, db: Any) -> None:
 
     worker.load_jobs()
     assert ("retention", jobs.purge_expired) in worker._jobs
-    jobs._last_run = None
+    assert worker._every["retention"] == 24 * 60 * 60  # daily, the first time at the worker's first tick
     jobs.purge_expired(engine)  # an empty database: nothing to remove, and no error
-    assert jobs._last_run is not None
+    worker._last_run.pop("retention", None)
+    assert worker._due("retention", 1000.0) and not worker._due("retention", 1000.0 + 3600)
+    assert worker._due("retention", 1000.0 + 24 * 60 * 60)
