@@ -74,3 +74,27 @@ def clean_line(value: str | None) -> str:
 def xml_safe(value: object) -> str:
     """Text that XML 1.0 (DOCX, PDF sources) accepts, whatever is stored."""
     return clean_text(str(value) if value is not None else "", multiline=True)
+
+
+def fold(name: str | None) -> str:
+    """A name case- and whitespace-folded: "  The  Charity " and "the charity" are one organisation."""
+    return " ".join((name or "").split()).casefold()
+
+
+WEBSITE_MAX = 500
+WEBSITE_RE = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?$")
+
+
+def clean_website(raw: str | None, *, field: str = "website") -> str | None:
+    """An http(s) address or nothing; a bare domain gets https:// in front. The one website rule."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if not value.lower().startswith(("http://", "https://")):
+        value = "https://" + value
+    if len(value) > WEBSITE_MAX:
+        raise InvalidInput(f"The website address is too long ({WEBSITE_MAX} characters at most).", field=field)
+    if not WEBSITE_RE.match(value):
+        raise InvalidInput("Enter a website address like https://example.org.", field=field)
+    return value

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from backend.clock import LONDON
 from backend.config import get_settings
 from backend.security import CSRF_FIELD, csrf_token
-
-LONDON = ZoneInfo("Europe/London")
 
 templates = Jinja2Templates(directory=get_settings().templates_dir)
 # Outside development a template changes only with a deploy (and a restart): no stat() of it on each render.

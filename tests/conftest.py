@@ -396,6 +396,9 @@ def live_worker(engine: Any, live_server: LiveServer) -> Iterator[None]:
     """The embedded worker of the live server, delivering mail to the SMTP test server while a test runs."""
     from backend import worker
 
+    # The first tick (holidays, daily jobs) writes; done here, it cannot race a test's first arrangement write
+    # (on SQLite a read transaction that another commit overtook cannot become a write: "database is locked").
+    worker.run_once(engine, live_server.settings)
     thread, stop = worker.start_thread(engine, live_server.settings)
     yield
     stop.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import ratelimit
+from backend import ratelimit, text
 from backend.accounts import service
 from backend.accounts.deps import CurrentUser
 from backend.accounts.forms import LongText, Secret, ShortText, errors_of
@@ -26,9 +26,6 @@ def safe_next(target: str | None) -> str:
         return target
     return "/campaigns"
 
-
-def _actor(user: User) -> str:
-    return f"user:{user.id} {user.email}"
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -71,7 +68,7 @@ def login_submit(
     request.state.new_session = service.start_session(
         session=session, user=user, ip=ip, user_agent=request.headers.get("user-agent")
     )
-    audit.record(session=session, action="login", actor=_actor(user), actor_user_id=user.id, ip=ip)
+    audit.record(session=session, action="login", actor=audit.actor_of(user), actor_user_id=user.id, ip=ip)
     session.commit()
     flash(request, f"Welcome, {user.name}. You are logged in.", "success")
     return _redirect(safe_next(next))
@@ -117,7 +114,7 @@ def signup_submit(
         return render(request, "accounts/signup.html", {"values": values, "errors": errors}, status_code=422)
     user = service.sign_up(session=session, name=name, email=email, password=password, organisation_name=organisation)
     if user is not None:
-        audit.record(session=session, action="signup", actor=_actor(user), actor_user_id=user.id,
+        audit.record(session=session, action="signup", actor=audit.actor_of(user), actor_user_id=user.id,
                      ip=client_ip(request))
     else:
         audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
@@ -140,7 +137,7 @@ def verify_page(request: Request, session: SessionDep, token: str) -> HTMLRespon
 @router.post("/verify/{token}", name="verify_submit")
 def verify_submit(request: Request, session: SessionDep, token: str) -> Response:
     user = service.verify_email(session=session, token=token)
-    audit.record(session=session, action="email_verified", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="email_verified", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
@@ -154,9 +151,9 @@ def verify_resend(request: Request, session: SessionDep, user: CurrentUser) -> R
         flash(request, "Your email address is already confirmed.")
         return _redirect("/account")
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
-                      limit=get_settings().rate_limit_reset, actor=_actor(user))
+                      limit=get_settings().rate_limit_reset, actor=audit.actor_of(user))
     service.send_verification(session=session, user=user)
-    audit.record(session=session, action="verification_resent", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="verification_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
@@ -185,7 +182,7 @@ def reset_request_submit(request: Request, session: SessionDep, email: ShortText
                       limit=settings.rate_limit_reset)
     user = service.request_reset(session=session, email=normalised)
     audit.record(session=session, action="password_reset_requested",
-                 actor=_actor(user) if user else f"anonymous {normalised[:200]}",
+                 actor=audit.actor_of(user) if user else f"anonymous {normalised[:200]}",
                  actor_user_id=user.id if user else None, ip=client_ip(request),
                  details={"account_found": user is not None})
     session.commit()
@@ -211,7 +208,7 @@ def reset_password_submit(request: Request, session: SessionDep, token: str, pas
     except InvalidInput as exc:
         return render(request, "accounts/reset_password.html",
                       {"token": token, "email": row.email, "errors": {"password": exc.message}}, status_code=422)
-    audit.record(session=session, action="password_reset", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="password_reset", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     request.state.end_session = True
@@ -245,7 +242,7 @@ def account_submit(request: Request, session: SessionDep, user: CurrentUser, nam
         return render(request, "accounts/account.html",
                       {**_account_context(session, user), "values": {"name": name[:300]},
                        "errors": {"name": exc.message}}, status_code=422)
-    audit.record(session=session, action="profile_updated", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="profile_updated", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your details are saved.", "success")
@@ -263,7 +260,7 @@ def change_password_submit(
     new_password: Secret = "",
 ) -> Response:
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
-                      limit=get_settings().rate_limit_login_account, actor=_actor(user))
+                      limit=get_settings().rate_limit_login_account, actor=audit.actor_of(user))
     try:
         service.change_password(session=session, user=user, current_password=current_password,
                                 new_password=new_password)
@@ -271,7 +268,7 @@ def change_password_submit(
         session.rollback()
         if exc.field == "current_password":
             ratelimit.hit(scope="login-account", key=user.email, limit=get_settings().rate_limit_login_account)
-            audit.record(session=session, action="password_change_failed", actor=_actor(user),
+            audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
                          actor_user_id=user.id, ip=client_ip(request))
             session.commit()
         return render(request, "accounts/change_password.html",
@@ -279,7 +276,7 @@ def change_password_submit(
     # Every session ended with the old password; this browser carries on with a fresh one.
     request.state.new_session = service.start_session(
         session=session, user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
-    audit.record(session=session, action="password_changed", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="password_changed", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
@@ -330,7 +327,7 @@ def organisation_submit(
                                      "description": description}
     errors = errors_of(
         ("name", lambda: service.clean_name(name, what="the organisation's name")),
-        ("website", lambda: service.clean_website(website)),
+        ("website", lambda: text.clean_website(website)),
         ("charity_number", lambda: service.clean_charity_number(charity_number)),
         ("description", lambda: service.clean_description(description)),
     )
@@ -338,7 +335,7 @@ def organisation_submit(
         return _organisation_page(request, session, organisation, role, user, values, errors, status_code=422)
     service.update_organisation(session=session, organisation=organisation, name=name, website=website,
                                 charity_number=charity_number, description=description)
-    audit.record(session=session, action="organisation_updated", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="organisation_updated", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
     session.commit()
     flash(request, "The organisation's details are saved.", "success")

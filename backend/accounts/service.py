@@ -258,7 +258,7 @@ def create_organisation(
     org = Organisation(
         name=name,
         slug=unique_slug(session=session, model=Organisation, base=slugify(name)),
-        website=clean_website(website),
+        website=text.clean_website(website),
         charity_number=clean_charity_number(charity_number),
         description=clean_description(description),
     )
@@ -291,20 +291,6 @@ def organisations_of(*, session: Session, user_id: int) -> list[Organisation]:
     return list(session.exec(stmt))
 
 
-def clean_website(raw: str | None) -> str | None:
-    """An http(s) address or nothing; a bare domain gets https:// in front."""
-    value = (raw or "").strip()
-    if not value:
-        return None
-    if "://" not in value:
-        value = "https://" + value
-    if len(value) > 500:
-        raise InvalidInput("The website address is too long (500 characters at most).", field="website")
-    if not WEBSITE_RE.match(value):
-        raise InvalidInput("Enter a website address like https://example.org.", field="website")
-    return value
-
-
 def clean_charity_number(raw: str | None) -> str | None:
     """A registered charity or company number: letters, digits, spaces and hyphens."""
     value = " ".join((raw or "").split())
@@ -321,10 +307,6 @@ def clean_description(raw: str | None) -> str | None:
     if len(value) > 5000:
         raise InvalidInput("The description is too long (5000 characters at most).", field="description")
     return value or None
-
-
-WEBSITE_RE = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?$")
 
 
 def get_organisation_by_slug(*, session: Session, slug: str) -> Organisation | None:
@@ -368,7 +350,7 @@ def update_organisation(
 ) -> Organisation:
     """Updates the organisation's details (the slug stays, so links keep working)."""
     organisation.name = clean_name(name, what="the organisation's name")
-    organisation.website = clean_website(website)
+    organisation.website = text.clean_website(website)
     organisation.charity_number = clean_charity_number(charity_number)
     organisation.description = clean_description(description)
     session.add(organisation)

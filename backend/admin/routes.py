@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from backend import text
 from backend.accounts import service as accounts
 from backend.accounts.deps import AdminUser
 from backend.accounts.forms import ShortText, errors_of
@@ -42,7 +43,7 @@ def create_organisation(
     values = {"name": name[:300], "website": website[:600], "charity_number": charity_number[:100]}
     errors = errors_of(
         ("name", lambda: accounts.clean_name(name, what="the organisation's name")),
-        ("website", lambda: accounts.clean_website(website)),
+        ("website", lambda: text.clean_website(website)),
         ("charity_number", lambda: accounts.clean_charity_number(charity_number)),
     )
     if errors:

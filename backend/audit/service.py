@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
@@ -97,6 +97,18 @@ class Event:
     subject_id: int | None = None
     ip: str | None = None
     details: dict[str, Any] | None = None
+
+
+class Person(Protocol):
+    """Whoever acted: an account (backend.accounts.models.User), named without importing it."""
+
+    id: int | None
+    email: str
+
+
+def actor_of(user: Person) -> str:
+    """How an account is named in the audit log."""
+    return f"user:{user.id} {user.email}"
 
 
 def record(

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import func
@@ -25,15 +24,15 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Organisation, User
 from backend.campaigns import service as campaigns
 from backend.campaigns.models import Campaign
+from backend.clock import LONDON
 from backend.db import as_utc, utcnow
 from backend.errors import InvalidInput
 from backend.letters import service as letters
 from backend.letters.models import Letter, PressContact, Quote, Recipient
 from backend.signatures.identity import skeleton
 from backend.signatures.models import SIGNATURE_KINDS, Signature
-from backend.text import describe, hidden_characters
+from backend.text import describe, fold, hidden_characters
 
-LONDON = ZoneInfo("Europe/London")
 DELIMITER = "---"
 MAX_FILE_BYTES = 6 * 1024 * 1024
 
@@ -143,10 +142,6 @@ class LetterFile:
     def line_of(self, name: str) -> int:
         return self.lines.get(name, 1)
 
-
-def fold(name: str) -> str:
-    """A name case- and whitespace-folded, as signatures compare them."""
-    return " ".join((name or "").split()).casefold()
 
 
 # Parsing ---------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from backend.clock import LONDON
 from backend.db import as_utc
 from backend.letters import service
 from backend.letters.models import Letter, PressContact, Quote
 from backend.letters.service import LetterDraft, LetterText, RecipientRow
 from backend.text import clean_text
-from backend.web import LONDON
 
 BLANK_RECIPIENT_ROWS = 2
 BLANK_QUOTE_ROWS = 1

@@ -8,19 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session
 
+from backend.clock import LONDON
 from backend.config import get_settings
 from backend.db import as_utc, utcnow
 from backend.letters import service as letters
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterVersion
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class SignatoryLike(Protocol):

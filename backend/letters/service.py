@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.accounts.service import slugify, unique_slug
 from backend.campaigns.models import Campaign
+from backend.clock import LONDON
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters.models import (
@@ -364,8 +365,6 @@ def suggest_salutation(recipients: list[Recipient]) -> str:
 
 def parse_embargo(*, date_text: str, time_text: str) -> datetime | None:
     """A date and time typed in Europe/London, as UTC (None when both are blank)."""
-    from zoneinfo import ZoneInfo
-
     date_text, time_text = (date_text or "").strip(), (time_text or "").strip()
     if not date_text and not time_text:
         return None
@@ -379,10 +378,9 @@ def parse_embargo(*, date_text: str, time_text: str) -> datetime | None:
         clock = datetime.strptime(time_text or "00:01", "%H:%M").time()
     except ValueError:
         raise InvalidInput("Enter the embargo time like 00:01 or 14:30 (24-hour clock).", field="embargo") from None
-    london = ZoneInfo("Europe/London")
-    local = datetime.combine(day, clock, tzinfo=london)
+    local = datetime.combine(day, clock, tzinfo=LONDON)
     utc = local.astimezone(UTC)
-    if utc.astimezone(london).replace(tzinfo=None) != local.replace(tzinfo=None):
+    if utc.astimezone(LONDON).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise InvalidInput("That time does not exist in London: the clocks go forward then. Choose another.",
                            field="embargo")
     return utc

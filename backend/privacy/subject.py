@@ -84,14 +84,11 @@ def _find(session: Session, email: str) -> Found:
     return found
 
 
-def _actor(admin: User) -> str:
-    return f"user:{admin.id} {admin.email}"
-
 
 def search(*, session: Session, admin: User, email: str, ip: str | None) -> Found:
     """What is held under this address (site admins only; the route checks)."""
     found = _find(session, _clean(email))
-    audit.record(session=session, action="subject_access_searched", actor=_actor(admin), actor_user_id=admin.id,
+    audit.record(session=session, action="subject_access_searched", actor=audit.actor_of(admin), actor_user_id=admin.id,
                  ip=ip, details={"email": found.email, "found": found.counts})
     return found
 
@@ -114,7 +111,7 @@ def export(*, session: Session, admin: User, email: str, ip: str | None) -> dict
             .order_by(col(OutboundEmail.id)))],
         "audit_events": service._audit_events(session, found.audit_events),
     }
-    audit.record(session=session, action="subject_access_exported", actor=_actor(admin), actor_user_id=admin.id,
+    audit.record(session=session, action="subject_access_exported", actor=audit.actor_of(admin), actor_user_id=admin.id,
                  ip=ip, details={"email": found.email, "found": found.counts})
     return data
 
@@ -129,7 +126,7 @@ def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple
     reason = "erasure by a site admin after a subject access request"
     letters: set[int] = set()
     for signature, letter in found.signatures:
-        service.erase_signature(session=session, signature=signature, actor=_actor(admin), reason=reason,
+        service.erase_signature(session=session, signature=signature, actor=audit.actor_of(admin), reason=reason,
                                 actor_user_id=admin.id, kind=ErasureKind.subject)
         assert letter.id is not None
         letters.add(letter.id)
@@ -150,17 +147,17 @@ def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple
         recipient.email = None
         session.add(recipient)
     if found.user is not None and session.get(User, found.user.id) is not None:
-        accounts_privacy.erase_account(session=session, user=found.user, actor=_actor(admin),
+        accounts_privacy.erase_account(session=session, user=found.user, actor=audit.actor_of(admin),
                                        actor_user_id=admin.id, reason=reason, kind=ErasureKind.subject)
     # What is left: the address in the audit log and the outbox (searches, and lines no record above covered).
     audit.erase_values(session=session, fields_by_event=audit.events_mentioning(session=session,
                                                                                  needles=[found.email]),
-                       actor=_actor(admin), actor_user_id=admin.id, reason=reason)
+                       actor=audit.actor_of(admin), actor_user_id=admin.id, reason=reason)
     service.scrub_outbox(session=session, needles=[found.email], addresses=[found.email])
     if not found.signatures and found.user is None:
         session.add(Erasure(kind=ErasureKind.subject))
     session.flush()
-    audit.record(session=session, action="subject_erased", actor=_actor(admin), actor_user_id=admin.id, ip=ip,
+    audit.record(session=session, action="subject_erased", actor=audit.actor_of(admin), actor_user_id=admin.id, ip=ip,
                  details={"erased": counts})
     for letter_id in sorted(letters):  # a press contact's address is in the press release
         service.forget_public_copies(session=session, letter_id=letter_id)

@@ -24,10 +24,6 @@ from backend.publishing.models import PressLink
 from backend.security import hash_token, new_token
 
 
-def _actor(user: User) -> str:
-    return f"user:{user.id} {user.email}"
-
-
 def embargo_ahead(letter: Letter) -> bool:
     """Whether publishing now would break an embargo still in the future."""
     at = as_utc(letter.embargo_at)
@@ -56,7 +52,7 @@ def publish_now(*, session: Session, letter: Letter, user: User, ip: str | None,
     embargo = as_utc(letter.embargo_at)
     service.publish(session=session, letter=letter, user=user, ip=ip)
     if embargo is not None and broken(letter):
-        audit.record(session=session, action="embargo_broken", actor=_actor(user), actor_user_id=user.id,
+        audit.record(session=session, action="embargo_broken", actor=audit.actor_of(user), actor_user_id=user.id,
                      subject_type="letter", subject_id=letter.id, ip=ip,
                      details={"embargo_at": embargo.isoformat(),
                               "press_links": [{"id": h.id, "journalist": h.journalist, "outlet": h.outlet}
@@ -103,7 +99,7 @@ def move(*, session: Session, letter: Letter, date_text: str, time_text: str, us
         link.expires_at = new_at
         session.add(link)
     session.flush()
-    audit.record(session=session, action="embargo_moved", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="embargo_moved", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"from": old_at.isoformat() if old_at else None, "to": new_at.isoformat(),
                           "press_links": [h.id for h in holders]})
@@ -151,6 +147,6 @@ def resend_press_link(*, session: Session, letter: Letter, press_link_id: int, u
     session.add(link)
     session.flush()
     send_press_link(session=session, letter=letter, link=link, token=token)
-    audit.record(session=session, action="press_link_resent", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="press_link_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"press_link": link.id})
     return link

@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
+from backend.clock import LONDON
 from backend.commitments import service as measured_commitments
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
@@ -30,12 +30,8 @@ from backend.security import hash_token, new_token
 from backend.signatures import service as signing
 from backend.signatures.models import Signature
 
-LONDON = ZoneInfo("Europe/London")
 PUBLISHABLE_FROM = ("draft", "open", "closed")
 
-
-def _actor(user: User) -> str:
-    return f"user:{user.id} {user.email}"
 
 
 # Reading ---------------------------------------------------------------------------------------------------
@@ -257,7 +253,7 @@ def publish(*, session: Session, letter: Letter, user: User, ip: str | None) -> 
     if not _claim(session=session, letter_id=letter.id, due_before=None):  # type: ignore[arg-type]
         raise Conflict("This letter was published a moment ago.")
     session.refresh(letter)
-    _after_publication(session=session, letter=letter, actor=_actor(user), actor_user_id=user.id, ip=ip)
+    _after_publication(session=session, letter=letter, actor=audit.actor_of(user), actor_user_id=user.id, ip=ip)
     return letter
 
 
@@ -282,7 +278,7 @@ def schedule(*, session: Session, letter: Letter, user: User, ip: str | None) ->
     row.cancelled_at = None
     row.scheduled_by_id = user.id
     session.add(row)
-    audit.record(session=session, action="publication_scheduled", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="publication_scheduled", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"embargo_at": embargo.isoformat()})
     session.flush()
     revision.bump(session=session, letter_id=letter.id)  # the embargoed press pack, built ahead of the minute
@@ -297,7 +293,7 @@ def cancel_schedule(*, session: Session, letter: Letter, user: User, ip: str | N
         raise Conflict("No publication is scheduled for this letter.")
     row.cancelled_at = utcnow()
     session.add(row)
-    audit.record(session=session, action="publication_cancelled", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="publication_cancelled", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip)
 
 
@@ -365,7 +361,7 @@ def create_press_link(*, session: Session, letter: Letter, journalist: str, outl
                      email=address, token_hash=hash_token(token), expires_at=embargo, created_by_id=user.id)
     session.add(link)
     session.flush()
-    audit.record(session=session, action="press_link_created", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="press_link_created", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"press_link": link.id, "journalist": name, "outlet": link.outlet})
     return link, token
@@ -381,7 +377,7 @@ def revoke_press_link(*, session: Session, letter: Letter, press_link_id: int, u
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         session.add(link)
-        audit.record(session=session, action="press_link_revoked", actor=_actor(user), actor_user_id=user.id,
+        audit.record(session=session, action="press_link_revoked", actor=audit.actor_of(user), actor_user_id=user.id,
                      subject_type="letter", subject_id=letter.id, ip=ip, details={"press_link": link.id})
     return link
 

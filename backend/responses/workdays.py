@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import holidays as holidays_package
 from sqlmodel import Session, col, select
 
+from backend.clock import LONDON
 from backend.responses.models import DEFAULT_REGION, HOLIDAY_REGIONS, Holiday
 
-LONDON = ZoneInfo("Europe/London")
 WEEKEND = {5: "Saturday", 6: "Sunday"}
 
 
@@ -38,7 +37,7 @@ class DueDate:
 def london_date(moment: datetime) -> date:
     """The calendar date in Europe/London of an aware datetime (naive ones are taken as UTC)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LONDON).date()
 
 

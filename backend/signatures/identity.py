@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import Organisation
 from backend.db import as_utc
 from backend.signatures.models import ListingChange, Signature
+from backend.text import fold
 
 KNOWN_ORGANISATIONS_LIMIT = 5000
 
@@ -70,7 +71,6 @@ def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: 
     It is held when it reads like, but is not, the name of another signatory of this letter, of an
     organisation that signed another letter here, or of an organisation with an account on this instance.
     """
-    from backend.signatures.service import fold
 
     shape = skeleton(name)
     if not shape:

@@ -37,7 +37,7 @@ from backend.publishing import revision
 from backend.security import hash_token, new_token
 from backend.signatures import csvio, identity, limits, logos
 from backend.signatures.models import Invite, InviteLink, ListingChange, Signature, SignatureToken
-from backend.text import clean_line, clean_name
+from backend.text import clean_line, clean_name, clean_website, fold
 
 # Lifetimes of emailed links. Kept here (not in Settings) until the lead engineer moves them to config.
 INVITE_DAYS = 30
@@ -59,7 +59,6 @@ URL_RE = re.compile(
     r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|\b[a-z0-9-]+\.(?:com|org|net|info|biz|io|ru|xyz|top|co|uk|me|app|"
     r"site|online|click|link|ly|gl|tk|cn)\b|<|>)"
 )
-WEBSITE_RE = re.compile(r"^https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:/[^\s<>\"]*)?$")
 
 
 class SignatureInvalid(InvalidInput):
@@ -76,17 +75,10 @@ def errors_of(exc: InvalidInput) -> dict[str, str]:
     return dict(getattr(exc, "errors", None) or {exc.field or "form": exc.message})
 
 
-def fold(name: str) -> str:
-    """A name case- and whitespace-folded: "  The  Charity " and "the charity" are one organisation."""
-    return " ".join((name or "").split()).casefold()
-
 
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
 
-
-def _actor(user: User) -> str:
-    return f"user:{user.id} {user.email}"
 
 
 def _link(path: str) -> str:
@@ -159,7 +151,7 @@ def set_status(*, session: Session, letter: Letter, status: str, user: User, ip:
     letter.status = status
     session.add(letter)
     audit.record(session=session, action=f"letter_{'opened' if status == 'open' else 'closed'}_for_signatures",
-                 actor=_actor(user), actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
+                 actor=audit.actor_of(user), actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"from": before, "to": status})
 
 
@@ -182,8 +174,8 @@ def update_settings(*, session: Session, letter: Letter, values: SigningSettings
             setattr(letter, name, value)
     session.add(letter)
     if changes:
-        audit.record(session=session, action="signing_settings_changed", actor=_actor(user), actor_user_id=user.id,
-                     subject_type="letter", subject_id=letter.id, ip=ip, details=changes)
+        audit.record(session=session, action="signing_settings_changed", actor=audit.actor_of(user),
+                     actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip, details=changes)
 
 
 # Invites ---------------------------------------------------------------------------------------------
@@ -301,7 +293,7 @@ def create_invites(
         session.flush()
         _send_invite(session=session, invite=invite, letter=letter)
         created.append(invite)
-    audit.record(session=session, action="invites_created", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="invites_created", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"count": len(created), "invite_ids": [i.id for i in created], "skipped": len(skipped)})
     return created, skipped
@@ -330,7 +322,7 @@ def resend_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
         raise Conflict("The letter is not open for signatures.")
     invite.resend_count += 1
     _send_invite(session=session, invite=invite, letter=letter)
-    audit.record(session=session, action="invite_resent", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="invite_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="invite", subject_id=invite.id, ip=ip, details={"resend_count": invite.resend_count})
     return invite
 
@@ -345,7 +337,7 @@ def revoke_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
         raise Conflict(f"{invite.organisation_name} has already answered this invite.")
     invite.status = "revoked"
     session.add(invite)
-    audit.record(session=session, action="invite_revoked", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="invite_revoked", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="invite", subject_id=invite.id, ip=ip)
     return invite
 
@@ -364,7 +356,7 @@ def remind_unanswered(*, session: Session, letter: Letter, user: User, ip: str |
         invite.reminded_at = utcnow()
         _send_invite(session=session, invite=invite, letter=letter, reminder=True)
         count += 1
-    audit.record(session=session, action="invites_reminded", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="invites_reminded", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"count": count})
     return count
 
@@ -463,10 +455,10 @@ def validate(*, letter: SigningLetter, data: SignatureInput) -> SignatureInput:
     if letter.field_website == "hidden" or kind == "individual":
         website = ""
     elif website:
-        if not website.lower().startswith(("http://", "https://")):
-            website = "https://" + website
-        if len(website) > 500 or not WEBSITE_RE.match(website):
-            errors["website"] = "Enter the website as an address like https://example.org."
+        try:
+            website = clean_website(website) or ""
+        except InvalidInput as exc:
+            errors["website"] = exc.message
     elif letter.field_website == "required":
         errors["website"] = "Enter your organisation's website."
     if kind == "organisation" and letter.field_logo == "required" and not data.logo:
@@ -1060,8 +1052,8 @@ def moderate_change(*, session: Session, letter: Letter, signature_id: int, appr
     session.delete(change)
     session.flush()
     audit.record(session=session, action="listing_change_approved" if approve else "listing_change_rejected",
-                 actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip,
-                 details={"before": before, "after": after})
+                 actor=audit.actor_of(user), actor_user_id=user.id, subject_type="signature",
+                 subject_id=signature.id, ip=ip, details={"before": before, "after": after})
     revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
@@ -1088,7 +1080,8 @@ def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bo
         signature.approved_at = utcnow()
     session.add(signature)
     audit.record(session=session, action="signature_approved" if approve else "signature_rejected",
-                 actor=_actor(user), actor_user_id=user.id, subject_type="signature", subject_id=signature.id, ip=ip)
+                 actor=audit.actor_of(user), actor_user_id=user.id, subject_type="signature",
+                 subject_id=signature.id, ip=ip)
     revision.bump(session=session, letter_id=signature.letter_id)
     return signature
 
@@ -1121,7 +1114,7 @@ def correct_listing(*, session: Session, letter: Letter, signature_id: int, disp
     signature.skeleton = identity.skeleton(name)
     session.add(signature)
     session.flush()
-    audit.record(session=session, action="listing_corrected", actor=_actor(user), actor_user_id=user.id,
+    audit.record(session=session, action="listing_corrected", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="signature", subject_id=signature.id, ip=ip, details={"before": before, "after": name})
     if signature.contact_email:
         mail.enqueue(session=session, to=signature.contact_email, template="listing_corrected",
@@ -1138,7 +1131,7 @@ def withdraw_by_lead(*, session: Session, letter: Letter, signature_id: int, rea
     signature = _signature_of_letter(session=session, letter=letter, signature_id=signature_id)
     if not _clean(reason):
         raise InvalidInput("Say why the signature is withdrawn (for example, who asked and when).", field="reason")
-    return _withdraw(session=session, signature=signature, actor=_actor(user), actor_user_id=user.id, ip=ip,
+    return _withdraw(session=session, signature=signature, actor=audit.actor_of(user), actor_user_id=user.id, ip=ip,
                      reason=_clean(reason))
 
 
@@ -1156,8 +1149,9 @@ def set_display_order(*, session: Session, letter: Letter, order: dict[int, int]
             session.add(signature)
             changed[signature.id] = position
     if changed:
-        audit.record(session=session, action="signature_order_changed", actor=_actor(user), actor_user_id=user.id,
-                     subject_type="letter", subject_id=letter.id, ip=ip, details={"order": changed})
+        audit.record(session=session, action="signature_order_changed", actor=audit.actor_of(user),
+                     actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
+                     details={"order": changed})
         revision.bump(session=session, letter_id=letter.id)
 
 
