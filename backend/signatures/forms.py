@@ -8,30 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
-
-from backend import text
+from backend.forms import DeclaredForm
 from backend.signatures import service
 
-MAX_FIELD = 5000
 
-
-class _Form(BaseModel):
-    # Extra fields (the CSRF token, a file part) are read elsewhere: the app-wide CSRF check, `File()` params.
-    model_config = ConfigDict(str_max_length=MAX_FIELD, extra="ignore", frozen=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _clean(cls, value: Any) -> Any:
-        """Every text typed passes through the one cleaning function (backend/text.py)."""
-        return text.clean_text(value) if isinstance(value, str) else value
-
-    def values(self) -> dict[str, Any]:
-        """What was typed, to show the form again with it."""
-        return self.model_dump()
-
-
-class SignForm(_Form):
+class SignForm(DeclaredForm):
     """The signing form: the open sign-on link and an invite link."""
 
     kind: str = "organisation"
@@ -56,7 +37,7 @@ class SignForm(_Form):
         )
 
 
-class ConfirmForm(_Form):
+class ConfirmForm(DeclaredForm):
     """The button on an emailed confirmation (or new-text approval) link: the version the person read."""
 
     version_id: str = ""
@@ -66,7 +47,7 @@ class ConfirmForm(_Form):
         return int(self.version_id) if self.version_id.isdigit() else None
 
 
-class ListingForm(_Form):
+class ListingForm(DeclaredForm):
     """A signatory's own listing, through their management link."""
 
     display_name: str = ""
@@ -86,7 +67,7 @@ class ListingForm(_Form):
         return self.model_dump(exclude={"remove_logo"})
 
 
-class DeclineForm(_Form):
+class DeclineForm(DeclaredForm):
     """Declining an invite, with an optional reason."""
 
     reason: str = ""
