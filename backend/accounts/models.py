@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.accounts.enums import MembershipRole
+from backend.base import TableBase, datetime_field, enum_field
 
-MEMBERSHIP_ROLES = ("admin", "member")
+MEMBERSHIP_ROLES = tuple(r.value for r in MembershipRole)
 
 
 class Organisation(TableBase, table=True):
@@ -34,7 +35,7 @@ class Membership(TableBase, table=True):
     __table_args__ = (UniqueConstraint("user_id", "organisation_id"),)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     organisation_id: int = Field(foreign_key="organisation.id", index=True, ondelete="CASCADE")
-    role: str = Field(default="member", max_length=20)
+    role: MembershipRole = enum_field(MembershipRole, default=MembershipRole.member, length=20)
 
 
 class UserSession(TableBase, table=True):

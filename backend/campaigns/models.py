@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.campaigns.enums import CoalitionRole
 
-COALITION_ROLES = ("lead", "editor", "viewer")
+COALITION_ROLES = (CoalitionRole.lead.value, CoalitionRole.editor.value, CoalitionRole.viewer.value)
 
 
 class Campaign(TableBase, table=True):
@@ -25,7 +26,7 @@ class CoalitionMember(TableBase, table=True):
     __table_args__ = (UniqueConstraint("campaign_id", "organisation_id"),)
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
     organisation_id: int = Field(foreign_key="organisation.id", index=True, ondelete="CASCADE")
-    role: str = Field(max_length=10)
+    role: CoalitionRole = enum_field(CoalitionRole, length=10)
 
 
 class CoalitionInvite(TableBase, table=True):
@@ -35,7 +36,7 @@ class CoalitionInvite(TableBase, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
     email: str = Field(max_length=254)
     organisation_name: str = Field(max_length=200)
-    role: str = Field(max_length=10)
+    role: CoalitionRole = enum_field(CoalitionRole, length=10)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = datetime_field(nullable=False)
     accepted_at: datetime | None = datetime_field()

@@ -13,16 +13,8 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.campaigns import service
+from backend.campaigns.enums import CoalitionRole
 from backend.errors import Forbidden, NotFound
-
-
-class CoalitionRole(StrEnum):
-    """A coalition member organisation's role on a campaign."""
-
-    viewer = "viewer"
-    editor = "editor"
-    lead = "lead"
-
 
 RANK = {CoalitionRole.viewer: 1, CoalitionRole.editor: 2, CoalitionRole.lead: 3}
 

@@ -8,33 +8,12 @@ A commitment itself is `backend.responses.models.Commitment`; it comes from a re
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
-
-
-class Unit(StrEnum):
-    PERCENT = "percent"
-    POUNDS = "pounds"
-    COUNT = "count"
-    OTHER = "other"  # a free unit, named in `unit_label`
-
-
-class Direction(StrEnum):
-    UP = "up"
-    DOWN = "down"
-
-
-class AlertKind(StrEnum):
-    TARGET_PASSED = "target_passed"
-    NO_EVIDENCE = "no_evidence"
-
-
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+from backend.base import TableBase, datetime_field, enum_field
+from backend.commitments.enums import AlertKind, Direction, Unit
 
 
 class PublicDocument(TableBase, table=True):
@@ -53,15 +32,11 @@ class CommitmentMeasure(TableBase, table=True):
     """The numbers of a measured commitment: what is counted, where it started and where it should get to."""
 
     __tablename__ = "commitment_measure"
-    __table_args__ = (
-        CheckConstraint(_in("unit", Unit), name="unit"),
-        CheckConstraint(_in("direction", Direction), name="direction"),
-    )
     commitment_id: int = Field(foreign_key="commitment.id", unique=True, ondelete="CASCADE")
     metric: str = Field(max_length=300)
-    unit: str = Field(max_length=10)
+    unit: Unit = enum_field(Unit, length=10)
     unit_label: str = Field(default="", max_length=40)  # the free unit's name ("officers", "hours")
-    direction: str = Field(max_length=4)
+    direction: Direction = enum_field(Direction, length=4)
     baseline_value: float | None = None
     baseline_on: date | None = None
     baseline_url: str | None = Field(default=None, max_length=1000)
@@ -84,9 +59,8 @@ class CommitmentAlert(TableBase, table=True):
     __tablename__ = "commitment_alert"
     __table_args__ = (
         UniqueConstraint("commitment_id", "kind", "about_on"),
-        CheckConstraint(_in("kind", AlertKind), name="kind"),
     )
     commitment_id: int = Field(foreign_key="commitment.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=16)
+    kind: AlertKind = enum_field(AlertKind, length=16)
     about_on: date  # the target date passed, or the date of the last evidence the silence is counted from
     alerted_at: datetime = datetime_field(nullable=False)

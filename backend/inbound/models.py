@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, LargeBinary, Text
+from sqlalchemy import LargeBinary, Text
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
-
-
-class InboundState(StrEnum):
-    to_review = "to_review"  # matched to a letter recipient, waiting for the lead
-    filed = "filed"  # filed as a response, or as an automatic reply (never counted as an answer)
-    discarded = "discarded"
-    holding = "holding"  # not matched: in the holding pen for a lead or admin to assign
-
+from backend.base import TableBase, datetime_field, enum_field
+from backend.inbound.enums import InboundState
 
 INBOUND_STATES = tuple(s.value for s in InboundState)
 
 
 class InboundMessage(TableBase, table=True):
     __tablename__ = "inbound_message"
-    __table_args__ = (
-        CheckConstraint("state IN ('to_review', 'filed', 'discarded', 'holding')", name="state"),
-    )
     raw: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]  # the message as received, for the record
     size: int = Field(default=0)
     source: str = Field(max_length=10)  # "smtp", "lmtp", "imap"
@@ -38,7 +27,7 @@ class InboundMessage(TableBase, table=True):
     message_id: str = Field(default="", max_length=300, index=True)
     text: str = Field(default="", sa_type=Text)  # type: ignore[call-overload]  # quoted history trimmed
     from_html: bool = Field(default=False)  # the text was converted from an HTML part
-    state: str = Field(default=InboundState.holding.value, max_length=10, index=True)
+    state: InboundState = enum_field(InboundState, default=InboundState.holding, length=10, index=True)
     matched_by: str = Field(default="", max_length=20)  # "address", "in-reply-to", "assigned"
     letter_recipient_id: int | None = Field(default=None, foreign_key="letter_recipient.id", index=True,
                                             ondelete="SET NULL")

@@ -7,20 +7,19 @@ from datetime import date, datetime
 from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.letters.enums import FieldMode, LetterStatus, ReplyStatus
 
-LETTER_STATUSES = ("draft", "open", "closed", "published", "archived")
-REPLY_STATUSES = (
-    "awaiting", "acknowledged", "holding_reply", "replied", "partial", "declined", "replied_offsite",
-)
-FIELD_MODES = ("required", "optional", "hidden")
+LETTER_STATUSES = tuple(s.value for s in LetterStatus)
+REPLY_STATUSES = tuple(s.value for s in ReplyStatus)
+FIELD_MODES = tuple(m.value for m in FieldMode)
 
 
 class Letter(TableBase, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
     title: str = Field(max_length=200)
     slug: str = Field(max_length=120, unique=True, index=True)
-    status: str = Field(default="draft", max_length=10, index=True)
+    status: LetterStatus = enum_field(LetterStatus, default=LetterStatus.draft, length=10, index=True)
     open_for_signatures_until: datetime | None = datetime_field()
     embargo_at: datetime | None = datetime_field()
     published_at: datetime | None = datetime_field()
@@ -37,10 +36,10 @@ class Letter(TableBase, table=True):
     moderate_open_signons: bool = Field(default=True)
     allow_individuals: bool = Field(default=False)
     show_signatories_while_open: bool = Field(default=True)
-    field_signer_role: str = Field(default="required", max_length=10)
-    field_website: str = Field(default="optional", max_length=10)
-    field_logo: str = Field(default="optional", max_length=10)
-    field_city: str = Field(default="hidden", max_length=10)
+    field_signer_role: FieldMode = enum_field(FieldMode, default=FieldMode.required, length=10)
+    field_website: FieldMode = enum_field(FieldMode, default=FieldMode.optional, length=10)
+    field_logo: FieldMode = enum_field(FieldMode, default=FieldMode.optional, length=10)
+    field_city: FieldMode = enum_field(FieldMode, default=FieldMode.hidden, length=10)
     # Bumped by the services whenever anything public about the letter changes: the public page, its ETag, the
     # share image and the built documents are keyed by it (backend/publishing/revision.py).
     public_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -82,7 +81,7 @@ class LetterRecipient(TableBase, table=True):
     recipient_id: int = Field(foreign_key="recipient.id", index=True, ondelete="CASCADE")
     position: int = Field(default=0)
     # Reply tracking (see backend/responses): the stored status is set by the coalition; overdue is computed.
-    reply_status: str = Field(default="awaiting", max_length=20)
+    reply_status: ReplyStatus = enum_field(ReplyStatus, default=ReplyStatus.awaiting, length=20)
     due_on: date | None = None
     very_overdue_on: date | None = None
     holiday_region: str = Field(default="england-and-wales", max_length=20)

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, Text
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.mail.enums import OutboxStatus
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATUSES = tuple(s.value for s in OutboxStatus)
 
 
 class OutboundEmail(TableBase, table=True):
@@ -20,7 +21,7 @@ class OutboundEmail(TableBase, table=True):
     text: str = Field(sa_type=Text)  # type: ignore[call-overload]
     html: str = Field(sa_type=Text)  # type: ignore[call-overload]
     reply_to: str | None = Field(default=None, max_length=254)
-    status: str = Field(default="queued", max_length=10, index=True)
+    status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.queued, length=10, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = datetime_field(nullable=False, index=True)
     lease_expires_at: datetime | None = datetime_field()

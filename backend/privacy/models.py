@@ -3,28 +3,14 @@ many names were removed on request)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from sqlalchemy import CheckConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase
-
-
-class ErasureKind(StrEnum):
-    signature = "signature"  # a signature and its personal data, before publication
-    individual = "individual"  # a published individual's name and details
-    signer = "signer"  # an organisation's signer details (the listing may stay)
-    account = "account"  # an account closed
-    subject = "subject"  # a site admin's erasure after a subject access search
+from backend.base import TableBase, enum_field
+from backend.privacy.enums import ErasureKind
 
 
 class Erasure(TableBase, table=True):
     __tablename__ = "privacy_erasure"
-    __table_args__ = (
-        CheckConstraint("kind IN ('signature', 'individual', 'signer', 'account', 'subject')",
-                        name="kind"),
-    )
     letter_id: int | None = Field(default=None, foreign_key="letter.id", index=True, ondelete="CASCADE")
-    kind: str = Field(max_length=12)
+    kind: ErasureKind = enum_field(ErasureKind, length=12)
     name_was_public: bool = Field(default=False)  # counted on the letter's public page

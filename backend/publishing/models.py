@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.publishing.enums import DocumentKind, DocumentStatus
 
 
 class PublicationSchedule(TableBase, table=True):
@@ -42,8 +43,8 @@ class PressDownload(TableBase, table=True):
     ip: str = Field(default="", max_length=64)
 
 
-DOCUMENT_KINDS = ("public", "embargoed")
-DOCUMENT_STATES = ("queued", "building", "built", "failed")
+DOCUMENT_KINDS = tuple(k.value for k in DocumentKind)
+DOCUMENT_STATES = tuple(s.value for s in DocumentStatus)
 
 
 class DocumentBuild(TableBase, table=True):
@@ -52,14 +53,10 @@ class DocumentBuild(TableBase, table=True):
     burst of changes is built once), claimed by one worker at a time, its files named by their content."""
 
     __tablename__ = "document_build"
-    __table_args__ = (
-        UniqueConstraint("letter_id", "kind"),
-        CheckConstraint("kind IN ('public', 'embargoed')", name="kind"),
-        CheckConstraint("status IN ('queued', 'building', 'built', 'failed')", name="status"),
-    )
+    __table_args__ = (UniqueConstraint("letter_id", "kind"),)
     letter_id: int = Field(foreign_key="letter.id", ondelete="CASCADE")
-    kind: str = Field(max_length=10)
-    status: str = Field(default="queued", max_length=10, index=True)
+    kind: DocumentKind = enum_field(DocumentKind, length=10)
+    status: DocumentStatus = enum_field(DocumentStatus, default=DocumentStatus.queued, length=10, index=True)
     wanted_revision: int = Field(default=0)
     built_revision: int | None = Field(default=None)
     # {"press-pack.zip": "documents/ab/ab12...zip", ...}: each file's public name and where it is under the media folder

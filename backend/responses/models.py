@@ -7,7 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.responses.enums import (
+    AlertLevel,
+    CommitmentStatus,
+    DispatchChannel,
+    HolidaySource,
+    ResponseKind,
+)
 
 # The UK nations' holiday calendars, by the names GOV.UK uses, and their code in the `holidays` package.
 HOLIDAY_REGIONS = {
@@ -25,15 +32,13 @@ class Holiday(TableBase, table=True):
     day: date = Field(index=True)
     description: str = Field(max_length=200)
     region: str = Field(default=DEFAULT_REGION, max_length=20, index=True)
-    source: str = Field(default="package", max_length=10)  # "package" or "admin"
+    source: HolidaySource = enum_field(HolidaySource, default=HolidaySource.package, length=10)
 
 
-DISPATCH_CHANNELS = ("email", "post", "hand", "published_only")
-RESPONSE_KINDS = (
-    "acknowledgement", "holding_reply", "substantive_reply", "meeting_offered", "public_statement", "refusal",
-)
-COMMITMENT_STATUSES = ("open", "in_progress", "met", "missed", "dropped")
-ALERT_LEVELS = ("overdue", "very_overdue")
+DISPATCH_CHANNELS = tuple(c.value for c in DispatchChannel)
+RESPONSE_KINDS = tuple(k.value for k in ResponseKind)
+COMMITMENT_STATUSES = tuple(s.value for s in CommitmentStatus)
+ALERT_LEVELS = tuple(level.value for level in AlertLevel)
 
 
 class Dispatch(TableBase, table=True):
@@ -42,7 +47,7 @@ class Dispatch(TableBase, table=True):
     letter_recipient_id: int = Field(foreign_key="letter_recipient.id", index=True, ondelete="CASCADE")
     sent_at: datetime = datetime_field(nullable=False)
     sent_on: date  # the London date of sending: day zero of the reply count
-    channel: str = Field(max_length=16)
+    channel: DispatchChannel = enum_field(DispatchChannel, length=16)
     message_id: str | None = Field(default=None, max_length=200)
     outbound_email_id: int | None = Field(default=None, foreign_key="outbound_email.id", ondelete="SET NULL")
     proof: str = Field(default="", max_length=2000)  # e.g. a Royal Mail tracking number
@@ -55,7 +60,7 @@ class Response(TableBase, table=True):
 
     letter_recipient_id: int = Field(foreign_key="letter_recipient.id", index=True, ondelete="CASCADE")
     received_on: date
-    kind: str = Field(max_length=20)
+    kind: ResponseKind = enum_field(ResponseKind, length=20)
     summary: str = Field(max_length=1000)
     body: str = Field(default="", sa_type=Text)  # type: ignore[call-overload]
     source_url: str | None = Field(default=None, max_length=1000)
@@ -92,7 +97,7 @@ class Commitment(TableBase, table=True):
                                     ondelete="CASCADE")
     text: str = Field(max_length=2000)
     due_on: date | None = None
-    status: str = Field(default="open", max_length=12)
+    status: CommitmentStatus = enum_field(CommitmentStatus, default=CommitmentStatus.open, length=12)
     position: int = Field(default=0)
 
 
@@ -104,8 +109,8 @@ class CommitmentEvidence(TableBase, table=True):
     noted_on: date
     note: str = Field(max_length=2000)
     link: str | None = Field(default=None, max_length=1000)
-    status_from: str | None = Field(default=None, max_length=12)
-    status_to: str | None = Field(default=None, max_length=12)
+    status_from: CommitmentStatus | None = enum_field(CommitmentStatus, default=None, nullable=True, length=12)
+    status_to: CommitmentStatus | None = enum_field(CommitmentStatus, default=None, nullable=True, length=12)
     value: float | None = None  # the figure measured, for a measured commitment (backend/commitments)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
 
@@ -116,6 +121,6 @@ class OverdueAlert(TableBase, table=True):
     __tablename__ = "overdue_alert"
     __table_args__ = (UniqueConstraint("letter_recipient_id", "level", "due_on"),)
     letter_recipient_id: int = Field(foreign_key="letter_recipient.id", index=True, ondelete="CASCADE")
-    level: str = Field(max_length=12)
+    level: AlertLevel = enum_field(AlertLevel, length=12)
     due_on: date
     alerted_at: datetime = datetime_field(nullable=False)

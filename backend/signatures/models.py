@@ -7,13 +7,12 @@ from datetime import datetime
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field
 
-from backend.base import TableBase, datetime_field
+from backend.base import TableBase, datetime_field, enum_field
+from backend.signatures.enums import InviteStatus, SignatureKind, SignatureStatus, SignatureVia, TokenPurpose
 
-INVITE_STATUSES = ("invited", "opened", "answered", "revoked", "bounced")
-SIGNATURE_KINDS = ("organisation", "individual")
-SIGNATURE_STATUSES = (
-    "pending", "confirmed", "approved", "needs_reconfirmation", "withdrawn", "declined", "rejected",
-)
+INVITE_STATUSES = tuple(s.value for s in InviteStatus)
+SIGNATURE_KINDS = tuple(k.value for k in SignatureKind)
+SIGNATURE_STATUSES = tuple(s.value for s in SignatureStatus)
 
 
 class Invite(TableBase, table=True):
@@ -22,7 +21,7 @@ class Invite(TableBase, table=True):
     email: str = Field(max_length=254)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = datetime_field(nullable=False)
-    status: str = Field(default="invited", max_length=10, index=True)
+    status: InviteStatus = enum_field(InviteStatus, default=InviteStatus.invited, length=10, index=True)
     sent_at: datetime | None = datetime_field()
     opened_at: datetime | None = datetime_field()
     reminded_at: datetime | None = datetime_field()
@@ -38,7 +37,7 @@ class Signature(TableBase, table=True):
     letter_id: int = Field(foreign_key="letter.id", index=True, ondelete="CASCADE")
     version_id: int | None = Field(default=None, foreign_key="letter_version.id", ondelete="SET NULL")
     content_hash: str | None = Field(default=None, max_length=64)
-    kind: str = Field(default="organisation", max_length=12)
+    kind: SignatureKind = enum_field(SignatureKind, default=SignatureKind.organisation, length=12)
     display_name: str = Field(max_length=200)
     name_key: str = Field(max_length=200)  # display name case- and whitespace-folded
     signer_name: str = Field(max_length=200)
@@ -48,8 +47,8 @@ class Signature(TableBase, table=True):
     website: str | None = Field(default=None, max_length=500)
     logo_path: str | None = Field(default=None, max_length=300)
     city: str | None = Field(default=None, max_length=100)
-    status: str = Field(default="pending", max_length=24, index=True)
-    via: str = Field(default="invite", max_length=10)  # "invite" or "open"
+    status: SignatureStatus = enum_field(SignatureStatus, default=SignatureStatus.pending, length=24, index=True)
+    via: SignatureVia = enum_field(SignatureVia, default=SignatureVia.invite, length=10)
     invite_id: int | None = Field(default=None, foreign_key="invite.id", ondelete="SET NULL")
     display_order: int = Field(default=0)
     attested_at: datetime | None = datetime_field()
@@ -71,7 +70,7 @@ class SignatureToken(TableBase, table=True):
 
     __tablename__ = "signature_token"
     signature_id: int = Field(foreign_key="signature.id", index=True, ondelete="CASCADE")
-    purpose: str = Field(max_length=20)
+    purpose: TokenPurpose = enum_field(TokenPurpose, length=20)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = datetime_field(nullable=False)
     used_at: datetime | None = datetime_field()
@@ -93,5 +92,5 @@ class ListingChange(TableBase, table=True):
     signature_id: int = Field(foreign_key="signature.id", unique=True, ondelete="CASCADE")
     display_name: str = Field(max_length=200)
     website: str | None = Field(default=None, max_length=500)
-    kind: str = Field(default="organisation", max_length=12)
+    kind: SignatureKind = enum_field(SignatureKind, default=SignatureKind.organisation, length=12)
     hold_reason: str | None = Field(default=None, max_length=300)
