@@ -1,5 +1,6 @@
 """Alembic environment: the metadata of every model, the URL from settings, batch mode on SQLite."""
 
+import logging
 from logging.config import fileConfig
 
 from sqlmodel import SQLModel
@@ -46,6 +47,26 @@ def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLite: batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, the DROP would delete or
+    # null the rows that point at it (ON DELETE CASCADE / SET NULL). The pragma only works outside a
+    # transaction, so it is set on the driver's connection before Alembic begins one, and checked and restored
+    # after it has committed.
+    foreign_keys_off = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if foreign_keys_off:
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+    finally:
+        if foreign_keys_off:
+            dbapi_connection = connection.connection.dbapi_connection
+            broken = dbapi_connection.execute("PRAGMA foreign_key_check").fetchall()
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                logging.getLogger("alembic.env").warning("Rows point at missing rows (table, rowid, parent, fk): %s",
+                                                         broken[:20])
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
