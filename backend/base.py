@@ -43,9 +43,15 @@ class StrEnumType(TypeDecorator[StrEnum]):
     def __init__(self, enum: type[StrEnum], length: int) -> None:
         super().__init__(length)
         self.enum = enum
+        self._bound = False
         event.listen(self, "after_parent_attach", self._attached_to_column)
 
     def _attached_to_column(self, _type: Any, column: Column[Any]) -> None:
+        # Only the model's own column: a copy of it (Table.to_metadata, as Alembic makes) gets the table's
+        # constraint copied along with the table, under its full name.
+        if self._bound:
+            return
+        self._bound = True
         event.listen(column, "after_parent_attach", self._attached_to_table)
 
     def _attached_to_table(self, column: Column[Any], table: Any) -> None:
