@@ -134,6 +134,7 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
     from backend.publishing import service as publishing
     from backend.responses import service as responses
     from backend.signatures import logos
+    from backend.signatures.enums import SignatureKind, SignatureStatus, SignatureVia
     from backend.signatures.models import Signature
 
     with Session(engine, expire_on_commit=False) as session:
@@ -152,18 +153,22 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
         for n in range(organisations):
             name = f"Charity number {n + 1} for Children and Families"
             session.add(Signature(
-                letter_id=letter.id, version_id=version.id, content_hash=version.content_hash, kind="organisation",
+                letter_id=letter.id, version_id=version.id, content_hash=version.content_hash,
+                kind=SignatureKind.organisation,
                 display_name=name, name_key=name.casefold(), signer_name=f"Director {n + 1}",
                 signer_role="Chief Executive", contact_email=f"ceo{n}@org{n}.bench", email_key=f"ceo{n}@org{n}.bench",
-                website=f"https://org{n}.bench", logo_path=logos.store(logos.clean(logo_png(n))), status="approved",
-                via="invite", display_order=n, attested_at=now, confirmed_at=now, approved_at=now))
+                website=f"https://org{n}.bench", logo_path=logos.store(logos.clean(logo_png(n))),
+                status=SignatureStatus.approved,
+                via=SignatureVia.invite, display_order=n, attested_at=now, confirmed_at=now, approved_at=now))
         for n in range(individuals):
             name = f"Person {n + 1} Smith"
             session.add(Signature(
-                letter_id=letter.id, version_id=version.id, content_hash=version.content_hash, kind="individual",
+                letter_id=letter.id, version_id=version.id, content_hash=version.content_hash,
+                kind=SignatureKind.individual,
                 display_name=name, name_key=name.casefold(), signer_name=name, signer_role="Parent and volunteer",
-                contact_email=f"p{n}@people.bench", email_key=f"p{n}@people.bench", city="Leeds", status="approved",
-                via="open", display_order=n, attested_at=now, confirmed_at=now, approved_at=now))
+                contact_email=f"p{n}@people.bench", email_key=f"p{n}@people.bench", city="Leeds",
+                status=SignatureStatus.approved,
+                via=SignatureVia.open, display_order=n, attested_at=now, confirmed_at=now, approved_at=now))
         session.commit()
 
         # Sent by post ten days ago, then two replies recorded, then published.

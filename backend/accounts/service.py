@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from backend import text
+from backend.accounts.enums import MembershipRole
 from backend.accounts.models import MEMBERSHIP_ROLES, EmailToken, Membership, Organisation, User, UserSession
 from backend.accounts.passwords import dummy_hash, hasher
 from backend.config import get_settings
@@ -366,7 +367,7 @@ def add_member_by_email(*, session: Session, organisation: Organisation, email: 
         raise InvalidInput("No account uses that email address. Ask them to create one first.", field="email")
     membership = add_membership(session=session, user=user, organisation=organisation, role=role)
     if membership.role != role:
-        membership.role = role
+        membership.role = MembershipRole(role)
         session.add(membership)
     return user
 

@@ -16,6 +16,7 @@ from backend.accounts.service import (
     slugify,
     unique_slug,
 )
+from backend.campaigns.enums import CoalitionRole
 from backend.campaigns.models import COALITION_ROLES, Campaign, CoalitionInvite, CoalitionMember
 from backend.config import get_settings
 from backend.db import as_utc, utcnow
@@ -71,7 +72,7 @@ def add_member(*, session: Session, campaign: Campaign, organisation: Organisati
     if member is None:
         member = CoalitionMember(campaign_id=campaign.id, organisation_id=organisation.id, role=role)  # type: ignore[arg-type]
     else:
-        member.role = role
+        member.role = CoalitionRole(role)
     session.add(member)
     session.flush()
     return member
@@ -147,7 +148,7 @@ def update_member_role(*, session: Session, campaign: Campaign, member_id: int, 
         raise InvalidInput("The lead organisation's role cannot change.", field="role")
     if role not in INVITE_ROLES:
         raise InvalidInput("Choose editor or viewer.", field="role")
-    member.role = role
+    member.role = CoalitionRole(role)
     session.add(member)
     session.flush()
     return member
@@ -218,7 +219,7 @@ def create_invite(
         campaign_id=campaign.id,  # type: ignore[arg-type]
         email=email,
         organisation_name=organisation_name,
-        role=role,
+        role=CoalitionRole(role),
         token_hash=hash_token(token),
         expires_at=utcnow() + timedelta(days=settings.coalition_invite_days),
         invited_by_id=invited_by.id,

@@ -12,10 +12,12 @@ from datetime import date
 import yaml
 from sqlmodel import Session
 
+from backend.commitments.enums import Direction, Unit
 from backend.commitments.models import CommitmentMeasure, PublicDocument
 from backend.commitments.service import get_tracked, plain_number, read_measure
 from backend.letters.files import _Reader, _scalar
 from backend.letters.models import Letter
+from backend.responses.enums import CommitmentStatus
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence
 
 COMMITMENT_KEYS = ("text", "source", "status", "due_on", "metric", "unit", "unit_label", "direction", "baseline",
@@ -269,13 +271,14 @@ def store(*, session: Session, letter: Letter, entries: list[CommitmentEntry], a
             session.add(documents[key])
             session.flush()
         commitment = Commitment(document_id=documents[key].id, text=entry.text, due_on=entry.due_on,
-                                status=entry.status, position=position)
+                                status=CommitmentStatus(entry.status), position=position)
         session.add(commitment)
         session.flush()
         if entry.metric and entry.target_value is not None and entry.target_date is not None:
             session.add(CommitmentMeasure(
                 commitment_id=commitment.id,  # type: ignore[arg-type]
-                metric=entry.metric, unit=entry.unit, unit_label=entry.unit_label, direction=entry.direction,
+                metric=entry.metric, unit=Unit(entry.unit), unit_label=entry.unit_label,
+                direction=Direction(entry.direction),
                 baseline_value=entry.baseline_value, baseline_on=entry.baseline_date,
                 baseline_url=entry.baseline_source or None, target_value=entry.target_value,
                 target_on=entry.target_date))
@@ -285,7 +288,8 @@ def store(*, session: Session, letter: Letter, entries: list[CommitmentEntry], a
             session.add(CommitmentEvidence(
                 commitment_id=commitment.id,  # type: ignore[arg-type]
                 noted_on=e.date, value=e.value, link=e.link or None, note=e.note,
-                status_from=status if e.status else None, status_to=e.status or None, created_by_id=author_id))
+                status_from=CommitmentStatus(status) if e.status else None,
+                status_to=CommitmentStatus(e.status) if e.status else None, created_by_id=author_id))
             if moved:
                 status = e.status
     session.flush()

@@ -33,6 +33,7 @@ from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
 from backend.responses import service as responses
+from backend.responses.enums import CommitmentStatus
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence, Response
 
 UNIT_LABELS = {Unit.PERCENT: "Percent (%)", Unit.POUNDS: "Pounds (£)", Unit.COUNT: "A count",
@@ -381,10 +382,11 @@ def add_update(*, session: Session, letter: Letter, commitment_id: int, data: Up
         noted_on=data.noted_on, note=data.note or (f"Status changed to {data.status.replace('_', ' ')}."
                                                    if changed and data.value is None else ""),
         link=data.link, value=data.value,
-        status_from=commitment.status if changed else None, status_to=data.status if changed else None,
+        status_from=commitment.status if changed else None,
+        status_to=CommitmentStatus(data.status) if changed else None,
         created_by_id=user.id,
     )
-    commitment.status = data.status
+    commitment.status = CommitmentStatus(data.status)
     session.add(commitment)
     session.add(evidence)
     session.flush()

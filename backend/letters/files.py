@@ -29,6 +29,7 @@ from backend.db import as_utc, utcnow
 from backend.errors import InvalidInput
 from backend.letters import service as letters
 from backend.letters.models import Letter, PressContact, Quote, Recipient
+from backend.signatures.enums import SignatureKind, SignatureStatus, SignatureVia
 from backend.signatures.identity import skeleton
 from backend.signatures.models import SIGNATURE_KINDS, Signature
 from backend.text import describe, fold, hidden_characters
@@ -718,7 +719,7 @@ def import_letter(
             letter_id=letter.id,  # type: ignore[arg-type]
             version_id=version.id,
             content_hash=version.content_hash,
-            kind=s.kind,
+            kind=SignatureKind(s.kind),
             display_name=s.name,
             name_key=fold(s.name),
             skeleton=skeleton(s.name),
@@ -728,8 +729,8 @@ def import_letter(
             # No address is known for an imported signatory; the key only has to be unique per letter.
             email_key=f"imported-{order}@invalid",
             website=s.website or None,
-            status="approved",
-            via="import",
+            status=SignatureStatus.approved,
+            via=SignatureVia.import_,
             display_order=order,
             confirmed_at=now,
             approved_at=now,

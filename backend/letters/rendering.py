@@ -27,8 +27,10 @@ class SignatoryLike(Protocol):
     display_name: str
     signer_name: str
     signer_role: str
-    kind: str
     website: str | None
+
+    @property
+    def kind(self) -> str: ...  # read-only, so a Signature's SignatureKind fits
 
 
 @dataclass(frozen=True)

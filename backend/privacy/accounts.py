@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from backend.accounts import service as accounts
+from backend.accounts.enums import MembershipRole
 from backend.accounts.models import EmailToken, Membership, Organisation, User, UserSession
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
@@ -129,7 +130,7 @@ def hand_over(*, session: Session, user: User, organisation_id: int, to_user_id:
     colleague = session.get(User, to_user_id)
     if membership is None or colleague is None:
         raise NotFound("That person is not a member of this organisation.")
-    membership.role = "admin"
+    membership.role = MembershipRole.admin
     session.add(membership)
     audit.record(session=session, action="membership_role_changed", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="organisation", subject_id=organisation_id, ip=ip,

@@ -25,10 +25,12 @@ from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters import service as letters
+from backend.letters.enums import LetterStatus, ReplyStatus
 from backend.letters.models import REPLY_STATUSES, Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
 from backend.responses import workdays
+from backend.responses.enums import CommitmentStatus, DispatchChannel, HolidaySource, ResponseKind
 from backend.responses.models import (
     COMMITMENT_STATUSES,
     DISPATCH_CHANNELS,
@@ -134,7 +136,7 @@ def _fix_due_dates(*, session: Session, link: LetterRecipient, recipient: Recipi
                                     region=link.holiday_region).due
     link.very_overdue_on = workdays.due_date(session=session, start=start, working_days=recipient.very_overdue_days,
                                              region=link.holiday_region).due
-    link.reply_status = "awaiting"
+    link.reply_status = ReplyStatus.awaiting
     link.still_waiting_for = None
 
 
@@ -195,7 +197,7 @@ def send(
         if sent_on > today():
             raise InvalidInput("The date sent cannot be in the future.", field="sent_on")
         dispatch = Dispatch(letter_recipient_id=link.id, sent_at=now, sent_on=sent_on,  # type: ignore[arg-type]
-                            channel=choice.channel, proof=choice.proof.strip()[:2000],
+                            channel=DispatchChannel(choice.channel), proof=choice.proof.strip()[:2000],
                             reason=again_reason.strip()[:2000], sent_by_id=user.id)
         if choice.channel == "email":
             if not recipient.email:
@@ -226,7 +228,7 @@ def send(
                      actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
                      details={"recipient": recipient.name, "channel": choice.channel, "again": bool(already)})
     if letter.status in ("draft", "open"):
-        letter.status = "closed"
+        letter.status = LetterStatus.closed
         session.add(letter)
     first_time = {d.id for d in made if not d.reason}
     if first_time:
@@ -247,7 +249,7 @@ def set_reply_status(*, session: Session, letter: Letter, letter_recipient_id: i
         raise InvalidInput("Choose a reply status from the list.", field="reply_status")
     link, recipient = _link_of(session=session, letter=letter, letter_recipient_id=letter_recipient_id)
     before = link.reply_status
-    link.reply_status = status
+    link.reply_status = ReplyStatus(status)
     session.add(link)
     audit.record(session=session, action="reply_status_set", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="letter", subject_id=letter.id,
@@ -384,7 +386,8 @@ def record_response(
     assert data.received_on is not None
     response = Response(
         letter_recipient_id=link.id,  # type: ignore[arg-type]
-        received_on=data.received_on, kind=data.kind, summary=data.summary.strip(), body=data.body.strip(),
+        received_on=data.received_on, kind=ResponseKind(data.kind), summary=data.summary.strip(),
+        body=data.body.strip(),
         source_url=data.source_url.strip() or None, is_public=data.is_public, created_by_id=user.id,
         author_name=data.author_name.strip(), author_position=data.author_position.strip(),
         author_organisation=data.author_organisation.strip(),
@@ -392,7 +395,7 @@ def record_response(
     if attachment is not None and attachment.data:
         response.attachment_path, response.attachment_name = _store_attachment(attachment)
     session.add(response)
-    link.reply_status = STATUS_AFTER[data.kind]
+    link.reply_status = ReplyStatus(STATUS_AFTER[data.kind])
     session.add(link)
     session.flush()
     audit.record(session=session, action="response_recorded", actor=f"user:{user.id} {user.email}",
@@ -455,7 +458,7 @@ def update_response(
                                  edited_by_id=user.id))
     was_public = response.is_public
     response.received_on = data.received_on
-    response.kind = data.kind
+    response.kind = ResponseKind(data.kind)
     response.summary = data.summary.strip()
     response.body = data.body.strip()
     response.source_url = data.source_url.strip() or None
@@ -571,9 +574,9 @@ def update_commitment(
         commitment_id=commitment.id,  # type: ignore[arg-type]
         noted_on=noted_on or today(), note=note[:2000], link=link or None,
         status_from=commitment.status if status != commitment.status else None,
-        status_to=status if status != commitment.status else None, created_by_id=user.id,
+        status_to=CommitmentStatus(status) if status != commitment.status else None, created_by_id=user.id,
     )
-    commitment.status = status
+    commitment.status = CommitmentStatus(status)
     session.add(commitment)
     session.add(evidence)
     session.flush()
@@ -802,7 +805,7 @@ def create_holiday(*, session: Session, region: str, day: date | None, descripti
     taken = session.exec(select(Holiday.id).where(Holiday.region == region).where(Holiday.day == day)).first()
     if taken is not None:
         raise InvalidInput(f"{day.strftime('%-d %B %Y')} is already a holiday in this region.", field="day")
-    holiday = Holiday(day=day, description=description, region=region, source="admin")
+    holiday = Holiday(day=day, description=description, region=region, source=HolidaySource.admin)
     session.add(holiday)
     session.flush()
     return holiday
@@ -811,7 +814,7 @@ def create_holiday(*, session: Session, region: str, day: date | None, descripti
 def update_holiday(*, session: Session, holiday_id: int, description: str) -> Holiday:
     holiday = get_holiday(session=session, holiday_id=holiday_id)
     holiday.description = _clean_holiday_description(description)
-    holiday.source = "admin"
+    holiday.source = HolidaySource.admin
     session.add(holiday)
     session.flush()
     return holiday
@@ -834,7 +837,7 @@ def fill_holidays(*, session: Session, region: str, year: int) -> int:
     added = 0
     for day, name in workdays.package_holidays(region, [year]).items():
         if day not in have:
-            session.add(Holiday(day=day, description=name[:200], region=region, source="package"))
+            session.add(Holiday(day=day, description=name[:200], region=region, source=HolidaySource.package))
             added += 1
     session.flush()
     return added

@@ -13,6 +13,7 @@ import holidays as holidays_package
 from sqlmodel import Session, col, select
 
 from backend.clock import LONDON
+from backend.responses.enums import HolidaySource
 from backend.responses.models import DEFAULT_REGION, HOLIDAY_REGIONS, Holiday
 
 WEEKEND = {5: "Saturday", 6: "Sunday"}
@@ -87,7 +88,7 @@ def fill_holidays(*, session: Session, region: str = DEFAULT_REGION, years: Iter
         if have is not None:
             continue
         for day, name in package_holidays(region, [year]).items():
-            session.add(Holiday(day=day, description=name, region=region, source="package"))
+            session.add(Holiday(day=day, description=name, region=region, source=HolidaySource.package))
             added += 1
     session.flush()
     return added

@@ -12,6 +12,7 @@ from backend.errors import Conflict
 from backend.letters.models import Letter
 from backend.security import hash_token, new_token
 from backend.signatures import limits, service
+from backend.signatures.enums import InviteStatus
 from backend.signatures.models import Invite, Signature
 
 AGAIN_STATUSES = ("declined", "withdrawn")
@@ -41,7 +42,7 @@ def invite_again(*, session: Session, letter: Letter, signature_id: int, user: U
     if signature.invite_id is not None:
         old = session.get(Invite, signature.invite_id)
         if old is not None:
-            old.status = "revoked"
+            old.status = InviteStatus.revoked
             session.add(old)
     session.delete(signature)
     session.flush()

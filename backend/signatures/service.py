@@ -30,12 +30,14 @@ from backend.db import as_utc, insert_row, insert_rows, insert_rows_skipping_con
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, TokenInvalid
 from backend.letters import diff
 from backend.letters import service as letters
+from backend.letters.enums import LetterStatus
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
 from backend.publishing import revision
 from backend.security import hash_token, new_token
 from backend.signatures import csvio, identity, limits, logos
+from backend.signatures.enums import InviteStatus, SignatureKind, SignatureStatus, SignatureVia
 from backend.signatures.models import Invite, InviteLink, ListingChange, Signature, SignatureToken
 from backend.text import clean_line, clean_name, clean_website, fold
 
@@ -148,7 +150,7 @@ def set_status(*, session: Session, letter: Letter, status: str, user: User, ip:
     else:
         raise InvalidInput("Choose to open or to close the letter.")
     before = letter.status
-    letter.status = status
+    letter.status = LetterStatus(status)
     session.add(letter)
     audit.record(session=session, action=f"letter_{'opened' if status == 'open' else 'closed'}_for_signatures",
                  actor=audit.actor_of(user), actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
@@ -216,7 +218,7 @@ def _send_invite(*, session: Session, invite: Invite, letter: Letter, reminder: 
     invite.expires_at = utcnow() + timedelta(days=INVITE_DAYS)
     invite.sent_at = utcnow()
     if invite.status == "bounced":
-        invite.status = "invited"
+        invite.status = InviteStatus.invited
     session.add(invite)
     session.flush()
     session.add(InviteLink(invite_id=invite.id, token_hash=invite.token_hash))  # type: ignore[arg-type]
@@ -335,7 +337,7 @@ def revoke_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
         return invite
     if invite.status == "answered":
         raise Conflict(f"{invite.organisation_name} has already answered this invite.")
-    invite.status = "revoked"
+    invite.status = InviteStatus.revoked
     session.add(invite)
     audit.record(session=session, action="invite_revoked", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="invite", subject_id=invite.id, ip=ip)
@@ -734,7 +736,8 @@ def decline(*, session: Session, invite: Invite, reason: str, ip: str | None) ->
     signature = Signature(
         letter_id=letter.id, kind="organisation", display_name=invite.organisation_name,  # type: ignore[arg-type]
         name_key=fold(invite.organisation_name), signer_name="", contact_email=invite.email,
-        email_key=invite.email, status="declined", via="invite", invite_id=invite.id, declined_at=utcnow(),
+        email_key=invite.email, status=SignatureStatus.declined, via=SignatureVia.invite, invite_id=invite.id,
+        declined_at=utcnow(),
         decline_reason=reason or None, notify_updates=False,
     )
     try:
@@ -825,7 +828,7 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
     signature.version_id, signature.content_hash = version.id, version.content_hash
     signature.confirmed_at = now
     signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=signature.website)
-    signature.status = _approve_status(signature, letter)
+    signature.status = SignatureStatus(_approve_status(signature, letter))
     if signature.status == "approved":
         signature.approved_at = now
     session.add(signature)
@@ -848,7 +851,7 @@ def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) 
         if signature.content_hash == version.content_hash:
             continue  # the text went back to exactly what they approved
         old = session.get(LetterVersion, signature.version_id) if signature.version_id else None
-        signature.status = "needs_reconfirmation"
+        signature.status = SignatureStatus.needs_reconfirmation
         session.add(signature)
         token = _issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
                              purpose="reconfirm", days=RECONFIRM_DAYS)
@@ -894,7 +897,7 @@ def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str |
     old_version_id = signature.version_id
     signature.version_id, signature.content_hash = version.id, version.content_hash
     signature.confirmed_at = utcnow()
-    signature.status = _approve_status(signature, letter)
+    signature.status = SignatureStatus(_approve_status(signature, letter))
     session.add(signature)
     session.flush()
     manage = _receipt(session=session, signature=signature, letter=letter, version=version, kind="reconfirmed")
@@ -911,7 +914,7 @@ def _withdraw(*, session: Session, signature: Signature, actor: str, actor_user_
     if signature.status in ("withdrawn", "declined", "rejected"):
         raise Conflict(f"This signature is already {signature.status}.")
     before = signature.status
-    signature.status = "withdrawn"
+    signature.status = SignatureStatus.withdrawn
     signature.withdrawn_at = utcnow()
     session.add(signature)
     session.execute(update(SignatureToken).where(col(SignatureToken.signature_id) == signature.id)
@@ -960,7 +963,7 @@ def _propose(*, session: Session, signature_id: int, letter_id: int, kind: str, 
     look-alike."""
     change = identity.pending_change(session=session, signature_id=signature_id) or ListingChange(
         signature_id=signature_id, display_name=display_name)
-    change.display_name, change.website, change.kind = display_name, website, kind
+    change.display_name, change.website, change.kind = display_name, website, SignatureKind(kind)
     change.hold_reason = identity.look_alike(session=session, letter_id=letter_id, name=display_name,
                                              name_key=fold(display_name), exclude_signature_id=signature_id)
     session.add(change)
@@ -1075,7 +1078,7 @@ def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bo
     if signature.status != "confirmed":
         raise Conflict(f"{signature.display_name} is {STATE_LABELS.get(signature.status, signature.status)}, "
                        "not waiting for moderation.")
-    signature.status = "approved" if approve else "rejected"
+    signature.status = SignatureStatus.approved if approve else SignatureStatus.rejected
     if approve:
         signature.approved_at = utcnow()
     session.add(signature)
