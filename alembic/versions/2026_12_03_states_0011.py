@@ -61,7 +61,8 @@ CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
     "commitment": {"status": _COMMITMENT_STATUSES},
     "commitment_evidence": {"status_from": _COMMITMENT_STATUSES, "status_to": _COMMITMENT_STATUSES},
     "overdue_alert": {"level": ("overdue", "very_overdue")},
-    "outbound_email": {"status": ("queued", "sending", "sent", "failed")},
+    "outbound_email": {"status": ("queued", "sending", "sent", "failed"), "transport": ("smtp", "capture")},
+    "inbound_message": {"source": ("smtp", "lmtp", "imap", "file")},
 }
 
 

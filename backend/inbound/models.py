@@ -8,7 +8,7 @@ from sqlalchemy import LargeBinary, Text
 from sqlmodel import Field
 
 from backend.base import TableBase, datetime_field, enum_field
-from backend.inbound.enums import InboundState
+from backend.inbound.enums import InboundSource, InboundState
 
 INBOUND_STATES = tuple(s.value for s in InboundState)
 
@@ -17,7 +17,7 @@ class InboundMessage(TableBase, table=True):
     __tablename__ = "inbound_message"
     raw: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]  # the message as received, for the record
     size: int = Field(default=0)
-    source: str = Field(max_length=10)  # "smtp", "lmtp", "imap"
+    source: InboundSource = enum_field(InboundSource, length=10)
     envelope_to: str = Field(default="", max_length=1000)
     from_address: str = Field(default="", max_length=254)
     from_name: str = Field(default="", max_length=200)

@@ -28,6 +28,7 @@ from backend.campaigns import service as campaigns
 from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.inbound.enums import InboundSource
 from backend.inbound.models import InboundAttachment, InboundMessage, InboundState
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
@@ -269,7 +270,7 @@ def receive(*, session: Session, raw: bytes, source: str, envelope_to: list[str]
     auto = auto_reply_reason(message)
     kept, notes = _attachments(message, settings.inbound_attachment_max_bytes)
     row = InboundMessage(
-        raw=raw, size=len(raw), source=source, envelope_to=", ".join(envelope_to or [])[:1000],
+        raw=raw, size=len(raw), source=InboundSource(source), envelope_to=", ".join(envelope_to or [])[:1000],
         from_address=parsed.from_address, from_name=parsed.from_name, subject=parsed.subject,
         sent_at=parsed.sent_at, received_at=utcnow(), message_id=parsed.message_id, text=parsed.text,
         from_html=parsed.from_html, auto_reply=auto[:200], notes="; ".join(notes)[:2000],

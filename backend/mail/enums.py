@@ -8,3 +8,10 @@ class OutboxStatus(StrEnum):
     sending = "sending"  # leased by a worker
     sent = "sent"
     failed = "failed"  # gave up after the last attempt
+
+
+class MailTransport(StrEnum):
+    """How a sent email went out."""
+
+    smtp = "smtp"
+    capture = "capture"  # kept, not sent (no SMTP server configured)

@@ -8,7 +8,7 @@ from sqlalchemy import LargeBinary, Text
 from sqlmodel import Field
 
 from backend.base import TableBase, datetime_field, enum_field
-from backend.mail.enums import OutboxStatus
+from backend.mail.enums import MailTransport, OutboxStatus
 
 OUTBOX_STATUSES = tuple(s.value for s in OutboxStatus)
 
@@ -29,7 +29,7 @@ class OutboundEmail(TableBase, table=True):
     sent_at: datetime | None = datetime_field()
     message_id: str = Field(max_length=200, unique=True)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
-    transport: str | None = Field(default=None, max_length=10)  # "smtp" or "capture"
+    transport: MailTransport | None = enum_field(MailTransport, default=None, nullable=True, length=10)
 
 
 class OutboundAttachment(TableBase, table=True):
