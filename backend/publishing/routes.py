@@ -15,17 +15,20 @@ from starlette.concurrency import run_in_threadpool
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns.routes import FormDep, text
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import SessionDep, as_utc, utcnow
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
+from backend.letters.rendering import render_letter
 from backend.mail import service as mail
 from backend.publishing import documents, embargo, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
 from backend.signatures.models import Signature
-from backend.web import flash, render, templates
+from backend.templating import Templating
+from backend.web import flash, render
 
 router = APIRouter()
 
@@ -65,12 +68,11 @@ def _published_or_404(session: Session, slug: str) -> Letter:
     return service.get_public(session=session, slug=slug)
 
 
-def _render_public_page(session: Session, letter: Letter) -> bytes:
+def _render_public_page(templating: Templating, session: Session, letter: Letter) -> bytes:
     view = service.public_view(session=session, letter=letter)
-    from backend.letters.rendering import render_letter
-
-    settings = get_settings()
-    logos_by_name = {s.display_name: f"/letters/{letter.slug}/logos/{s.id}.png"
+    settings = templating.settings
+    url_for = templating.absolute_url_for
+    logos_by_name = {s.display_name: url_for("letter_logo", slug=letter.slug, signature_id=s.id)
                      for s in view.signatures if s.logo_path and s.kind == "organisation"}
     ctx: dict[str, Any] = {
         # The page is the same for everyone (a CDN may serve it): no user, no CSRF token, no messages.
@@ -79,10 +81,10 @@ def _render_public_page(session: Session, letter: Letter) -> bytes:
         "letter_html": render_letter(session=session, letter=letter, version=view.version,
                                      signatures=view.signatures),
         "logos": [(name, url) for name, url in logos_by_name.items()],
-        "url": f"{settings.base_url}/letters/{letter.slug}",
+        "url": url_for("letter_public", slug=letter.slug),
         "count": len(view.signatures),
     }
-    return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
+    return templating.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
 
 
 def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pagecache.Key, str]:
@@ -104,7 +106,7 @@ def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache
             if service.is_member(session=session, letter=letter, user=request.state.user):
                 return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
             raise NotFound("There is no letter at this address.")
-        return pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
+        return pagecache.get_or_render(key, lambda: _render_public_page(request.app.state.templating, session, letter))
 
 
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
@@ -162,6 +164,7 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 # The press pack (public once published) ---------------------------------------------------------------------
 
 def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+    settings: Settings = request.app.state.settings
     """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
     kind = "embargoed" if embargoed else "public"
     files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
@@ -171,8 +174,8 @@ def _pack_file(request: Request, session: Session, letter: Letter, name: str, em
     download = f"{letter.slug}-{name.replace('/', '-')}"
     headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
                "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
-    if get_settings().x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
-        relative = path.resolve().relative_to(Path(get_settings().media_dir).resolve())
+    if settings.x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = path.resolve().relative_to(Path(settings.media_dir).resolve())
         return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
                                  "Content-Type": pack.media_type(name),
                                  "Content-Disposition": f'attachment; filename="{download}"'})
@@ -203,8 +206,6 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
     service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
     session.commit()
     view = service.public_view(session=session, letter=letter)
-    from backend.letters.rendering import render_letter
-
     return render(request, "press/preview.html", {
         "link": link, "letter": letter, "view": view, "token": token,
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
@@ -338,8 +339,8 @@ def publish_cancel(request: Request, session: SessionDep, user: CurrentUser, slu
 
 
 @router.post("/letters/{slug}/publish/press-links", response_class=HTMLResponse, name="press_link_create")
-def press_link_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                      slug: str) -> Response:
+def press_link_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                      form: FormDep, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     values = {k: text(form, k)[:300] for k in ("journalist", "outlet", "email")}
     try:
@@ -353,8 +354,8 @@ def press_link_create(request: Request, session: SessionDep, user: CurrentUser, 
                              errors={exc.field or "journalist": exc.message}, status_code=422)
     session.commit()
     # The token is shown once, on this page, to copy and send to the journalist; only its hash is kept.
-    return _publish_page(request, session, letter, user, new_link=f"{get_settings().base_url}/press/{token}",
-                         emailed_to=link.email)
+    new_link = settings.base_url.rstrip("/") + request.app.url_path_for("press_preview", token=token)
+    return _publish_page(request, session, letter, user, new_link=new_link, emailed_to=link.email)
 
 
 @router.post("/letters/{slug}/publish/embargo", response_class=HTMLResponse, name="letter_embargo_move")
