@@ -47,9 +47,9 @@ def _content_security_policy() -> str:
     )
 
 
-def _load_user(engine: Any, token: str) -> Any:
+def _load_user(engine: Any, settings: Settings, token: str) -> Any:
     with Session(engine, expire_on_commit=False) as session:
-        found = accounts.lookup_session(session=session, token=token)
+        found = accounts.lookup_session(session=session, settings=settings, token=token)
         return found[1] if found else None
 
 
@@ -133,7 +133,7 @@ class SessionAndHeaders:
         request.state.user = None
         token = request.cookies.get(settings.session_cookie_name)
         if token:
-            request.state.user = await run_in_threadpool(_load_user, self.engine, token)
+            request.state.user = await run_in_threadpool(_load_user, self.engine, settings, token)
         raw_flash = request.cookies.get(settings.flash_cookie_name)
         request.state.flash_in = _decode_flash(raw_flash) if raw_flash else []
 

@@ -344,10 +344,8 @@ def press_link_create(request: Request, session: SessionDep, settings: SettingsD
     letter = _lead_letter(session, slug, user)
     values = {k: text(form, k)[:300] for k in ("journalist", "outlet", "email")}
     try:
-        link, token = service.create_press_link(session=session, letter=letter, user=user, ip=client_ip(request),
-                                               **values)
-        if link.email:
-            embargo.send_press_link(session=session, letter=letter, link=link, token=token)
+        link, token = service.create_press_link(session=session, settings=settings, letter=letter, user=user,
+                                               ip=client_ip(request), **values)
     except InvalidInput as exc:
         session.rollback()
         return _publish_page(request, session, letter, user, values=values,
@@ -381,10 +379,11 @@ def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form:
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
-def press_link_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+def press_link_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                       press_link_id: int) -> Response:
     letter = _lead_letter(session, slug, user)
-    link = embargo.resend_press_link(session=session, letter=letter, press_link_id=press_link_id, user=user,
+    link = embargo.resend_press_link(session=session, settings=settings, letter=letter, press_link_id=press_link_id,
+                                     user=user,
                                      ip=client_ip(request))
     session.commit()
     flash(request, f"A new press link is emailed to {link.journalist} at {link.email}; the earlier one stops "
