@@ -16,6 +16,7 @@ from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
+from backend.audit import service as audit
 from backend.security import client_ip, hash_token
 from backend.templating import current
 
@@ -201,8 +202,6 @@ def enforce(
     retry_after = (hit if count else check)(scope=scope, key=key, limit=limit)
     if retry_after is None:
         return
-    from backend.audit import service as audit
-
     audit.record(session=session, action="rate_limited", actor=actor, ip=client_ip(request),
                  details={"scope": scope, "retry_after": retry_after})
     session.commit()

@@ -175,7 +175,7 @@ class _SafeParagraph:
 
 
 def _docx() -> _SafeDocument:
-    from docx import Document
+    from docx import Document  # deliberate: python-docx loads lxml, only when the worker builds a pack
 
     return _SafeDocument(Document())
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
+from backend.campaigns import service as campaigns
 from backend.campaigns.routes import FormDep, text
 from backend.config import Settings
 from backend.db import SessionDep, as_utc, utcnow
@@ -242,8 +243,6 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
 # The lead's publish page -------------------------------------------------------------------------------------
 
 def _lead_letter(session: Session, slug: str, user: User) -> Letter:
-    from backend.campaigns import service as campaigns
-
     letter = service.get_by_slug(session=session, slug=slug)
     campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="viewer")
     return letter
@@ -252,8 +251,6 @@ def _lead_letter(session: Session, slug: str, user: User) -> Letter:
 def _publish_page(request: Request, session: Session, letter: Letter, user: User, *,
                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                   new_link: str | None = None, status_code: int = 200, emailed_to: str = "") -> HTMLResponse:
-    from backend.campaigns import service as campaigns
-
     role = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
     embargo = as_utc(letter.embargo_at)
     return render(request, "publishing/publish.html", {
