@@ -11,7 +11,8 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.routing import Router
 
 from backend.clock import LONDON
@@ -54,13 +55,27 @@ class Templating:
         self.router = router
         self.env = build_environment(settings)
         self.env.globals["absolute_url_for"] = self.absolute_url_for
+        # Before Jinja2Templates wraps the environment (it only sets its own `url_for` when there is none).
+        self.env.globals["url_for"] = self._url_for
+
+    @pass_context
+    def _url_for(self, context: Context, name: str, /, **path_params: Any) -> str:
+        """`url_for(route_name, **path_params)` in every template: the path (`/letters/x`), from the request's
+        app when there is one, else from the route table (a page rendered once for everyone, a PDF)."""
+        request = context.get("request")
+        if request is not None:
+            return request.scope.get("root_path", "") + str(request.app.url_path_for(name, **path_params))
+        return self.path_for(name, **path_params)
+
+    def path_for(self, name: str, /, **path_params: Any) -> str:
+        """The path of a route by its name, from the route table."""
+        if self.router is None:
+            raise RuntimeError("url_for needs the route table: build Templating(settings, router)")
+        return str(self.router.url_path_for(name, **{k: str(v) for k, v in path_params.items()}))
 
     def absolute_url_for(self, name: str, /, **path_params: Any) -> str:
         """`https://site.example/letters/x` for a route name: links in emails, feeds and the press pack."""
-        if self.router is None:
-            raise RuntimeError("absolute_url_for needs the route table: build Templating(settings, router)")
-        path = self.router.url_path_for(name, **{k: str(v) for k, v in path_params.items()})
-        return self.settings.base_url.rstrip("/") + str(path)
+        return self.settings.base_url.rstrip("/") + self.path_for(name, **path_params)
 
 
 _lock = threading.Lock()
@@ -78,11 +93,13 @@ def install(templating: Templating) -> Templating:
 
 
 def current() -> Templating:
-    """The templating the entry point installed; without one (a script, a service tested alone), one from the
-    environment's settings."""
+    """The templating the entry point installed (create_app, the CLI, a test suite's engine fixture); without one,
+    one from the environment's settings that cannot link by route name."""
     found = _current
     if found is None:
-        return install(Templating(get_settings()))  # entry point of last resort, documented above
+        # The entry point of last resort: the environment's settings, without the route table (which sits above
+        # the domains), so links by route name raise until an entry point installs one.
+        return install(Templating(get_settings()))
     return found
 
 

@@ -16,7 +16,8 @@ __all__ = ["flash", "london", "page_templates", "render", "templates", "template
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
-    """Jinja2Templates on the one environment (it adds Starlette's `url_for(name, **path_params)`)."""
+    """Jinja2Templates on the one environment. Its `url_for(name, **path_params)` is the environment's: Starlette's
+    signature, but it gives the path (`/letters/x`), not an absolute URL (backend/templating.py)."""
     return Jinja2Templates(env=templating.env)
 
 

@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns import service as campaigns
-from backend.campaigns.routes import FormDep, text
 from backend.config import Settings
 from backend.db import SessionDep, as_utc, utcnow
-from backend.deps import SettingsDep
+from backend.deps import FormDep, SettingsDep
+from backend.deps import form_text as text
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
 from backend.letters.rendering import render_letter
