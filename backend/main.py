@@ -253,7 +253,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": "Log in first."}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        login = request.app.url_path_for("login")
+        return RedirectResponse(f"{login}?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(DataError)
     async def unstorable_value(request: Request, exc: DataError) -> Response:

@@ -10,9 +10,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment
 
 from backend.security import csrf_token
-from backend.templating import Templating, current, london
+from backend.templating import Templating, current
 
-__all__ = ["flash", "london", "page_templates", "render", "templates", "templates_of"]
+__all__ = ["flash", "page_templates", "render", "templates", "templates_of"]
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
