@@ -87,7 +87,7 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
         session.commit()
     request.state.end_session = True
     flash(request, "You are logged out.")
-    return _redirect("/")
+    return _redirect(request.app.url_path_for("home"))
 
 
 # Sign up and verify --------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def signup_submit(
         audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
                      ip=client_ip(request))
     session.commit()
-    return _redirect("/signup/check-email")
+    return _redirect(request.app.url_path_for("signup_sent"))
 
 
 @router.get("/signup/check-email", response_class=HTMLResponse, name="signup_sent")
@@ -146,14 +146,14 @@ def verify_submit(request: Request, session: SessionDep, token: str) -> Response
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
     current: User | None = getattr(request.state, "user", None)
-    return _redirect("/account" if current is not None and current.id == user.id else "/login")
+    return _redirect(request.app.url_path_for("account" if current is not None and current.id == user.id else "login"))
 
 
 @router.post("/account/verify", name="verify_resend")
 def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     if user.verified_at is not None:
         flash(request, "Your email address is already confirmed.")
-        return _redirect("/account")
+        return _redirect(request.app.url_path_for("account"))
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
                       limit=settings.rate_limit_reset, actor=audit.actor_of(user))
     service.send_verification(session=session, settings=settings, user=user)
@@ -161,7 +161,7 @@ def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, 
                  ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 # Forgotten password --------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def reset_request_submit(request: Request, session: SessionDep, settings: Settin
                  actor_user_id=user.id if user else None, ip=client_ip(request),
                  details={"account_found": user is not None})
     session.commit()
-    return _redirect("/reset/check-email")
+    return _redirect(request.app.url_path_for("reset_sent"))
 
 
 @router.get("/reset/check-email", response_class=HTMLResponse, name="reset_sent")
@@ -220,7 +220,7 @@ def reset_password_submit(request: Request, session: SessionDep, settings: Setti
     request.state.end_session = True
     flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",
           "success")
-    return _redirect("/login")
+    return _redirect(request.app.url_path_for("login"))
 
 
 # Profile and password --------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ def account_submit(request: Request, session: SessionDep, user: CurrentUser, nam
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your details are saved.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 @router.get("/account/password", response_class=HTMLResponse, name="change_password")
@@ -285,7 +285,7 @@ def change_password_submit(
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 # Organisations ---------------------------------------------------------------------------------------
@@ -344,4 +344,4 @@ def organisation_submit(
                  subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
     session.commit()
     flash(request, "The organisation's details are saved.", "success")
-    return _redirect(f"/organisations/{organisation.slug}")
+    return _redirect(request.app.url_path_for("organisation", slug=organisation.slug))

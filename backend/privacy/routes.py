@@ -97,7 +97,7 @@ def account_handover(request: Request, session: SessionDep, user: CurrentUser, o
         return _close_page(request, session, user, {"handover": "Choose a colleague."}, status_code=422)
     session.commit()
     flash(request, f"{colleague.name} is now an admin.", "success")
-    return RedirectResponse("/account/close", status_code=303)
+    return RedirectResponse(request.app.url_path_for("account_close"), status_code=303)
 
 
 @router.post("/account/close", name="account_close_submit")
@@ -118,7 +118,7 @@ def account_close_submit(request: Request, session: SessionDep, settings: Settin
     session.commit()
     request.state.end_session = True
     flash(request, "Your account is closed and its personal data erased.", "success")
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(request.app.url_path_for("home"), status_code=303)
 
 
 # Site admins: subject access -----------------------------------------------------------------------------

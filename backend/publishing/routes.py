@@ -105,7 +105,7 @@ def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache
         letter = service.get_by_slug(session=session, slug=slug)
         if letter.status != "published":
             if service.is_member(session=session, letter=letter, user=request.state.user):
-                return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+                return RedirectResponse(request.app.url_path_for("letter", slug=letter.slug), status_code=303)
             raise NotFound("There is no letter at this address.")
         return pagecache.get_or_render(key, lambda: _render_public_page(request.app.state.templating, session, letter))
 
@@ -202,7 +202,7 @@ def press_file(request: Request, session: SessionDep, slug: str, name: str) -> R
 def press_preview(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:  # the embargo is over: the link leads to the public page and its pack
-        return RedirectResponse(f"/letters/{published.slug}", status_code=303)
+        return RedirectResponse(request.app.url_path_for("letter_public", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
     session.commit()
@@ -220,7 +220,7 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
-        return RedirectResponse(f"/letters/{published.slug}/press-pack.zip", status_code=303)
+        return RedirectResponse(request.app.url_path_for("press_pack", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
@@ -231,7 +231,8 @@ def press_link_pack(request: Request, session: SessionDep, token: str) -> Respon
 def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
-        return RedirectResponse(f"/letters/{published.slug}/press/{name}", status_code=303)
+        return RedirectResponse(request.app.url_path_for("press_file", slug=published.slug, name=name),
+                                status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
@@ -299,7 +300,7 @@ def _action(request: Request, session: Session, letter: Letter, user: User, acti
         return _publish_page(request, session, letter, user, errors={"publish": exc.message}, status_code=422)
     session.commit()
     flash(request, message, "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 def _confirm_page(request: Request, session: Session, letter: Letter, status_code: int = 200) -> HTMLResponse:
@@ -313,7 +314,7 @@ def _confirm_page(request: Request, session: Session, letter: Letter, status_cod
 def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     if not embargo.embargo_ahead(letter):
-        return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+        return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
     return _confirm_page(request, session, letter)
 
 
@@ -372,7 +373,7 @@ def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form:
         names = ", ".join(link.journalist for link in moved.to_tell)
         message += f" Tell {names} yourself: their press links have no email."
     flash(request, message, "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
@@ -385,7 +386,7 @@ def press_link_resend(request: Request, session: SessionDep, settings: SettingsD
     session.commit()
     flash(request, f"A new press link is emailed to {link.journalist} at {link.email}; the earlier one stops "
                    "working.", "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
@@ -396,7 +397,7 @@ def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, 
                                      ip=client_ip(request))
     session.commit()
     flash(request, f"The press link for {link.journalist} is revoked.", "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 from backend.publishing.api import router as api_router  # noqa: E402  (after the page routes: same prefix order)
