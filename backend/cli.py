@@ -1,4 +1,8 @@
-"""The `undersigned` command: serve, worker, migrate, create-admin, import, export."""
+"""The `undersigned` command: serve, worker, migrate, create-admin, import, export.
+
+An entry point: it reads the settings from the environment (`get_settings()`) and passes them on. Each command
+imports what it runs inside its function (`# deliberate`): `undersigned migrate` does not load the web app.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,27 @@ import os
 import sys
 import threading
 
-from backend.config import get_settings
+from sqlalchemy import Engine
+
+from backend.config import Settings, get_settings
+from backend.db import make_engine
+from backend.migrations import ensure_current, upgrade
+from backend.templating import Templating, install
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from backend.db import make_engine
-
+def _engine() -> Engine:
+    """PENDING (issue 18): letters/files.py imports this; the letters helper moves import/export out of here."""
     return make_engine(get_settings().database_url)
 
 
+def _templating(settings: Settings) -> Templating:
+    """The one Jinja environment of this process, with the route table (emails link by route name)."""
+    from backend.routes import route_table  # deliberate: the whole app, only for the commands that send mail
+
+    return install(Templating(settings, router=route_table(settings)))
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from backend.migrations import upgrade
 
     upgrade(get_settings().database_url, args.revision)
     print(f"Database migrated to {args.revision}.")
@@ -27,18 +41,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import uvicorn  # deliberate: only `serve` needs the server
 
     if args.host or args.port:  # the app (and BASE_URL in development) follows --host/--port like HOST/PORT
         os.environ.update({k: str(v) for k, v in (("HOST", args.host), ("PORT", args.port)) if v})
         get_settings.cache_clear()
     settings = get_settings()
     if settings.is_development and settings.is_sqlite:
-        from backend import devdata
-        from backend.migrations import upgrade
+        from backend import devdata  # deliberate: development only, it loads the example letters
 
+        _templating(settings)
         upgrade(settings.database_url)
-        devdata.prepare(engine=_engine(), load_examples=settings.load_examples)
+        devdata.prepare(engine=_engine(), settings=settings)
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"Undersigned is starting on http://{host}:{port}/ (press Ctrl+C to stop).", flush=True)
@@ -50,12 +64,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from backend import worker
-    from backend.migrations import ensure_current
+    from backend import worker  # deliberate: the jobs and the outbox, only for this command
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     engine = _engine()
+    _templating(settings)
     ensure_current(engine, settings.database_url)
     if args.once:
         worker.run_once(engine, settings)
@@ -70,10 +84,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from sqlmodel import Session
+    from sqlmodel import Session  # deliberate: imports of this command only
 
-    from backend.accounts import service
-    from backend.errors import InvalidInput
+    from backend.accounts import service  # deliberate: as above
+    from backend.errors import InvalidInput  # deliberate: as above
 
     password = args.password or os.environ.get("UNDERSIGNED_ADMIN_PASSWORD")
     if password is None:
@@ -97,25 +111,25 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from backend.letters import files
+    from backend.letters import files  # deliberate: letters/files imports this module (PENDING: letters helper)
 
     return files.cli_import(args)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from backend.letters import files
+    from backend.letters import files  # deliberate: letters/files imports this module (PENDING: letters helper)
 
     return files.cli_export(args)
 
 
 def cmd_inbound(args: argparse.Namespace) -> int:
     """Replies by email: read an IMAP mailbox, listen over SMTP/LMTP, or take one message from a file."""
-    from backend.inbound import service, sources
-    from backend.migrations import ensure_current
+    from backend.inbound import service, sources  # deliberate: imports of this command only
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     engine = _engine()
+    _templating(settings)
     ensure_current(engine, settings.database_url)
     if args.source == "file":
         raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115

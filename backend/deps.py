@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from backend.config import Settings
+from backend.security import FORM_FIELD_LIMIT
+from backend.text import clean_text
 
 
 def settings_of(request: Request) -> Settings:
@@ -16,3 +19,17 @@ def settings_of(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form (already read and checked by the CSRF guard, so this is cached)."""
+    return await request.form(max_part_size=FORM_FIELD_LIMIT)
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def form_text(form: FormData, name: str) -> str:
+    """A text field of an undeclared form, cleaned (a declared form: backend/forms.py)."""
+    value = form.get(name)
+    return clean_text(value) if isinstance(value, str) else ""

@@ -10,7 +10,9 @@ from sqlmodel import Session, select
 
 from backend.accounts import service as accounts
 from backend.accounts.models import Organisation, User
-from backend.config import get_settings
+from backend.config import Settings
+from backend.letters import service as letters
+from backend.publishing import service as publishing
 
 DEV_EMAIL = "campaigns@example.org"
 DEV_PASSWORD = "undersigned-dev"  # noqa: S105 - development only: printed in the console, never used outside development
@@ -19,7 +21,7 @@ DEV_ORGANISATION = "Example Coalition for Fair Policing"
 PUBLISHED_EXAMPLE = "restoring-trust-in-london-policing"
 
 
-def prepare(*, engine: Engine, load_examples: bool = True) -> None:
+def prepare(*, engine: Engine, settings: Settings) -> None:
     """Creates the development account and loads the examples once; prints the log-in."""
     with Session(engine) as session:
         user = accounts.get_by_email(session=session, email=DEV_EMAIL)
@@ -34,9 +36,9 @@ def prepare(*, engine: Engine, load_examples: bool = True) -> None:
                 )
             accounts.add_membership(session=session, user=user, organisation=org, role="admin")
             session.commit()
-        letters_dir = Path(get_settings().letters_dir)
-        if load_examples and any(letters_dir.glob("*.md")):
-            from backend.letters import files
+        letters_dir = Path(settings.letters_dir)
+        if settings.load_examples and any(letters_dir.glob("*.md")):
+            from backend.letters import files  # deliberate: letters/files imports backend.cli (PENDING, letters)
 
             loaded = files.load_examples(session=session, directory=letters_dir, author=user)
             session.commit()
@@ -47,9 +49,6 @@ def prepare(*, engine: Engine, load_examples: bool = True) -> None:
 
 
 def _publish_example(*, session: Session, user: User) -> None:
-    from backend.letters import service as letters
-    from backend.publishing import service as publishing
-
     letter = letters.get_by_slug(session=session, slug=PUBLISHED_EXAMPLE)
     if letter is None or letter.status == "published":
         return

@@ -12,6 +12,8 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from backend.db import as_utc, utcnow
+from backend.mail.models import OutboundEmail
+from backend.migrations import current, heads
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store"}
@@ -19,8 +21,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @lru_cache
 def _heads(database_url: str) -> frozenset[str]:
-    from backend.migrations import heads
-
     return frozenset(heads(database_url))
 
 
@@ -31,9 +31,6 @@ async def healthz() -> JSONResponse:
 
 
 def _readiness(engine: Any, database_url: str) -> tuple[int, dict[str, Any]]:
-    from backend.mail.models import OutboundEmail
-    from backend.migrations import current
-
     report: dict[str, Any] = {"database": "unreachable", "schema": "unknown", "oldest_due_outbox_seconds": None}
     try:
         with Session(engine) as session:

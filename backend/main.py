@@ -9,24 +9,31 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import PROJECT_ROOT
+from backend import PROJECT_ROOT, worker
 from backend.accounts import service as accounts
 from backend.accounts.deps import LoginRequired
+from backend.bodylimit import BodyLimit
 from backend.config import Settings, get_settings
 from backend.db import make_engine
 from backend.errors import ServiceError
+from backend.migrations import ensure_current
+from backend.routes import include_routers
 from backend.security import csrf_cookie, csrf_protect, reject_nul_characters
-from backend.web import render
+from backend.templating import Templating, install
+from backend.web import page_templates, render
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +47,23 @@ def _content_security_policy() -> str:
     )
 
 
-def _load_user(engine: Any, token: str) -> Any:
+def _load_user(engine: Any, settings: Settings, token: str) -> Any:
     with Session(engine, expire_on_commit=False) as session:
-        found = accounts.lookup_session(session=session, token=token)
+        found = accounts.lookup_session(session=session, settings=settings, token=token)
         return found[1] if found else None
 
 
 def create_app(settings: Settings | None = None, engine: Any = None, run_worker: bool | None = None) -> FastAPI:
+    """The app. Without `settings`, those of the environment: the one documented entry point reading them."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     run_worker = settings.embedded_worker if run_worker is None else run_worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from backend.migrations import ensure_current
-
         ensure_current(engine, settings.database_url)
         stop = None
         if run_worker:
-            from backend import worker
-
             _, stop = worker.start_thread(engine, settings)
         yield
         if stop is not None:
@@ -76,18 +80,17 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     )
     app.state.engine = engine
     app.state.settings = settings
+    # The one Jinja environment, for pages (app.state.templates) and for what is rendered outside a request.
+    app.state.templating = install(Templating(settings, router=app.router))
+    app.state.templates = page_templates(app.state.templating)
 
     app.add_middleware(SessionAndHeaders, settings=settings, engine=engine)
     # Before anything reads a body: its size, per kind of form (backend/bodylimit.py).
-    from backend.bodylimit import BodyLimit
-
     app.add_middleware(BodyLimit)
 
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "templates" / "static")), name="static")
-    from backend.routes import include_routers
-
     include_routers(app, settings)
     return app
 
@@ -130,7 +133,7 @@ class SessionAndHeaders:
         request.state.user = None
         token = request.cookies.get(settings.session_cookie_name)
         if token:
-            request.state.user = await run_in_threadpool(_load_user, self.engine, token)
+            request.state.user = await run_in_threadpool(_load_user, self.engine, settings, token)
         raw_flash = request.cookies.get(settings.flash_cookie_name)
         request.state.flash_in = _decode_flash(raw_flash) if raw_flash else []
 
@@ -227,8 +230,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail = "This address does not accept that kind of request."
         return _error_page(request, exc.status_code, detail, dict(exc.headers or {}))
 
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
     @app.exception_handler(StarletteHTTPException)
     async def starlette_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return await http_error(request, HTTPException(exc.status_code, exc.detail, dict(exc.headers or {})))
@@ -252,11 +253,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": "Log in first."}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-    from sqlalchemy.exc import DataError
+        login = request.app.url_path_for("login")
+        return RedirectResponse(f"{login}?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(DataError)
     async def unstorable_value(request: Request, exc: DataError) -> Response:

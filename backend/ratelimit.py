@@ -16,8 +16,9 @@ from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
-from backend.config import get_settings
+from backend.audit import service as audit
 from backend.security import client_ip, hash_token
+from backend.templating import current
 
 
 class LocalStorage(Storage, MovingWindowSupport):
@@ -130,7 +131,7 @@ _storage_url: str | None = None
 def _get_limiter() -> MovingWindowRateLimiter:
     """The process-wide limiter, rebuilt if the configured storage changed."""
     global _limiter, _storage, _storage_url
-    url = get_settings().redis_url or ""
+    url = current().settings.redis_url or ""
     with _lock:
         if _limiter is None or url != _storage_url:
             storage = storage_from_string(url) if url else LocalStorage()
@@ -201,8 +202,6 @@ def enforce(
     retry_after = (hit if count else check)(scope=scope, key=key, limit=limit)
     if retry_after is None:
         return
-    from backend.audit import service as audit
-
     audit.record(session=session, action="rate_limited", actor=actor, ip=client_ip(request),
                  details={"scope": scope, "retry_after": retry_after})
     session.commit()

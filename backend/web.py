@@ -1,36 +1,42 @@
-"""Jinja2 templates for pages and the template globals every page needs."""
+"""Pages: Starlette's Jinja2Templates around the app's one environment (backend/templating.py), and flash."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment
 
-from backend.clock import LONDON
-from backend.config import get_settings
-from backend.security import CSRF_FIELD, csrf_token
+from backend.security import csrf_token
+from backend.templating import Templating, current
 
-templates = Jinja2Templates(directory=get_settings().templates_dir)
-# Outside development a template changes only with a deploy (and a restart): no stat() of it on each render.
-templates.env.auto_reload = get_settings().is_development
+__all__ = ["flash", "page_templates", "render", "templates", "templates_of"]
 
 
-def london(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:
-    """A datetime shown in Europe/London with its zone (GMT or BST)."""
-    if value is None:
-        return ""
-    from backend.db import as_utc
-
-    aware = as_utc(value)
-    assert aware is not None
-    return aware.astimezone(LONDON).strftime(fmt)
+def page_templates(templating: Templating) -> Jinja2Templates:
+    """Jinja2Templates on the one environment. Its `url_for(name, **path_params)` is the environment's: Starlette's
+    signature, but it gives the path (`/letters/x`), not an absolute URL (backend/templating.py)."""
+    return Jinja2Templates(env=templating.env)
 
 
-templates.env.filters["london"] = london
-templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
+def templates_of(request: Request) -> Jinja2Templates:
+    """The app's page templates (`create_app` puts them on `app.state`)."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+class _CurrentTemplates:
+    """PENDING (issue 18): commitments/routes.py still reads `web.templates.env`; it moves to
+    `templates_of(request)` with its helper's change, then this goes."""
+
+    @property
+    def env(self) -> Environment:
+        return current().env
+
+
+templates = _CurrentTemplates()
 
 
 def flash(request: Request, message: str, category: str = "info") -> None:
@@ -43,12 +49,12 @@ def flash(request: Request, message: str, category: str = "info") -> None:
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    """Renders a page with the globals: current user, CSRF token, flashed messages, settings."""
+    """Renders a page with the globals: current user, CSRF token, flashed messages, the app's settings."""
     ctx: dict[str, Any] = {
         "current_user": getattr(request.state, "user", None),
         "csrf_token": csrf_token(request),
         "messages": getattr(request.state, "flash_in", []),
-        "settings": get_settings(),
+        "settings": request.app.state.settings,
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)

@@ -7,57 +7,39 @@ in several workers at once.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from backend.config import Settings, get_settings
+from backend import scheduler
+from backend.config import Settings
 from backend.mail import sender
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[Engine], None]
-_jobs: list[tuple[str, Job]] = []
-_every: dict[str, float] = {}  # a job's least interval between runs in one process (0: every tick)
-_last_run: dict[str, float] = {}  # when this process last ran each job (time.monotonic())
+# The registry lives in backend/scheduler.py (below the domains that register jobs); these names stay for the
+# jobs modules and tests that still import them from here (PENDING, issue 18: import backend.scheduler).
+Job = scheduler.Job
+scheduled_job = scheduler.scheduled_job
+_jobs = scheduler.jobs
+_every = scheduler._every
+_last_run = scheduler._last_run
+_due = scheduler.due
 # Modules whose import registers scheduled jobs.
 JOB_MODULES = ("backend.responses.jobs", "backend.publishing.jobs", "backend.commitments.jobs", "backend.privacy.jobs")
 
 
 def load_jobs() -> None:
-    import importlib
-
+    """Imports the jobs modules (by name: the worker knows them without importing the domains at its import)."""
     for name in JOB_MODULES:
         importlib.import_module(name)
 
 
-def scheduled_job(name: str, *, every_seconds: float = 0.0) -> Callable[[Job], Job]:
-    """Registers a job for the worker's ticks (every few seconds), run at most once every `every_seconds` in
-    one process, the first time at the first tick. A job must be safe to run again and in several workers."""
-
-    def register(func: Job) -> Job:
-        _jobs.append((name, func))
-        _every[name] = every_seconds
-        return func
-
-    return register
-
-
-def _due(name: str, now: float) -> bool:
-    """Whether the job's interval has passed in this process; if so, it counts as run now."""
-    last = _last_run.get(name)
-    if last is not None and now - last < _every.get(name, 0.0):
-        return False
-    _last_run[name] = now
-    return True
-
-
-def run_once(engine: Engine, settings: Settings | None = None) -> None:
+def run_once(engine: Engine, settings: Settings) -> None:
     """One tick: scheduled jobs, then drain the outbox."""
-    settings = settings or get_settings()
     load_jobs()
     for name, job in list(_jobs):
         if not _due(name, time.monotonic()):
@@ -72,14 +54,13 @@ def run_once(engine: Engine, settings: Settings | None = None) -> None:
         log.exception("outbox drain failed")
 
 
-def run_forever(engine: Engine, stop: threading.Event, settings: Settings | None = None) -> None:
-    settings = settings or get_settings()
+def run_forever(engine: Engine, stop: threading.Event, settings: Settings) -> None:
     while not stop.is_set():
         run_once(engine, settings)
         stop.wait(settings.outbox_poll_seconds)
 
 
-def start_thread(engine: Engine, settings: Settings | None = None) -> tuple[threading.Thread, threading.Event]:
+def start_thread(engine: Engine, settings: Settings) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(target=run_forever, args=(engine, stop, settings), name="undersigned-worker",
                               daemon=True)

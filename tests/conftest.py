@@ -217,6 +217,11 @@ def engine(settings: Any) -> Iterator[Any]:
 
     upgrade(settings.database_url)
     eng = make_engine(settings.database_url)
+    # What an entry point does: the one Jinja environment, with the route table (emails link by route name).
+    from backend.routes import route_table
+    from backend.templating import Templating, install
+
+    install(Templating(settings, router=route_table(settings)))
     yield eng
     eng.dispose()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from backend.accounts.models import User
+from backend.errors import Forbidden
 
 
 class LoginRequired(Exception):
@@ -30,8 +31,6 @@ async def require_user(request: Request) -> User:
 
 
 async def require_admin(request: Request) -> User:
-    from fastapi import HTTPException
-
     user = _require_user(request)
     if not user.is_admin:
         raise HTTPException(403, "Only a site admin can do this.")
@@ -46,8 +45,6 @@ AdminUser = Annotated[User, Depends(require_admin)]
 def ensure_verified(user: User) -> User:
     """Refuses an account whose email address is not yet confirmed (for services and routes alike)."""
     if user.verified_at is None:
-        from backend.errors import Forbidden
-
         raise Forbidden("Confirm your email address first: follow the link we emailed you, "
                         "or ask for a new one from your account page.")
     return user

@@ -11,9 +11,10 @@ from backend.accounts.deps import CurrentUser
 from backend.accounts.forms import LongText, Secret, ShortText, errors_of
 from backend.accounts.models import Organisation, User
 from backend.audit import service as audit
-from backend.config import get_settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput
+from backend.mail import service as mail
 from backend.security import client_ip
 from backend.web import flash, render
 
@@ -41,9 +42,10 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login", name="login_submit")
 def login_submit(
-    request: Request, session: SessionDep, email: ShortText = "", password: Secret = "", next: ShortText = "",
+    request: Request, session: SessionDep, settings: SettingsDep, email: ShortText = "", password: Secret = "",
+    next: ShortText = "",
 ) -> Response:
-    settings = get_settings()
+    settings = settings
     ip = client_ip(request)
     # Failed log-ins slow down each (account, address) pair: guesses from many addresses do not lock the owner out
     # (each address also has its own limit across accounts, "login-ip").
@@ -66,7 +68,7 @@ def login_submit(
     if old:
         service.end_session(session=session, token=old)  # a new id at every log-in
     request.state.new_session = service.start_session(
-        session=session, user=user, ip=ip, user_agent=request.headers.get("user-agent")
+        session=session, settings=settings, user=user, ip=ip, user_agent=request.headers.get("user-agent")
     )
     audit.record(session=session, action="login", actor=audit.actor_of(user), actor_user_id=user.id, ip=ip)
     session.commit()
@@ -75,8 +77,8 @@ def login_submit(
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request, session: SessionDep) -> Response:
-    token = request.cookies.get(get_settings().session_cookie_name)
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    token = request.cookies.get(settings.session_cookie_name)
     if token:
         user_id = service.end_session(session=session, token=token)
         if user_id is not None:
@@ -85,7 +87,7 @@ def logout(request: Request, session: SessionDep) -> Response:
         session.commit()
     request.state.end_session = True
     flash(request, "You are logged out.")
-    return _redirect("/")
+    return _redirect(request.app.url_path_for("home"))
 
 
 # Sign up and verify --------------------------------------------------------------------------------
@@ -97,11 +99,12 @@ def signup_page(request: Request) -> HTMLResponse:
 
 @router.post("/signup", name="signup_submit")
 def signup_submit(
-    request: Request, session: SessionDep, name: ShortText = "", email: ShortText = "", password: Secret = "",
+    request: Request, session: SessionDep, settings: SettingsDep, name: ShortText = "", email: ShortText = "",
+    password: Secret = "",
     organisation: ShortText = "",
 ) -> Response:
     ratelimit.enforce(request=request, session=session, scope="signup-ip", key=client_ip(request),
-                      limit=get_settings().rate_limit_signup)
+                      limit=settings.rate_limit_signup)
     values = {"name": name[:300], "email": email[:300], "organisation": organisation[:300]}
     errors = errors_of(
         ("name", lambda: service.clean_name(name)),
@@ -112,7 +115,8 @@ def signup_submit(
     )
     if errors:
         return render(request, "accounts/signup.html", {"values": values, "errors": errors}, status_code=422)
-    user = service.sign_up(session=session, name=name, email=email, password=password, organisation_name=organisation)
+    user = service.sign_up(session=session, settings=settings, name=name, email=email, password=password,
+                           organisation_name=organisation)
     if user is not None:
         audit.record(session=session, action="signup", actor=audit.actor_of(user), actor_user_id=user.id,
                      ip=client_ip(request))
@@ -120,7 +124,7 @@ def signup_submit(
         audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
                      ip=client_ip(request))
     session.commit()
-    return _redirect("/signup/check-email")
+    return _redirect(request.app.url_path_for("signup_sent"))
 
 
 @router.get("/signup/check-email", response_class=HTMLResponse, name="signup_sent")
@@ -142,22 +146,22 @@ def verify_submit(request: Request, session: SessionDep, token: str) -> Response
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
     current: User | None = getattr(request.state, "user", None)
-    return _redirect("/account" if current is not None and current.id == user.id else "/login")
+    return _redirect(request.app.url_path_for("account" if current is not None and current.id == user.id else "login"))
 
 
 @router.post("/account/verify", name="verify_resend")
-def verify_resend(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     if user.verified_at is not None:
         flash(request, "Your email address is already confirmed.")
-        return _redirect("/account")
+        return _redirect(request.app.url_path_for("account"))
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
-                      limit=get_settings().rate_limit_reset, actor=audit.actor_of(user))
-    service.send_verification(session=session, user=user)
+                      limit=settings.rate_limit_reset, actor=audit.actor_of(user))
+    service.send_verification(session=session, settings=settings, user=user)
     audit.record(session=session, action="verification_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 # Forgotten password --------------------------------------------------------------------------------
@@ -168,8 +172,9 @@ def reset_request_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/reset", name="reset_submit")
-def reset_request_submit(request: Request, session: SessionDep, email: ShortText = "") -> Response:
-    settings = get_settings()
+def reset_request_submit(request: Request, session: SessionDep, settings: SettingsDep,
+                         email: ShortText = "") -> Response:
+    settings = settings
     ratelimit.enforce(request=request, session=session, scope="reset-ip", key=client_ip(request),
                       limit=settings.rate_limit_reset)
     try:
@@ -180,13 +185,13 @@ def reset_request_submit(request: Request, session: SessionDep, email: ShortText
     # Per address too, so nobody can flood one inbox with reset mail.
     ratelimit.enforce(request=request, session=session, scope="reset-account", key=normalised,
                       limit=settings.rate_limit_reset)
-    user = service.request_reset(session=session, email=normalised)
+    user = service.request_reset(session=session, settings=settings, email=normalised)
     audit.record(session=session, action="password_reset_requested",
                  actor=audit.actor_of(user) if user else f"anonymous {normalised[:200]}",
                  actor_user_id=user.id if user else None, ip=client_ip(request),
                  details={"account_found": user is not None})
     session.commit()
-    return _redirect("/reset/check-email")
+    return _redirect(request.app.url_path_for("reset_sent"))
 
 
 @router.get("/reset/check-email", response_class=HTMLResponse, name="reset_sent")
@@ -201,10 +206,11 @@ def reset_password_page(request: Request, session: SessionDep, token: str) -> HT
 
 
 @router.post("/reset/{token}", name="reset_password_submit")
-def reset_password_submit(request: Request, session: SessionDep, token: str, password: Secret = "") -> Response:
+def reset_password_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                          password: Secret = "") -> Response:
     row = service.peek_token(session=session, purpose=service.RESET, token=token)
     try:
-        user = service.reset_password(session=session, token=token, password=password)
+        user = service.reset_password(session=session, settings=settings, token=token, password=password)
     except InvalidInput as exc:
         return render(request, "accounts/reset_password.html",
                       {"token": token, "email": row.email, "errors": {"password": exc.message}}, status_code=422)
@@ -214,15 +220,13 @@ def reset_password_submit(request: Request, session: SessionDep, token: str, pas
     request.state.end_session = True
     flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",
           "success")
-    return _redirect("/login")
+    return _redirect(request.app.url_path_for("login"))
 
 
 # Profile and password --------------------------------------------------------------------------------
 
 def _account_context(session: SessionDep, user: User) -> dict[str, object]:
     organisations = service.organisations_of(session=session, user_id=user.id)  # type: ignore[arg-type]
-    from backend.mail import service as mail
-
     refused = mail.undeliverable(session=session, addresses=[user.email]).get(user.email)
     return {"user": user, "organisations": organisations, "mail_refused": refused}
 
@@ -246,7 +250,7 @@ def account_submit(request: Request, session: SessionDep, user: CurrentUser, nam
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your details are saved.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 @router.get("/account/password", response_class=HTMLResponse, name="change_password")
@@ -256,18 +260,18 @@ def change_password_page(request: Request, user: CurrentUser) -> HTMLResponse:
 
 @router.post("/account/password", name="change_password_submit")
 def change_password_submit(
-    request: Request, session: SessionDep, user: CurrentUser, current_password: Secret = "",
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, current_password: Secret = "",
     new_password: Secret = "",
 ) -> Response:
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
-                      limit=get_settings().rate_limit_login_account, actor=audit.actor_of(user))
+                      limit=settings.rate_limit_login_account, actor=audit.actor_of(user))
     try:
-        service.change_password(session=session, user=user, current_password=current_password,
+        service.change_password(session=session, settings=settings, user=user, current_password=current_password,
                                 new_password=new_password)
     except InvalidInput as exc:
         session.rollback()
         if exc.field == "current_password":
-            ratelimit.hit(scope="login-account", key=user.email, limit=get_settings().rate_limit_login_account)
+            ratelimit.hit(scope="login-account", key=user.email, limit=settings.rate_limit_login_account)
             audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
                          actor_user_id=user.id, ip=client_ip(request))
             session.commit()
@@ -275,12 +279,13 @@ def change_password_submit(
                       {"errors": {exc.field or "new_password": exc.message}}, status_code=422)
     # Every session ended with the old password; this browser carries on with a fresh one.
     request.state.new_session = service.start_session(
-        session=session, user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        session=session, settings=settings, user=user, ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"))
     audit.record(session=session, action="password_changed", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=client_ip(request))
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
-    return _redirect("/account")
+    return _redirect(request.app.url_path_for("account"))
 
 
 # Organisations ---------------------------------------------------------------------------------------
@@ -339,4 +344,4 @@ def organisation_submit(
                  subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
     session.commit()
     flash(request, "The organisation's details are saved.", "success")
-    return _redirect(f"/organisations/{organisation.slug}")
+    return _redirect(request.app.url_path_for("organisation", slug=organisation.slug))

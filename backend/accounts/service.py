@@ -12,11 +12,13 @@ from backend import text
 from backend.accounts.enums import MembershipRole
 from backend.accounts.models import MEMBERSHIP_ROLES, EmailToken, Membership, Organisation, User, UserSession
 from backend.accounts.passwords import dummy_hash, hasher
-from backend.config import get_settings
-from backend.db import as_utc, utcnow
+from backend.config import Settings
+from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import InvalidInput, TokenInvalid
 from backend.mail import addresses
+from backend.mail import service as mail
 from backend.security import hash_token, new_token
+from backend.templating import for_settings
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -122,9 +124,9 @@ def set_password(*, session: Session, user: User, password: str) -> None:
 
 # Sessions ------------------------------------------------------------------------------------------
 
-def start_session(*, session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
+def start_session(*, session: Session, settings: Settings, user: User, ip: str | None,
+                  user_agent: str | None) -> str:
     """Starts a log-in and returns the raw cookie value (only its hash is stored)."""
-    settings = get_settings()
     token = new_token()
     now = utcnow()
     session.add(
@@ -142,9 +144,8 @@ def start_session(*, session: Session, user: User, ip: str | None, user_agent: s
     return token
 
 
-def lookup_session(*, session: Session, token: str) -> tuple[UserSession, User] | None:
+def lookup_session(*, session: Session, settings: Settings, token: str) -> tuple[UserSession, User] | None:
     """The live session for a cookie value, touching its idle timer; None when ended or expired."""
-    settings = get_settings()
     row = session.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
     if row is None or row.ended_at is not None:
         return None
@@ -164,8 +165,6 @@ def lookup_session(*, session: Session, token: str) -> tuple[UserSession, User] 
 
 def touch_session(*, session: Session, session_id: int | None) -> None:
     """Moves the idle timer on, in a short write transaction of its own (a GET's session only reads)."""
-    from backend.db import session_for_write
-
     with session_for_write(session.get_bind()) as writer:  # type: ignore[arg-type]
         writer.execute(update(UserSession).where(col(UserSession.id) == session_id).values(last_seen_at=utcnow()))
         writer.commit()
@@ -378,34 +377,32 @@ VERIFY = "verify"
 RESET = "reset"
 
 
-def sign_up(*, session: Session, name: str, email: str, password: str, organisation_name: str) -> User | None:
+def sign_up(*, session: Session, settings: Settings, name: str, email: str, password: str,
+            organisation_name: str) -> User | None:
     """Creates the account and its organisation and sends the verification link; returns None when the
     address already has an account (its owner is told by email, and the visitor sees the same page)."""
-    from backend.mail import service as mail
-
     email = normalise_email(email)
     existing = get_by_email(session=session, email=email)
     if existing is not None:
         hasher().hash(password)  # the same work as a real sign-up, so timing does not tell either
-        mail.enqueue(session=session, to=existing.email, template="account_exists",
-                     context={"name": existing.name, "login_link": _link("/login"), "reset_link": _link("/reset")})
+        mail.enqueue(session=session, settings=settings, to=existing.email, template="account_exists",
+                     context={"name": existing.name, "login_link": _link(settings, "login"),
+                              "reset_link": _link(settings, "reset")})
         return None
     user = create_user(session=session, email=email, name=name, password=password)
     organisation = create_organisation(session=session, name=organisation_name)
     add_membership(session=session, user=user, organisation=organisation, role="admin")
-    send_verification(session=session, user=user)
+    send_verification(session=session, settings=settings, user=user)
     return user
 
 
-def send_verification(*, session: Session, user: User) -> None:
+def send_verification(*, session: Session, settings: Settings, user: User) -> None:
     """Emails a single-use link that confirms the user's address."""
-    from backend.mail import service as mail
-
-    hours = get_settings().verify_token_hours
+    hours = settings.verify_token_hours
     token = issue_token(session=session, purpose=VERIFY, email=user.email, user_id=user.id,
                         lifetime=timedelta(hours=hours))
-    mail.enqueue(session=session, to=user.email, template="verify_email",
-                 context={"name": user.name, "link": _link(f"/verify/{token}"), "hours": hours})
+    mail.enqueue(session=session, settings=settings, to=user.email, template="verify_email",
+                 context={"name": user.name, "link": _link(settings, "verify", token=token), "hours": hours})
 
 
 def verify_email(*, session: Session, token: str) -> User:
@@ -420,22 +417,21 @@ def verify_email(*, session: Session, token: str) -> User:
     return user
 
 
-def request_reset(*, session: Session, email: str) -> User | None:
+def request_reset(*, session: Session, settings: Settings, email: str) -> User | None:
     """Emails a reset link when the address has an account; the visitor sees the same answer either way."""
-    from backend.mail import service as mail
-
     user = get_by_email(session=session, email=normalise_email(email))
     if user is None:
         return None
-    minutes = get_settings().reset_token_minutes
+    minutes = settings.reset_token_minutes
     token = issue_token(session=session, purpose=RESET, email=user.email, user_id=user.id,
                         lifetime=timedelta(minutes=minutes))
-    mail.enqueue(session=session, to=user.email, template="reset_password",
-                 context={"name": user.name, "link": _link(f"/reset/{token}"), "minutes": minutes})
+    mail.enqueue(session=session, settings=settings, to=user.email, template="reset_password",
+                 context={"name": user.name, "link": _link(settings, "reset_password", token=token),
+                          "minutes": minutes})
     return user
 
 
-def reset_password(*, session: Session, token: str, password: str) -> User:
+def reset_password(*, session: Session, settings: Settings, token: str, password: str) -> User:
     """Sets a new password from a reset link: checks the password first so a weak one does not spend the link."""
     check_password_rules(password)
     row = use_token(session=session, purpose=RESET, token=token)
@@ -449,11 +445,12 @@ def reset_password(*, session: Session, token: str, password: str) -> User:
                     .values(used_at=utcnow()))
     if user.verified_at is None:  # the link proves the address
         user.verified_at = utcnow()
-    _notify_password_changed(session=session, user=user)
+    _notify_password_changed(session=session, settings=settings, user=user)
     return user
 
 
-def change_password(*, session: Session, user: User, current_password: str, new_password: str) -> None:
+def change_password(*, session: Session, settings: Settings, user: User, current_password: str,
+                    new_password: str) -> None:
     """Changes the password after checking the current one; ends every session of the user."""
     if not user.password_hash or not hasher().verify(current_password or "", user.password_hash):
         raise InvalidInput("Your current password is not right.", field="current_password")
@@ -461,7 +458,7 @@ def change_password(*, session: Session, user: User, current_password: str, new_
     if current_password == new_password:
         raise InvalidInput("Choose a password different from the current one.", field="new_password")
     set_password(session=session, user=user, password=new_password)
-    _notify_password_changed(session=session, user=user)
+    _notify_password_changed(session=session, settings=settings, user=user)
 
 
 def update_profile(*, session: Session, user: User, name: str) -> User:
@@ -471,12 +468,11 @@ def update_profile(*, session: Session, user: User, name: str) -> User:
     return user
 
 
-def _notify_password_changed(*, session: Session, user: User) -> None:
-    from backend.mail import service as mail
-
-    mail.enqueue(session=session, to=user.email, template="password_changed",
-                 context={"name": user.name, "reset_link": _link("/reset")})
+def _notify_password_changed(*, session: Session, settings: Settings, user: User) -> None:
+    mail.enqueue(session=session, settings=settings, to=user.email, template="password_changed",
+                 context={"name": user.name, "reset_link": _link(settings, "reset")})
 
 
-def _link(path: str) -> str:
-    return get_settings().base_url.rstrip("/") + path
+def _link(settings: Settings, route_name: str, **path_params: str) -> str:
+    """An absolute link to one of the site's pages, for an email."""
+    return for_settings(settings).absolute_url_for(route_name, **path_params)

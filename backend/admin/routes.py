@@ -55,7 +55,7 @@ def create_organisation(
                  ip=client_ip(request))
     session.commit()
     flash(request, f"{organisation.name} has been created. Add its first member below.", "success")
-    return RedirectResponse(f"/admin/organisations/{organisation.slug}", status_code=303)
+    return RedirectResponse(request.app.url_path_for("admin_organisation", slug=organisation.slug), status_code=303)
 
 
 def _organisation(session: SessionDep, slug: str) -> Organisation:
@@ -97,4 +97,4 @@ def add_member(
     session.commit()
     flash(request, f"{user.name} ({user.email}) is now a{'n' if role == 'admin' else ''} {role} of "
           f"{organisation.name}.", "success")
-    return RedirectResponse(f"/admin/organisations/{organisation.slug}", status_code=303)
+    return RedirectResponse(request.app.url_path_for("admin_organisation", slug=organisation.slug), status_code=303)

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from backend.commitments import service
 from backend.db import session_for_write
-from backend.worker import scheduled_job
+from backend.scheduler import scheduled_job
 
 
 @scheduled_job("commitment reminders", every_seconds=60 * 60)

@@ -6,19 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, Protocol
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 from sqlmodel import Session
 
 from backend.clock import LONDON
-from backend.config import get_settings
 from backend.db import as_utc, utcnow
 from backend.letters import service as letters
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterVersion
+from backend.templating import current
 
 
 class SignatoryLike(Protocol):
@@ -42,16 +41,9 @@ class Signatory:
     confirmed_domain: str | None = None  # "cja.org.uk" when the confirming address was at the organisation's domain
 
 
-@lru_cache(maxsize=1)
 def environment() -> Environment:
-    """An autoescaping Jinja environment on the app's templates, independent of any request."""
-    return Environment(
-        loader=FileSystemLoader(get_settings().templates_dir),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=get_settings().is_development,  # as backend.web.templates
-    )
+    """The process's one Jinja environment (backend/templating.py), independent of any request."""
+    return current().env
 
 
 def uk_date(value: date) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from backend.config import get_settings
 from backend.errors import InvalidInput
+from backend.templating import current
 
 NON_ASCII_LOCAL_PART = (
     "The part before the @ has letters outside plain A-Z ({local}). Our mail server cannot deliver to such "
@@ -25,7 +25,7 @@ class Unsendable(Exception):
 
 def _validate(address: str, *, smtputf8: bool):  # type: ignore[no-untyped-def]
     return validate_email(address, check_deliverability=False, allow_smtputf8=smtputf8,
-                          test_environment=get_settings().environment == "test")
+                          test_environment=current().settings.environment == "test")
 
 
 def normalise(raw: str, *, field: str = "email") -> str:

@@ -23,7 +23,7 @@ from emails.backend.smtp.backend import SMTPBackend
 from sqlalchemy import Connection, Engine, or_, update
 from sqlmodel import Session, col, select
 
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.db import session_for_write, utcnow, write_engine
 from backend.mail import addresses
 from backend.mail.models import OutboundAttachment, OutboundEmail
@@ -195,7 +195,7 @@ def _failure_values(row: OutboundEmail, message: str, permanent: bool, settings:
     return values
 
 
-def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Settings | None = None) -> int:
+def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Settings) -> int:
     """Sends claimed rows over one SMTP connection (or captures them); returns how many were sent.
 
     Each message's outcome is its own: whatever goes wrong building or sending one is recorded on its row and
@@ -203,7 +203,6 @@ def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Se
     lease, which also renews it), and the leases of the rest of the batch are renewed while it runs, so a slow
     relay cannot make a row look abandoned to another worker. A row no longer ours is given up, never sent.
     """
-    settings = settings or get_settings()
     if not claimed:
         return 0
     leases = dict(claimed)
@@ -266,14 +265,13 @@ def deliver(*, engine: Engine, claimed: list[tuple[int, datetime]], settings: Se
     return sent
 
 
-def drain(*, engine: Engine, settings: Settings | None = None, max_batches: int = 100) -> int:
+def drain(*, engine: Engine, settings: Settings, max_batches: int = 100) -> int:
     """Claims and sends due rows until none is due (or max_batches); returns how many were sent.
 
     Up to `outbox_connections` batches go out at once, each over its own SMTP connection: most of a message's
     time is spent waiting for the SMTP server's answers (four per message), which over the internet take tens
     of milliseconds each. A worker that finds nothing due starts no thread.
     """
-    settings = settings or get_settings()
     claims = itertools.count()  # batches claimed so far by all the lanes (next() is atomic)
 
     def next_batch() -> list[tuple[int, datetime]]:

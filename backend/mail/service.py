@@ -8,23 +8,15 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import insert_row, insert_rows, utcnow
 from backend.mail.models import OutboundAttachment, OutboundEmail
+from backend.templating import Templating, current, for_settings
 
 log = logging.getLogger(__name__)
-
-_env = Environment(
-    loader=FileSystemLoader(get_settings().templates_dir),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=get_settings().is_development,  # as backend.web.templates
-)
 
 
 @dataclass(frozen=True)
@@ -44,20 +36,29 @@ class RenderedEmail:
 _BY_DEDUPE_KEY = select(OutboundEmail.id).where(OutboundEmail.dedupe_key == bindparam("key")).limit(1)
 
 
-def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
-    """Renders `emails/<template>.txt` (first line `Subject: ...`) and `emails/<template>.html`."""
-    ctx = {"settings": get_settings(), **context}
-    raw = _env.get_template(f"emails/{template}.txt").render(ctx)
+def _templating(settings: Settings | None) -> Templating:
+    """The caller's settings' templating; without them (PENDING, issue 18: callers in signatures, responses,
+    commitments, inbound, campaigns and the scheduled jobs pass none yet) the process's current one."""
+    return for_settings(settings) if settings is not None else current()
+
+
+def render_email(template: str, context: dict[str, Any], *, settings: Settings | None = None) -> RenderedEmail:
+    """Renders `emails/<template>.txt` (first line `Subject: ...`) and `emails/<template>.html`.
+
+    Templates link with `absolute_url_for(route_name, **path_params)` (backend/templating.py)."""
+    templating = _templating(settings)
+    ctx = {"settings": templating.settings, **context}
+    raw = templating.env.get_template(f"emails/{template}.txt").render(ctx)
     first, _, body = raw.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"emails/{template}.txt must start with a 'Subject:' line")
     subject = " ".join(first.removeprefix("Subject:").split())
-    html = _env.get_template(f"emails/{template}.html").render({**ctx, "subject": subject})
+    html = templating.env.get_template(f"emails/{template}.html").render({**ctx, "subject": subject})
     return RenderedEmail(subject=subject, text=body.lstrip("\n"), html=html)
 
 
-def _message_id() -> str:
-    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "undersigned.localhost"
+def _message_id(settings: Settings | None = None) -> str:
+    domain = parseaddr(_templating(settings).settings.mail_from)[1].rpartition("@")[2] or "undersigned.localhost"
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
@@ -80,12 +81,13 @@ class NewEmail:
 
 
 def _row(*, to: str, template: str, context: dict[str, Any], dedupe_key: str | None,
-         reply_to: str | None) -> dict[str, Any]:
+         reply_to: str | None, settings: Settings | None) -> dict[str, Any]:
     """The outbox row of an email, rendered now (what is sent is what the state was when it was queued)."""
-    rendered = render_email(template, context)
+    settings = _templating(settings).settings
+    rendered = render_email(template, context, settings=settings)
     return {"to_address": to, "template": template, "subject": rendered.subject, "text": rendered.text,
-            "html": rendered.html, "reply_to": reply_to, "next_attempt_at": utcnow(), "message_id": _message_id(),
-            "dedupe_key": dedupe_key}
+            "html": rendered.html, "reply_to": reply_to, "next_attempt_at": utcnow(),
+            "message_id": _message_id(settings), "dedupe_key": dedupe_key}
 
 
 def enqueue(
@@ -97,6 +99,7 @@ def enqueue(
     attachments: list[Attachment] | None = None,
     dedupe_key: str | None = None,
     reply_to: str | None = None,
+    settings: Settings | None = None,
 ) -> Queued | None:
     """Adds an email to the outbox in the caller's transaction. With a dedupe key, at most one row is queued."""
     if not (to or "").strip():
@@ -105,7 +108,8 @@ def enqueue(
         return None
     if dedupe_key is not None and session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
         return None
-    row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to)
+    row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to,
+               settings=settings)
     # A plain INSERT (no ORM instance): the outbox is on no public page.
     email_id = insert_row(session, OutboundEmail, row)
     for item in attachments or []:
@@ -114,14 +118,15 @@ def enqueue(
     return Queued(id=email_id, message_id=row["message_id"])
 
 
-def enqueue_new(*, session: Session, emails: list[NewEmail]) -> None:
+def enqueue_new(*, session: Session, emails: list[NewEmail], settings: Settings | None = None) -> None:
     """Adds several emails to the outbox in one statement (a batch of sign-ons).
 
     Each dedupe key names a row made in this transaction (say, a new signature's id), so no email can have it
     yet and there is nothing to look up first; the unique index on the key still holds.
     """
     insert_rows(session, OutboundEmail, [
-        _row(to=e.to, template=e.template, context=e.context, dedupe_key=e.dedupe_key, reply_to=None)
+        _row(to=e.to, template=e.template, context=e.context, dedupe_key=e.dedupe_key, reply_to=None,
+             settings=settings)
         for e in emails if (e.to or "").strip()])
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import UserSession
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.letters.models import Letter
 from backend.mail.models import OutboundAttachment, OutboundEmail
@@ -144,9 +144,8 @@ def _purge_press_downloads(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def purge_expired(*, session: Session, settings: Settings | None = None) -> dict[str, Any]:
+def purge_expired(*, session: Session, settings: Settings) -> dict[str, Any]:
     """Removes what the retention settings no longer allow; returns (and audits, when anything went) the counts."""
-    settings = settings or get_settings()
     now = utcnow()
     ended = _ended_at(session)
     contact_letters = _expired_letters(ended, now, settings.retention_contact_email_days)

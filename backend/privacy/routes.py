@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend import ratelimit
 from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import User
-from backend.config import get_settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep, settings_of
 from backend.errors import Conflict, InvalidInput
 from backend.privacy import accounts as accounts_privacy
 from backend.privacy import service, subject
@@ -25,8 +25,9 @@ OptText = Annotated[str, Form(max_length=200)]
 
 
 def _limit(request: Request, session: SessionDep, scope: str, setting: str) -> None:
+    settings = settings_of(request)
     ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
-                      limit=str(getattr(get_settings(), setting)))
+                      limit=str(getattr(settings, setting)))
 
 
 def _json_download(data: dict[str, object], filename: str) -> Response:
@@ -96,28 +97,28 @@ def account_handover(request: Request, session: SessionDep, user: CurrentUser, o
         return _close_page(request, session, user, {"handover": "Choose a colleague."}, status_code=422)
     session.commit()
     flash(request, f"{colleague.name} is now an admin.", "success")
-    return RedirectResponse("/account/close", status_code=303)
+    return RedirectResponse(request.app.url_path_for("account_close"), status_code=303)
 
 
 @router.post("/account/close", name="account_close_submit")
-def account_close_submit(request: Request, session: SessionDep, user: CurrentUser,
+def account_close_submit(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
                          password: Annotated[str, Form(max_length=1000)] = "", confirm: OptText = "") -> Response:
     if confirm != "yes":
         return _close_page(request, session, user, {"confirm": "Tick the box to confirm you want to close it."},
                            status_code=422)
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
-                      limit=get_settings().rate_limit_login_account, actor=f"user:{user.id}")
+                      limit=settings.rate_limit_login_account, actor=f"user:{user.id}")
     try:
         accounts_privacy.close_account(session=session, user=user, password=password)
     except (InvalidInput, Conflict) as exc:
         session.rollback()
         if exc.field == "password":
-            ratelimit.hit(scope="login-account", key=user.email, limit=get_settings().rate_limit_login_account)
+            ratelimit.hit(scope="login-account", key=user.email, limit=settings.rate_limit_login_account)
         return _close_page(request, session, user, {exc.field or "form": exc.message}, status_code=exc.status_code)
     session.commit()
     request.state.end_session = True
     flash(request, "Your account is closed and its personal data erased.", "success")
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(request.app.url_path_for("home"), status_code=303)
 
 
 # Site admins: subject access -----------------------------------------------------------------------------
@@ -178,5 +179,5 @@ def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser
 # The privacy notice ----------------------------------------------------------------------------------------
 
 @router.get("/privacy", response_class=HTMLResponse, name="privacy_notice")
-def privacy_notice(request: Request) -> HTMLResponse:
-    return render(request, "privacy/notice.html", {"s": get_settings()})
+def privacy_notice(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return render(request, "privacy/notice.html", {"s": settings})

@@ -320,9 +320,3 @@ def erase_signature(*, session: Session, signature: Signature, actor: str, reaso
                           "letter_pdfs_dropped": dropped})
     forget_public_copies(session=session, letter_id=letter.id)
     return ErasureOutcome(letter=letter, kind=done, removed_signature=removes)
-
-
-def names_removed(*, session: Session, letter_id: int) -> int:
-    """How many listed names were removed from the published letter at their owners' request."""
-    return int(session.exec(select(func.count()).select_from(Erasure).where(Erasure.letter_id == letter_id)
-                            .where(col(Erasure.name_was_public).is_(True))).one())

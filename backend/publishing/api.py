@@ -11,13 +11,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from backend.commitments import service as measured
-from backend.config import get_settings
 from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
 from backend.publishing import service
 from backend.responses import service as responses
 from backend.signatures import identity
-from backend.web import templates
+from backend.templating import Templating
 
 router = APIRouter()
 # NUL is refused app-wide with a 400 (backend.security.reject_nul_characters); the schema says so too.
@@ -163,34 +162,35 @@ class CountOut(BaseModel):
     signatory_count: int
 
 
-def _url(letter: Letter) -> str:
-    return f"{get_settings().base_url}/letters/{letter.slug}"
+def _url(templating: Templating, letter: Letter) -> str:
+    return templating.absolute_url_for("letter_public", slug=letter.slug)
 
 
-def _summary(session: Session, letter: Letter) -> LetterSummary:
+def _summary(request: Request, session: Session, letter: Letter) -> LetterSummary:
     return LetterSummary(
-        slug=letter.slug, title=letter.title, url=_url(letter), published_at=as_utc(letter.published_at),
+        slug=letter.slug, title=letter.title, url=_url(request.app.state.templating, letter),
+        published_at=as_utc(letter.published_at),
         signatory_count=service.signature_count(session=session, letter=letter),
         tags=service.letters.get_tags(session=session, letter_id=letter.id),  # type: ignore[arg-type]
     )
 
 
 @api.get("/letters", response_model=list[LetterSummary], summary="Published letters, newest first")
-def api_letters(session: SessionDep, q: SearchText = "", recipient: SearchText = "", organisation: SearchText = "",
-                tag: SearchText = "", limit: Limit = 100) -> list[LetterSummary]:
+def api_letters(request: Request, session: SessionDep, q: SearchText = "", recipient: SearchText = "",
+                organisation: SearchText = "", tag: SearchText = "", limit: Limit = 100) -> list[LetterSummary]:
     found = service.search(session=session, text=q, recipient=recipient, organisation=organisation, tag=tag,
                            limit=limit)
-    return [_summary(session, letter) for letter in found]
+    return [_summary(request, session, letter) for letter in found]
 
 
 @api.get("/letters/{slug}", response_model=LetterDetail, summary="One published letter",
          responses={404: {"description": "No published letter with this slug"}})
-def api_letter(session: SessionDep, slug: Slug) -> LetterDetail:
+def api_letter(request: Request, session: SessionDep, slug: Slug) -> LetterDetail:
     letter = service.get_public(session=session, slug=slug)
     view = service.public_view(session=session, letter=letter)
     contact = view.press_contact
     return LetterDetail(
-        **_summary(session, letter).model_dump(),
+        **_summary(request, session, letter).model_dump(),
         subject=view.version.subject, salutation=view.version.salutation, body_markdown=view.version.body,
         sign_off=view.version.sign_off, content_hash=view.version.content_hash,
         recipients=[RecipientOut(name=r.name, position=r.position, organisation=r.recipient_organisation)
@@ -200,7 +200,7 @@ def api_letter(session: SessionDep, slug: Slug) -> LetterDetail:
                                       email=contact.email, phone=contact.phone,
                                       out_of_hours_phone=contact.out_of_hours_phone) if contact else None,
         notes_to_editors_markdown=letter.notes_to_editors or "",
-        press_pack_url=f"{_url(letter)}/press-pack.zip",
+        press_pack_url=request.app.state.templating.absolute_url_for("press_pack", slug=letter.slug),
     )
 
 
@@ -274,7 +274,8 @@ def _iso(value: datetime | None) -> str:
 # Atom feeds --------------------------------------------------------------------------------------------------
 
 def _atom(request: Request, name: str, context: dict[str, object]) -> Response:
-    body = templates.env.get_template(name).render({"settings": get_settings(), **context})
+    templating: Templating = request.app.state.templating
+    body = templating.env.get_template(name).render({"settings": templating.settings, **context})
     return Response(body, media_type="application/atom+xml; charset=utf-8",
                     headers={"Cache-Control": "public, max-age=300"})
 

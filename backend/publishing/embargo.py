@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.letters import service as letters
@@ -123,15 +124,7 @@ def published_letter_of(*, session: Session, token: str) -> Letter | None:
     return letter if letter is not None and letter.status == "published" else None
 
 
-def send_press_link(*, session: Session, letter: Letter, link: PressLink, token: str) -> None:
-    """Emails a press link to its journalist."""
-    mail.enqueue(session=session, to=link.email, template="press_link",
-                 context={"letter": letter, "link": link, "url": f"/press/{token}",
-                          "embargo_line": service.embargo_line(letter=letter, embargoed=True)},
-                 dedupe_key=f"press-link:{link.id}:{link.token_hash}")
-
-
-def resend_press_link(*, session: Session, letter: Letter, press_link_id: int, user: User,
+def resend_press_link(*, session: Session, settings: Settings, letter: Letter, press_link_id: int, user: User,
                       ip: str | None) -> PressLink:
     """Emails a press link again, as a fresh link (only its hash is kept, so the old one cannot be re-sent)."""
     campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
@@ -146,7 +139,7 @@ def resend_press_link(*, session: Session, letter: Letter, press_link_id: int, u
     link.token_hash = hash_token(token)
     session.add(link)
     session.flush()
-    send_press_link(session=session, letter=letter, link=link, token=token)
+    service.send_press_link(session=session, settings=settings, letter=letter, link=link, token=token)
     audit.record(session=session, action="press_link_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"press_link": link.id})
     return link

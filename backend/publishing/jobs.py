@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from backend.db import session_for_write
 from backend.publishing import documents, service
-from backend.worker import scheduled_job
+from backend.scheduler import scheduled_job
 
 
 @scheduled_job("publish at embargo")

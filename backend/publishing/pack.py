@@ -12,15 +12,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session
 
-from backend.config import get_settings
+from backend.config import Settings
+from backend.db import as_utc
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter
 from backend.letters.rendering import letter_date, render_letter, render_template, split_signatories, uk_date
 from backend.publishing import service
 from backend.signatures import csvio, identity, logos
+from backend.templating import current, for_settings
 from backend.text import xml_safe
 
 PACK_FILES = {
@@ -126,8 +127,6 @@ def context(*, session: Session, letter: Letter, embargoed: bool) -> PackContext
 
 
 def _embargo_day(letter: Letter) -> Any:
-    from backend.db import as_utc
-
     at = as_utc(letter.embargo_at)
     published = as_utc(letter.published_at)
     if at is not None and published is not None and published < at:  # published early: the day it happened
@@ -176,7 +175,7 @@ class _SafeParagraph:
 
 
 def _docx() -> _SafeDocument:
-    from docx import Document
+    from docx import Document  # deliberate: python-docx loads lxml, only when the worker builds a pack
 
     return _SafeDocument(Document())
 
@@ -288,13 +287,11 @@ def logo_files(*, ctx: PackContext) -> dict[str, Path]:
     return found
 
 
-def readme(*, ctx: PackContext, files: list[str]) -> str:
-    """The short index of the pack."""
-    # A plain-text file: no HTML escaping (nothing here is ever shown as HTML).
-    env = Environment(loader=FileSystemLoader(get_settings().templates_dir), autoescape=False,  # noqa: S701
-                      trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("press/README.txt").render(
-        {"ctx": ctx, "view": ctx.view, "files": files, "settings": get_settings(),
+def readme(*, ctx: PackContext, files: list[str], settings: Settings | None = None) -> str:
+    """The short index of the pack (a .txt template: the one environment does not HTML-escape it)."""
+    templating = for_settings(settings) if settings is not None else current()
+    return templating.env.get_template("press/README.txt").render(
+        {"ctx": ctx, "view": ctx.view, "files": files, "settings": templating.settings,
          "has_logos": any(name.startswith("logos/") for name in files)})
 
 

@@ -11,12 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import utcnow
 from backend.letters.models import Letter, LetterRecipient
 from backend.publishing.models import DocumentBuild
+from backend.templating import current
 
 
 def bump(*, session: Session, letter_id: int | None) -> None:
@@ -45,15 +47,16 @@ def bump_for_recipient(*, session: Session, recipient_id: int | None) -> None:
 
 
 def _insert(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def queue(*, session: Session, letter_id: int, kind: str, revision: int, delay: float | None = None) -> None:
+def queue(*, session: Session, letter_id: int, kind: str, revision: int, delay: float | None = None,
+          settings: Settings | None = None) -> None:
     """Asks for the documents of this revision (one row per letter and kind: a later change replaces an earlier
-    one still waiting, and a build under way for an older revision is built again after it)."""
-    wait = get_settings().document_coalesce_seconds if delay is None else delay
+    one still waiting, and a build under way for an older revision is built again after it).
+
+    Without `delay`, the settings' coalescing wait (without `settings`, the process's: PENDING, issue 18)."""
+    wait = (settings or current().settings).document_coalesce_seconds if delay is None else delay
     now = utcnow()
     values = {"letter_id": letter_id, "kind": kind, "status": "queued", "wanted_revision": revision,
               "not_before": now + timedelta(seconds=wait), "attempts": 0, "last_error": "", "files": "{}",

@@ -14,18 +14,22 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
-from backend.campaigns.routes import FormDep, text
-from backend.config import get_settings
+from backend.campaigns import service as campaigns
+from backend.config import Settings
 from backend.db import SessionDep, as_utc, utcnow
+from backend.deps import FormDep, SettingsDep
+from backend.deps import form_text as text
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
+from backend.letters.rendering import render_letter
 from backend.mail import service as mail
 from backend.publishing import documents, embargo, pack, pagecache, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
 from backend.signatures.models import Signature
-from backend.web import flash, render, templates
+from backend.templating import Templating
+from backend.web import flash, render
 
 router = APIRouter()
 
@@ -65,12 +69,11 @@ def _published_or_404(session: Session, slug: str) -> Letter:
     return service.get_public(session=session, slug=slug)
 
 
-def _render_public_page(session: Session, letter: Letter) -> bytes:
+def _render_public_page(templating: Templating, session: Session, letter: Letter) -> bytes:
     view = service.public_view(session=session, letter=letter)
-    from backend.letters.rendering import render_letter
-
-    settings = get_settings()
-    logos_by_name = {s.display_name: f"/letters/{letter.slug}/logos/{s.id}.png"
+    settings = templating.settings
+    url_for = templating.absolute_url_for
+    logos_by_name = {s.display_name: url_for("letter_logo", slug=letter.slug, signature_id=s.id)
                      for s in view.signatures if s.logo_path and s.kind == "organisation"}
     ctx: dict[str, Any] = {
         # The page is the same for everyone (a CDN may serve it): no user, no CSRF token, no messages.
@@ -79,10 +82,10 @@ def _render_public_page(session: Session, letter: Letter) -> bytes:
         "letter_html": render_letter(session=session, letter=letter, version=view.version,
                                      signatures=view.signatures),
         "logos": [(name, url) for name, url in logos_by_name.items()],
-        "url": f"{settings.base_url}/letters/{letter.slug}",
+        "url": url_for("letter_public", slug=letter.slug),
         "count": len(view.signatures),
     }
-    return templates.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
+    return templating.env.get_template("publishing/letter.html").render(ctx).encode("utf-8")
 
 
 def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pagecache.Key, str]:
@@ -102,9 +105,9 @@ def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache
         letter = service.get_by_slug(session=session, slug=slug)
         if letter.status != "published":
             if service.is_member(session=session, letter=letter, user=request.state.user):
-                return RedirectResponse(f"/letters/{letter.slug}/overview", status_code=303)
+                return RedirectResponse(request.app.url_path_for("letter", slug=letter.slug), status_code=303)
             raise NotFound("There is no letter at this address.")
-        return pagecache.get_or_render(key, lambda: _render_public_page(session, letter))
+        return pagecache.get_or_render(key, lambda: _render_public_page(request.app.state.templating, session, letter))
 
 
 @router.get("/letters/{slug}", response_class=HTMLResponse, name="letter_public")
@@ -162,6 +165,7 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 # The press pack (public once published) ---------------------------------------------------------------------
 
 def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+    settings: Settings = request.app.state.settings
     """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
     kind = "embargoed" if embargoed else "public"
     files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
@@ -171,8 +175,8 @@ def _pack_file(request: Request, session: Session, letter: Letter, name: str, em
     download = f"{letter.slug}-{name.replace('/', '-')}"
     headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
                "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
-    if get_settings().x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
-        relative = path.resolve().relative_to(Path(get_settings().media_dir).resolve())
+    if settings.x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = path.resolve().relative_to(Path(settings.media_dir).resolve())
         return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
                                  "Content-Type": pack.media_type(name),
                                  "Content-Disposition": f'attachment; filename="{download}"'})
@@ -198,13 +202,11 @@ def press_file(request: Request, session: SessionDep, slug: str, name: str) -> R
 def press_preview(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:  # the embargo is over: the link leads to the public page and its pack
-        return RedirectResponse(f"/letters/{published.slug}", status_code=303)
+        return RedirectResponse(request.app.url_path_for("letter_public", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
     session.commit()
     view = service.public_view(session=session, letter=letter)
-    from backend.letters.rendering import render_letter
-
     return render(request, "press/preview.html", {
         "link": link, "letter": letter, "view": view, "token": token,
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
@@ -218,7 +220,7 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
-        return RedirectResponse(f"/letters/{published.slug}/press-pack.zip", status_code=303)
+        return RedirectResponse(request.app.url_path_for("press_pack", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
@@ -229,7 +231,8 @@ def press_link_pack(request: Request, session: SessionDep, token: str) -> Respon
 def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
-        return RedirectResponse(f"/letters/{published.slug}/press/{name}", status_code=303)
+        return RedirectResponse(request.app.url_path_for("press_file", slug=published.slug, name=name),
+                                status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
@@ -241,8 +244,6 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
 # The lead's publish page -------------------------------------------------------------------------------------
 
 def _lead_letter(session: Session, slug: str, user: User) -> Letter:
-    from backend.campaigns import service as campaigns
-
     letter = service.get_by_slug(session=session, slug=slug)
     campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="viewer")
     return letter
@@ -251,8 +252,6 @@ def _lead_letter(session: Session, slug: str, user: User) -> Letter:
 def _publish_page(request: Request, session: Session, letter: Letter, user: User, *,
                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                   new_link: str | None = None, status_code: int = 200, emailed_to: str = "") -> HTMLResponse:
-    from backend.campaigns import service as campaigns
-
     role = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
     embargo = as_utc(letter.embargo_at)
     return render(request, "publishing/publish.html", {
@@ -301,7 +300,7 @@ def _action(request: Request, session: Session, letter: Letter, user: User, acti
         return _publish_page(request, session, letter, user, errors={"publish": exc.message}, status_code=422)
     session.commit()
     flash(request, message, "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 def _confirm_page(request: Request, session: Session, letter: Letter, status_code: int = 200) -> HTMLResponse:
@@ -315,7 +314,7 @@ def _confirm_page(request: Request, session: Session, letter: Letter, status_cod
 def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     if not embargo.embargo_ahead(letter):
-        return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+        return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
     return _confirm_page(request, session, letter)
 
 
@@ -338,23 +337,21 @@ def publish_cancel(request: Request, session: SessionDep, user: CurrentUser, slu
 
 
 @router.post("/letters/{slug}/publish/press-links", response_class=HTMLResponse, name="press_link_create")
-def press_link_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                      slug: str) -> Response:
+def press_link_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                      form: FormDep, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     values = {k: text(form, k)[:300] for k in ("journalist", "outlet", "email")}
     try:
-        link, token = service.create_press_link(session=session, letter=letter, user=user, ip=client_ip(request),
-                                               **values)
-        if link.email:
-            embargo.send_press_link(session=session, letter=letter, link=link, token=token)
+        link, token = service.create_press_link(session=session, settings=settings, letter=letter, user=user,
+                                               ip=client_ip(request), **values)
     except InvalidInput as exc:
         session.rollback()
         return _publish_page(request, session, letter, user, values=values,
                              errors={exc.field or "journalist": exc.message}, status_code=422)
     session.commit()
     # The token is shown once, on this page, to copy and send to the journalist; only its hash is kept.
-    return _publish_page(request, session, letter, user, new_link=f"{get_settings().base_url}/press/{token}",
-                         emailed_to=link.email)
+    new_link = settings.base_url.rstrip("/") + request.app.url_path_for("press_preview", token=token)
+    return _publish_page(request, session, letter, user, new_link=new_link, emailed_to=link.email)
 
 
 @router.post("/letters/{slug}/publish/embargo", response_class=HTMLResponse, name="letter_embargo_move")
@@ -376,19 +373,20 @@ def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form:
         names = ", ".join(link.journalist for link in moved.to_tell)
         message += f" Tell {names} yourself: their press links have no email."
     flash(request, message, "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
-def press_link_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+def press_link_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                       press_link_id: int) -> Response:
     letter = _lead_letter(session, slug, user)
-    link = embargo.resend_press_link(session=session, letter=letter, press_link_id=press_link_id, user=user,
+    link = embargo.resend_press_link(session=session, settings=settings, letter=letter, press_link_id=press_link_id,
+                                     user=user,
                                      ip=client_ip(request))
     session.commit()
     flash(request, f"A new press link is emailed to {link.journalist} at {link.email}; the earlier one stops "
                    "working.", "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
@@ -399,7 +397,7 @@ def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, 
                                      ip=client_ip(request))
     session.commit()
     flash(request, f"The press link for {link.journalist} is revoked.", "success")
-    return RedirectResponse(f"/letters/{letter.slug}/publish", status_code=303)
+    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
 
 
 from backend.publishing.api import router as api_router  # noqa: E402  (after the page routes: same prefix order)

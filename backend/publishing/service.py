@@ -15,6 +15,7 @@ from backend.audit import service as audit
 from backend.campaigns import service as campaigns
 from backend.clock import LONDON
 from backend.commitments import service as measured_commitments
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from backend.letters import service as letters
@@ -22,7 +23,9 @@ from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterRecipient, LetterTag, LetterVersion, PressContact, Quote, Recipient
 from backend.mail import addresses
 from backend.mail import service as mail
+from backend.privacy.models import Erasure
 from backend.publishing import revision
+from backend.publishing import search as search_index
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
 from backend.responses import service as responses
 from backend.responses.models import Commitment, CommitmentEvidence, Response
@@ -50,8 +53,6 @@ def get_published(*, session: Session, limit: int = 50) -> list[Letter]:
 def search(*, session: Session, text: str = "", recipient: str = "", organisation: str = "", tag: str = "",
            limit: int = 100) -> list[Letter]:
     """Published letters matching every given term (full text: words in any order, case ignored), newest first."""
-    from backend.publishing import search as search_index
-
     return search_index.search(session=session, limit=limit, query=search_index.Query(
         text=text, recipient=recipient, organisation=organisation, tag=tag))
 
@@ -138,9 +139,9 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
 
 
 def _names_removed(session: Session, letter_id: int) -> int:
-    from backend.privacy import service as privacy  # privacy drops this domain's pages and packs
-
-    return privacy.names_removed(session=session, letter_id=letter_id)
+    """How many listed names were removed from the published letter at their owners' request."""
+    return int(session.exec(select(func.count()).select_from(Erasure).where(Erasure.letter_id == letter_id)
+                            .where(col(Erasure.name_was_public).is_(True))).one())
 
 
 def _latest(session: Session, stmt: Any) -> str:
@@ -232,8 +233,6 @@ def _claim(*, session: Session, letter_id: int, due_before: datetime | None) -> 
 def _after_publication(*, session: Session, letter: Letter, actor: str, actor_user_id: int | None,
                        ip: str | None) -> None:
     """Audit, index for search, and tell every listed signatory (once: the dedupe key is per letter and signature)."""
-    from backend.publishing import search as search_index
-
     search_index.index_letter(session=session, letter=letter)
     signatures = final_signatures(session=session, letter=letter)
     audit.record(session=session, action="letter_published", actor=actor, actor_user_id=actor_user_id,
@@ -340,9 +339,10 @@ def _clean(value: str, limit: int) -> str:
     return " ".join((value or "").split())[:limit]
 
 
-def create_press_link(*, session: Session, letter: Letter, journalist: str, outlet: str, email: str,
-                      user: User, ip: str | None) -> tuple[PressLink, str]:
-    """A named press link until the embargo lifts (lead only); returns the row and the token to share."""
+def create_press_link(*, session: Session, settings: Settings, letter: Letter, journalist: str, outlet: str,
+                      email: str, user: User, ip: str | None) -> tuple[PressLink, str]:
+    """A named press link until the embargo lifts (lead only), emailed to the journalist when there is an
+    address; returns the row and the token to share."""
     campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
     if letter.status == "published":
         raise Conflict("This letter is published: journalists can use the public page and its press pack.")
@@ -364,7 +364,18 @@ def create_press_link(*, session: Session, letter: Letter, journalist: str, outl
     audit.record(session=session, action="press_link_created", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"press_link": link.id, "journalist": name, "outlet": link.outlet})
+    if link.email:
+        send_press_link(session=session, settings=settings, letter=letter, link=link, token=token)
     return link, token
+
+
+def send_press_link(*, session: Session, settings: Settings | None = None, letter: Letter, link: PressLink,
+                    token: str) -> None:
+    """Emails a press link to its journalist."""
+    mail.enqueue(session=session, settings=settings, to=link.email, template="press_link",
+                 context={"letter": letter, "link": link, "token": token,
+                          "embargo_line": embargo_line(letter=letter, embargoed=True)},
+                 dedupe_key=f"press-link:{link.id}:{link.token_hash}")
 
 
 def revoke_press_link(*, session: Session, letter: Letter, press_link_id: int, user: User,

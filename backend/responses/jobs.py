@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from backend.db import session_for_write
 from backend.responses import service
-from backend.worker import scheduled_job
+from backend.scheduler import scheduled_job
 
 
 @scheduled_job("overdue replies", every_seconds=15 * 60)

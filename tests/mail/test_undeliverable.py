@@ -40,17 +40,16 @@ def test_a_refused_account_address_shows_on_the_account_page(client, db, make_us
     assert "is refused by its mail server" not in client.get("/account").text
 
 
-def test_a_refused_journalist_address_shows_beside_its_press_link(client, db, make_user, login, smtp, deliver):
+def test_a_refused_journalist_address_shows_beside_its_press_link(app, client, db, make_user, login, smtp, deliver):
     from datetime import timedelta
 
-    from backend.publishing import embargo
     from backend.publishing import service as publishing
     from tests.day.helpers import sent_letter
 
     ready = sent_letter(db, make_user, embargo_in=timedelta(days=2))
-    link, token = publishing.create_press_link(session=db, letter=ready.letter, journalist="Jo Journalist",
-                                               outlet="The Daily", email="jo@daily.example", user=ready.lead, ip=None)
-    embargo.send_press_link(session=db, letter=ready.letter, link=link, token=token)
+    publishing.create_press_link(session=db, settings=app.state.settings, letter=ready.letter,
+                                 journalist="Jo Journalist", outlet="The Daily", email="jo@daily.example",
+                                 user=ready.lead, ip=None)
     db.commit()
     smtp.reject = (550, "5.1.1 No such mailbox")
     deliver()

@@ -42,7 +42,8 @@ def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: 
     audit.record(session=db, action="signature_confirmed", actor=f"signatory {ivy.contact_email}",
                  subject_type="signature", subject_id=ivy.id, ip="203.0.113.7", details={"content_hash": "abc"})
     audit.record(session=db, action="login", actor="user:1 lead@lead.example", ip="198.51.100.4")
-    accounts.start_session(session=db, user=ready.lead, ip="198.51.100.5", user_agent="TestBrowser/1.0")
+    accounts.start_session(session=db, settings=settings, user=ready.lead, ip="198.51.100.5",
+                           user_agent="TestBrowser/1.0")
     publishing.publish(session=db, letter=ready.letter, user=ready.lead, ip="192.0.2.50")
     link = PressLink(letter_id=ready.letter.id, journalist="Jo", outlet="Daily", email="jo@daily.example",
                      token_hash="x" * 64)

@@ -1,0 +1,116 @@
+"""The one Jinja environment of a process: pages, emails, the letter, the press pack.
+
+`create_app(settings)` builds a `Templating` and puts it on `app.state.templating`; the worker and the CLI build
+theirs from their settings (with the route table, so emails can link by route name). The last one built by an
+entry point is the process's `current()`, for code that renders without a request (a queued email, a PDF).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from starlette.routing import Router
+
+from backend.clock import LONDON
+from backend.config import Settings, get_settings
+from backend.db import as_utc
+from backend.security import CSRF_FIELD
+
+
+def london(value: datetime | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:
+    """A datetime shown in Europe/London with its zone (GMT or BST)."""
+    if value is None:
+        return ""
+    aware = as_utc(value)
+    assert aware is not None
+    return aware.astimezone(LONDON).strftime(fmt)
+
+
+def build_environment(settings: Settings) -> Environment:
+    """The environment: HTML and XML escaped, text (emails' .txt, the press pack's README) not."""
+    env = Environment(
+        loader=FileSystemLoader(settings.templates_dir),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), disabled_extensions=("txt",),
+                                     default_for_string=True, default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # Outside development a template changes only with a deploy (and a restart): no stat() of it per render.
+        auto_reload=settings.is_development,
+    )
+    env.filters["london"] = london
+    env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["settings"] = settings
+    return env
+
+
+class Templating:
+    """The environment built from one `Settings`, and links by route name for what is read outside the site."""
+
+    def __init__(self, settings: Settings, router: Router | None = None) -> None:
+        self.settings = settings
+        self.router = router
+        self.env = build_environment(settings)
+        self.env.globals["absolute_url_for"] = self.absolute_url_for
+        # Before Jinja2Templates wraps the environment (it only sets its own `url_for` when there is none).
+        self.env.globals["url_for"] = self._url_for
+
+    @pass_context
+    def _url_for(self, context: Context, name: str, /, **path_params: Any) -> str:
+        """`url_for(route_name, **path_params)` in every template: the path (`/letters/x`), from the request's
+        app when there is one, else from the route table (a page rendered once for everyone, a PDF)."""
+        request = context.get("request")
+        if request is not None:
+            return request.scope.get("root_path", "") + str(request.app.url_path_for(name, **path_params))
+        return self.path_for(name, **path_params)
+
+    def path_for(self, name: str, /, **path_params: Any) -> str:
+        """The path of a route by its name, from the route table."""
+        if self.router is None:
+            raise RuntimeError("url_for needs the route table: build Templating(settings, router)")
+        return str(self.router.url_path_for(name, **{k: str(v) for k, v in path_params.items()}))
+
+    def absolute_url_for(self, name: str, /, **path_params: Any) -> str:
+        """`https://site.example/letters/x` for a route name: links in emails, feeds and the press pack."""
+        return self.settings.base_url.rstrip("/") + self.path_for(name, **path_params)
+
+
+_lock = threading.Lock()
+_current: Templating | None = None
+_by_settings: dict[int, tuple[Settings, Templating]] = {}
+
+
+def install(templating: Templating) -> Templating:
+    """Makes `templating` the process's current one (called by the entry points: create_app, worker, cli)."""
+    global _current
+    with _lock:
+        _current = templating
+        _by_settings[id(templating.settings)] = (templating.settings, templating)
+    return templating
+
+
+def current() -> Templating:
+    """The templating the entry point installed (create_app, the CLI, a test suite's engine fixture); without one,
+    one from the environment's settings that cannot link by route name."""
+    found = _current
+    if found is None:
+        # The entry point of last resort: the environment's settings, without the route table (which sits above
+        # the domains), so links by route name raise until an entry point installs one.
+        return install(Templating(get_settings()))
+    return found
+
+
+def for_settings(settings: Settings) -> Templating:
+    """The templating of these settings (built once per settings object, with the current route table)."""
+    with _lock:
+        known = _by_settings.get(id(settings))
+        if known is not None and known[0] is settings:
+            return known[1]
+    router = _current.router if _current is not None else None
+    templating = Templating(settings, router)
+    with _lock:
+        _by_settings[id(settings)] = (settings, templating)
+    return templating
