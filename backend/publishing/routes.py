@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.deps import CurrentUser
@@ -92,10 +91,6 @@ def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pageca
     return (letter_id, revision, day, kind), f'"{kind}-{letter_id}-{revision}-{day}"'
 
 
-# The one query of a cached page or a 304: three columns, by the unique slug, no ORM objects.
-_KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
-
-
 def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache.Key) -> Response | bytes:
     """The thread-pool half of the public page: a member's redirect, a 404, or the page's bytes (rendered once)."""
     with Session(engine, expire_on_commit=False) as session:
@@ -112,8 +107,7 @@ async def letter_public(request: Request, slug: str) -> Response:
     """The public letter page. Async: its one query (the letter's id, status and public revision) runs on the
     event loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
     engine = request.app.state.engine
-    with engine.connect() as connection:
-        found = connection.execute(_KEY_QUERY, {"slug": slug}).first()
+    found = pagecache.public_key_of(engine, slug)
     if found is None:
         raise NotFound("There is no letter at this address.")
     letter_id, status, revision = found
