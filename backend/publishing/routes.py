@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns.routes import FormDep, text
-from backend.config import get_settings
+from backend.config import Settings, get_settings
 from backend.db import SessionDep, as_utc, utcnow
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter
 from backend.mail import service as mail
@@ -155,18 +156,24 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 
 # The press pack (public once published) ---------------------------------------------------------------------
 
-def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
+def _pack_file(request: Request, session: Session, settings: Settings, letter: Letter, name: str,
+               embargoed: bool) -> Response:
     """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
     kind = "embargoed" if embargoed else "public"
-    files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
+    session.close()  # the wait holds no connection and no transaction (the letter keeps what was loaded)
+    try:
+        files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind,
+                                    wait_seconds=settings.document_wait_seconds)
+    except documents.DocumentsNotReady as exc:
+        raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
     path = documents.path_of(files, name)
     if path is None:
         raise NotFound("There is no such file in the press pack.")
     download = f"{letter.slug}-{name.replace('/', '-')}"
     headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
                "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
-    if get_settings().x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
-        relative = path.resolve().relative_to(Path(get_settings().media_dir).resolve())
+    if settings.x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = path.resolve().relative_to(Path(settings.media_dir).resolve())
         return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
                                  "Content-Type": pack.media_type(name),
                                  "Content-Disposition": f'attachment; filename="{download}"'})
@@ -174,16 +181,16 @@ def _pack_file(request: Request, session: Session, letter: Letter, name: str, em
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
-def press_pack(request: Request, session: SessionDep, slug: str) -> Response:
-    return _pack_file(request, session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+def press_pack(request: Request, session: SessionDep, settings: SettingsDep, slug: str) -> Response:
+    return _pack_file(request, session, settings, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
 
 
 @router.get("/letters/{slug}/press/{name:path}", name="press_file")
-def press_file(request: Request, session: SessionDep, slug: str, name: str) -> Response:
+def press_file(request: Request, session: SessionDep, settings: SettingsDep, slug: str, name: str) -> Response:
     letter = _published_or_404(session, slug)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
-    return _pack_file(request, session, letter, name, embargoed=False)
+    return _pack_file(request, session, settings, letter, name, embargoed=False)
 
 
 # Press links (before the embargo) ---------------------------------------------------------------------------
@@ -209,18 +216,19 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 
 
 @router.get("/press/{token}/press-pack.zip", name="press_link_pack")
-def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
+def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
         return RedirectResponse(f"/letters/{published.slug}/press-pack.zip", status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
-    return _pack_file(request, session, letter, pack.ZIP_NAME, embargoed=True)
+    return _pack_file(request, session, settings, letter, pack.ZIP_NAME, embargoed=True)
 
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
-def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
+def press_link_file(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                    name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
         return RedirectResponse(f"/letters/{published.slug}/press/{name}", status_code=303)
@@ -229,7 +237,7 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
         raise NotFound("There is no such file in the press pack.")
     service.log_download(session=session, link=link, file=name, ip=client_ip(request))
     session.commit()
-    return _pack_file(request, session, letter, name, embargoed=True)
+    return _pack_file(request, session, settings, letter, name, embargoed=True)
 
 
 # The lead's publish page -------------------------------------------------------------------------------------
