@@ -20,13 +20,13 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-Call = Callable[[], Awaitable[tuple[int, dict[bytes, bytes], int]]]
+Call = Callable[[], Coroutine[Any, Any, tuple[int, dict[bytes, bytes], int]]]
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

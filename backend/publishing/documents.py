@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, case, or_, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from backend.commitments import export as commitments_export
@@ -211,8 +212,9 @@ def status_of(*, session: Session, letter: Letter) -> list[Status]:
 
 
 POLL_SECONDS = 0.2  # how often a waiting download reads the build's row
-_ROW = select(DocumentBuild.id, DocumentBuild.status, DocumentBuild.wanted_revision, DocumentBuild.built_revision,
-              DocumentBuild.files, DocumentBuild.last_error, DocumentBuild.not_before)
+_ROW = select_columns(*(col(c) for c in (
+    DocumentBuild.id, DocumentBuild.status, DocumentBuild.wanted_revision, DocumentBuild.built_revision,
+    DocumentBuild.files, DocumentBuild.last_error, DocumentBuild.not_before)))
 
 
 def _read(engine: Engine, letter_id: int, kind: str) -> Any:
