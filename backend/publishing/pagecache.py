@@ -53,14 +53,16 @@ def get_or_render(key: Key, render: Callable[[], bytes]) -> bytes:
 
 # The one query of a 304 or a cached page, compiled once per database kind.
 _KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
-_compiled: dict[str, tuple[str, bool]] = {}
+_compiled: dict[tuple[str, str], tuple[str, bool]] = {}
 
 
 def _statement(engine: Engine) -> tuple[str, bool]:
-    found = _compiled.get(engine.dialect.name)
+    """The key query's SQL for this database and driver, and whether its parameters are positional."""
+    kind = (engine.dialect.name, engine.dialect.driver)
+    found = _compiled.get(kind)
     if found is None:
         compiled = _KEY_QUERY.compile(dialect=engine.dialect)
-        found = _compiled[engine.dialect.name] = (str(compiled), bool(compiled.positional))
+        found = _compiled[kind] = (str(compiled), bool(compiled.positional))
     return found
 
 
