@@ -31,20 +31,11 @@ from backend.db import make_engine
 from backend.errors import ServiceError
 from backend.migrations import ensure_current
 from backend.routes import include_routers
-from backend.security import csrf_cookie, csrf_protect, reject_nul_characters
+from backend.security import add_security_headers, csrf_cookie, guard, is_public_answer, security_headers
 from backend.templating import Templating, install
 from backend.web import page_templates, render
 
 log = logging.getLogger(__name__)
-
-TOKEN_PATH_PREFIXES = ("/verify", "/reset", "/invite", "/sign", "/confirm", "/manage", "/press", "/coalition")
-
-
-def _content_security_policy() -> str:
-    return (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
 
 
 def _load_user(engine: Any, settings: Settings, token: str) -> Any:
@@ -73,7 +64,7 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
         title="Undersigned",
         description="Open letters for coalitions of charities. The JSON API lives under /api/v1.",
         lifespan=lifespan,
-        dependencies=[Depends(reject_nul_characters), Depends(csrf_protect)],
+        dependencies=[Depends(guard)],
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -122,6 +113,7 @@ class SessionAndHeaders:
         self.app = app
         self.settings = settings
         self.engine = engine
+        self.security_headers = security_headers(production=settings.is_production)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,21 +131,25 @@ class SessionAndHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", []))
-                _finish_response(request, MutableHeaders(raw=message["headers"]), settings, token, raw_flash)
+                raw = message["headers"] = list(message.get("headers", []))
+                add_security_headers(raw, scope["path"], self.security_headers)
+                if not is_public_answer(raw):  # a page a shared cache may keep sets no cookie
+                    _set_cookies(request, MutableHeaders(raw=raw), settings, token, raw_flash)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _finish_response(request: Request, headers: MutableHeaders, settings: Settings, token: str | None,
-                     raw_flash: str | None) -> None:
-    """Security headers and cookies, on the headers of the response about to be sent."""
-    _set_security_headers(request, _Headed(headers), settings)
+def _set_cookies(request: Request, headers: MutableHeaders, settings: Settings, token: str | None,
+                 raw_flash: str | None) -> None:
+    """The session, CSRF and flash cookies, on the headers of the response about to be sent."""
+    state = request.state
+    if not (token or raw_flash or getattr(state, "csrf_seed_new", False) or getattr(state, "flash_out", None)
+            or getattr(state, "new_session", None) is not None or getattr(state, "end_session", False)):
+        return  # most answers: no cookie to set or clear
     cookies = Response()  # only for Starlette's cookie formatting
     cookies.raw_headers.clear()
     secure = settings.is_production
-    state = request.state
     if getattr(state, "csrf_seed_new", False):
         headers.append(*(part.decode("latin-1") for part in csrf_cookie(state.csrf_seed)))
     new_session = getattr(state, "new_session", None)
@@ -172,29 +168,6 @@ def _finish_response(request: Request, headers: MutableHeaders, settings: Settin
         cookies.delete_cookie(settings.flash_cookie_name, path="/", secure=secure, httponly=True, samesite="lax")
     for key, value in cookies.raw_headers:
         headers.append(key.decode("latin-1"), value.decode("latin-1"))
-
-
-class _Headed:
-    """What `_set_security_headers` needs of a response: its headers."""
-
-    def __init__(self, headers: MutableHeaders) -> None:
-        self.headers = headers
-
-
-def _set_security_headers(request: Request, response: Response | _Headed, settings: Settings) -> None:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", _content_security_policy())
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.url.path.startswith(TOKEN_PATH_PREFIXES):
-        headers["Referrer-Policy"] = "no-referrer"
-        headers.setdefault("Cache-Control", "no-store")
-    else:
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if settings.is_production:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
 def _wants_json(request: Request) -> bool:

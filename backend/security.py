@@ -83,29 +83,8 @@ def is_form(request: Request) -> bool:
     return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
-async def csrf_protect(request: Request) -> None:
-    """App-wide dependency: every unsafe request must carry a valid token, so no route can forget it."""
-    if request.method not in UNSAFE_METHODS:
-        return
-    seed = request.cookies.get(get_settings().csrf_cookie_name)
-    sent = request.headers.get("x-csrf-token")
-    if sent is None and is_form(request):
-        try:
-            form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
-        except HTTPException:  # a body over its limit (backend.bodylimit): 413
-            raise
-        except Exception as exc:  # malformed multipart body
-            raise HTTPException(400, "The form could not be read.") from exc
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
-    if not csrf_valid(seed, sent):
-        raise HTTPException(
-            403,
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        )
-
-
 NUL_MESSAGE = "What was sent contains a NUL character (code 0), which cannot be stored. Remove it and try again."
+CSRF_MESSAGE = "This form has expired or did not come from this site. Go back, reload the page and try again."
 
 
 def nul_in_address(request: Request) -> bool:
@@ -114,11 +93,16 @@ def nul_in_address(request: Request) -> bool:
     return b"%00" in raw_query or b"\x00" in raw_query or "\x00" in request.scope["path"]
 
 
-async def reject_nul_characters(request: Request) -> None:
-    """App-wide dependency: no NUL in the query string or a form field (PostgreSQL text cannot hold one)."""
+async def guard(request: Request) -> None:
+    """The app-wide dependency, one for every route: no NUL in the address (PostgreSQL text cannot hold one); and
+    for an unsafe request, its form read once: no NUL in a field (400), then a valid CSRF token (403), so no route
+    can forget it. A GET or HEAD costs two byte scans."""
     if nul_in_address(request):
         raise HTTPException(400, NUL_MESSAGE)
-    if request.method in UNSAFE_METHODS and is_form(request):
+    if request.scope["method"] not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if is_form(request):
         try:
             form: FormData = await request.form(max_part_size=FORM_FIELD_LIMIT)
         except HTTPException:  # a body over its limit (backend.bodylimit): 413
@@ -127,6 +111,57 @@ async def reject_nul_characters(request: Request) -> None:
             raise HTTPException(400, "The form could not be read.") from exc
         if any(isinstance(value, str) and "\x00" in value for _, value in form.multi_items()):
             raise HTTPException(400, NUL_MESSAGE)
+        if sent is None:
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
+    if not csrf_valid(request.cookies.get(get_settings().csrf_cookie_name), sent):
+        raise HTTPException(403, CSRF_MESSAGE)
+
+
+# Security headers ---------------------------------------------------------------------------------------------
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# Addresses that carry a secret token: no Referer leaves them, and no cache keeps them.
+TOKEN_PATH_PREFIXES = ("/verify", "/reset", "/invite", "/sign", "/confirm", "/manage", "/press", "/coalition")
+
+Header = tuple[bytes, bytes]
+_EVERY_ANSWER: tuple[Header, ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_HSTS: Header = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_NO_REFERRER: Header = (b"referrer-policy", b"no-referrer")
+_REFERRER: Header = (b"referrer-policy", b"strict-origin-when-cross-origin")
+_NO_STORE: Header = (b"cache-control", b"no-store")
+
+
+def security_headers(*, production: bool) -> tuple[tuple[Header, ...], tuple[Header, ...]]:
+    """The headers every answer carries (built once per app): (for an ordinary address, for a token address)."""
+    base = (*_EVERY_ANSWER, *((_HSTS,) if production else ()))
+    return (*base, _REFERRER), (*base, _NO_REFERRER, _NO_STORE)
+
+
+def add_security_headers(raw: list[Header], path: str, headers: tuple[tuple[Header, ...], tuple[Header, ...]]
+                         ) -> None:
+    """Adds the security headers (from `security_headers`) to a response's raw headers, keeping those the route
+    set; on a token address the Referrer-Policy is always no-referrer."""
+    present = {key for key, _ in raw}  # Starlette writes header names in lower case
+    token_path = path.startswith(TOKEN_PATH_PREFIXES)
+    if token_path and b"referrer-policy" in present:
+        raw[:] = [(key, value) for key, value in raw if key != b"referrer-policy"]
+        present.discard(b"referrer-policy")
+    raw.extend(header for header in headers[token_path] if header[0] not in present)
+
+
+def is_public_answer(raw: list[Header]) -> bool:
+    """Whether a response may be kept by a shared cache (Cache-Control: public): it must set no cookie."""
+    return any(key == b"cache-control" and b"public" in value for key, value in raw)
 
 
 def client_ip(request: Request) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
 
@@ -17,10 +17,12 @@ from backend.campaigns import service as campaigns
 from backend.campaigns.models import Campaign
 from backend.campaigns.routes import FormDep, actor, load_campaign, text
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters import diff, service
 from backend.letters.forms import LetterForm
 from backend.letters.models import Letter, LetterVersion
+from backend.publishing import documents
 from backend.security import client_ip
 from backend.signatures import progress as signatory_progress
 from backend.web import flash, render
@@ -329,18 +331,17 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 
 @router.get("/letters/{slug}/pdf", name="letter_pdf")
-def pdf_download(session: SessionDep, user: CurrentUser, slug: str) -> Response:
+def pdf_download(session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    from backend.letters.pdf import letter_pdf
-    from backend.signatures.service import get_listed
-
     version = service.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
-    # The same rendering as the PDF sent to the recipients: with the signatories listed now.
-    data = letter_pdf(session=session, letter=letter, version=version,
-                      signatures=get_listed(session=session, letter=letter))
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{letter.slug}-v{version.number}.pdf"',
-        "Cache-Control": "private, no-store",
-    })
+    filename = f"{letter.slug}-v{version.number}.pdf"
+    # The same rendering as the PDF sent to the recipients, with the signatories listed now: built by the worker
+    # (the last one is served while nothing in it has changed).
+    try:
+        path = documents.staff_pdf(session=session, letter=letter, wait_seconds=settings.document_wait_seconds)
+    except documents.DocumentsNotReady as exc:
+        raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
+    return FileResponse(path, media_type="application/pdf", filename=filename,
+                        headers={"Cache-Control": "private, no-store"})

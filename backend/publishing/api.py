@@ -19,7 +19,7 @@ from backend.signatures import identity
 from backend.templating import Templating
 
 router = APIRouter()
-# NUL is refused app-wide with a 400 (backend.security.reject_nul_characters); the schema says so too.
+# NUL is refused app-wide with a 400 (backend.security.guard); the schema says so too.
 NO_NUL = r"^[^\x00]*$"
 api = APIRouter(prefix="/api/v1", tags=["letters"],
                 responses={400: {"description": "The request holds a character that cannot be used (NUL) or stored"}})

@@ -1,5 +1,8 @@
 """The one cache of public pages: rendered bytes by key, the key naming what they show.
 
+A page's key is read with one statement (`public_key_of`): three columns by the unique slug, on a pooled
+connection, with no ORM session and, on SQLite, no transaction around it.
+
 The key is (letter id, public revision, day, kind): the services bump a letter's public revision whenever
 anything public about it changes (`backend.publishing.revision`), and the day is in it because the reply
 timeline counts working days from today. A key is never stale, so there is nothing to invalidate: a newer key
@@ -10,6 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, bindparam
+from sqlmodel import col, select
+
+from backend.letters.models import Letter
 
 Key = tuple[int, int, str, str]  # letter id, public revision, day (Europe/London), kind ("page", "share")
 
@@ -40,6 +49,39 @@ def get_or_render(key: Key, render: Callable[[], bytes]) -> bytes:
                 _entries[key] = found
                 _locks.pop(key, None)
     return found
+
+
+# The one query of a 304 or a cached page, compiled once per database kind.
+_KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
+_compiled: dict[tuple[str, str], tuple[str, bool]] = {}
+
+
+def _statement(engine: Engine) -> tuple[str, bool]:
+    """The key query's SQL for this database and driver, and whether its parameters are positional."""
+    kind = (engine.dialect.name, engine.dialect.driver)
+    found = _compiled.get(kind)
+    if found is None:
+        compiled = _KEY_QUERY.compile(dialect=engine.dialect)
+        found = _compiled[kind] = (str(compiled), bool(compiled.positional))
+    return found
+
+
+def public_key_of(engine: Engine, slug: str) -> tuple[int, str, int] | None:
+    """A letter's (id, status, public revision) by its slug: one prepared statement on a pooled DB-API
+    connection (SQLite runs it in autocommit mode: no BEGIN, and the driver keeps it prepared)."""
+    sql, positional = _statement(engine)
+    params: Any = (slug,) if positional else {"slug": slug}
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool
+    return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
 
 def clear() -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.accounts.deps import CurrentUser
@@ -95,10 +94,6 @@ def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pageca
     return (letter_id, revision, day, kind), f'"{kind}-{letter_id}-{revision}-{day}"'
 
 
-# The one query of a cached page or a 304: three columns, by the unique slug, no ORM objects.
-_KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
-
-
 def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache.Key) -> Response | bytes:
     """The thread-pool half of the public page: a member's redirect, a 404, or the page's bytes (rendered once)."""
     with Session(engine, expire_on_commit=False) as session:
@@ -115,8 +110,7 @@ async def letter_public(request: Request, slug: str) -> Response:
     """The public letter page. Async: its one query (the letter's id, status and public revision) runs on the
     event loop, so a 304, or a page already rendered for this revision, waits for no thread; a render goes to one."""
     engine = request.app.state.engine
-    with engine.connect() as connection:
-        found = connection.execute(_KEY_QUERY, {"slug": slug}).first()
+    found = pagecache.public_key_of(engine, slug)
     if found is None:
         raise NotFound("There is no letter at this address.")
     letter_id, status, revision = found
@@ -164,11 +158,16 @@ def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
 
 # The press pack (public once published) ---------------------------------------------------------------------
 
-def _pack_file(request: Request, session: Session, letter: Letter, name: str, embargoed: bool) -> Response:
-    settings: Settings = request.app.state.settings
+def _pack_file(request: Request, session: Session, settings: Settings, letter: Letter, name: str,
+               embargoed: bool) -> Response:
     """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
     kind = "embargoed" if embargoed else "public"
-    files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind)
+    session.close()  # the wait holds no connection and no transaction (the letter keeps what was loaded)
+    try:
+        files = documents.files_for(engine=request.app.state.engine, letter=letter, kind=kind,
+                                    wait_seconds=settings.document_wait_seconds)
+    except documents.DocumentsNotReady as exc:
+        raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
     path = documents.path_of(files, name)
     if path is None:
         raise NotFound("There is no such file in the press pack.")
@@ -184,16 +183,16 @@ def _pack_file(request: Request, session: Session, letter: Letter, name: str, em
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
-def press_pack(request: Request, session: SessionDep, slug: str) -> Response:
-    return _pack_file(request, session, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+def press_pack(request: Request, session: SessionDep, settings: SettingsDep, slug: str) -> Response:
+    return _pack_file(request, session, settings, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
 
 
 @router.get("/letters/{slug}/press/{name:path}", name="press_file")
-def press_file(request: Request, session: SessionDep, slug: str, name: str) -> Response:
+def press_file(request: Request, session: SessionDep, settings: SettingsDep, slug: str, name: str) -> Response:
     letter = _published_or_404(session, slug)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
-    return _pack_file(request, session, letter, name, embargoed=False)
+    return _pack_file(request, session, settings, letter, name, embargoed=False)
 
 
 # Press links (before the embargo) ---------------------------------------------------------------------------
@@ -217,18 +216,19 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 
 
 @router.get("/press/{token}/press-pack.zip", name="press_link_pack")
-def press_link_pack(request: Request, session: SessionDep, token: str) -> Response:
+def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
         return RedirectResponse(request.app.url_path_for("press_pack", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
-    return _pack_file(request, session, letter, pack.ZIP_NAME, embargoed=True)
+    return _pack_file(request, session, settings, letter, pack.ZIP_NAME, embargoed=True)
 
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
-def press_link_file(request: Request, session: SessionDep, token: str, name: str) -> Response:
+def press_link_file(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                    name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
         return RedirectResponse(request.app.url_path_for("press_file", slug=published.slug, name=name),
@@ -238,7 +238,7 @@ def press_link_file(request: Request, session: SessionDep, token: str, name: str
         raise NotFound("There is no such file in the press pack.")
     service.log_download(session=session, link=link, file=name, ip=client_ip(request))
     session.commit()
-    return _pack_file(request, session, letter, name, embargoed=True)
+    return _pack_file(request, session, settings, letter, name, embargoed=True)
 
 
 # The lead's publish page -------------------------------------------------------------------------------------

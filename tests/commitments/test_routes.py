@@ -14,7 +14,7 @@ from sqlmodel import select
 from backend.commitments.models import CommitmentMeasure, EvidenceRevision, PublicDocument
 from backend.responses import service as responses
 from backend.responses.models import Commitment, CommitmentEvidence
-from tests.publishing.helpers import ready_letter
+from tests.publishing.helpers import build_documents, ready_letter
 from tests.responses.test_routes import coalition  # noqa: F401 (a fixture)
 
 TODAY = responses.today()
@@ -148,7 +148,7 @@ def test_viewers_read_and_outsiders_are_refused(client, db, coalition, login, po
     assert client.get(f"/letters/{slug}/commitments/{commitment.id}").status_code == 404
 
 
-def test_public_page_api_feed_and_csv_carry_the_same_numbers(client, db, make_user, login, post):
+def test_public_page_api_feed_and_csv_carry_the_same_numbers(client, db, make_user, login, post, engine):
     from backend.publishing import service as publishing
 
     ready = ready_letter(db, make_user)
@@ -175,6 +175,7 @@ def test_public_page_api_feed_and_csv_carry_the_same_numbers(client, db, make_us
     assert item["measure"]["baseline_value"] == 21 and item["measure"]["target_value"] == 40
     assert [e["value"] for e in item["evidence"]] == [24, 33]
     assert item["standing"]["state"] == "behind" and item["standing"]["latest_value"] == 33
+    build_documents(engine)  # the worker's job
     rows = list(csv.DictReader(io.StringIO(client.get(f"/letters/{slug}/press/commitments.csv").text)))
     assert [(r["row"], r["date"], float(r["value"])) for r in rows] == [
         ("baseline", item["measure"]["baseline_on"], item["measure"]["baseline_value"]),

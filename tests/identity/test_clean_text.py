@@ -149,11 +149,11 @@ def test_nested_yaml_is_refused_with_a_clear_error() -> None:
 
 
 def test_a_control_character_in_an_approved_name_never_breaks_the_press_pack(db: Any, make_user: Any,
-                                                                             client: Any) -> None:
+                                                                             client: Any, engine: Any) -> None:
     from docx import Document
 
     from backend.publishing import service
-    from tests.publishing.helpers import ready_letter
+    from tests.publishing.helpers import build_documents, ready_letter
 
     ready = ready_letter(db, make_user)
     # Rows stored before the input rules (or written by hand): the documents must still build.
@@ -166,6 +166,7 @@ def test_a_control_character_in_an_approved_name_never_breaks_the_press_pack(db:
     db.commit()
     service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()
+    assert build_documents(engine) == 1  # the worker's job
     slug = ready.letter.slug
     for name in ("letter.pdf", "letter.docx", "press-release.pdf", "press-release.docx", "signatories.csv",
                  "README.txt"):

@@ -7,6 +7,7 @@ import pytest
 from backend.campaigns import service as campaigns
 from backend.campaigns.models import CoalitionMember
 from tests.campaigns.helpers import arrange
+from tests.publishing.helpers import build_staff_pdf
 
 RANK = {"outsider": 0, "viewer": 1, "editor": 2, "lead": 3}
 
@@ -35,7 +36,7 @@ def routes(c, invite_id, lead_member_id):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer", "editor", "lead"])
-def test_every_route_by_role(who, client, db, make_user, login, post):
+def test_every_route_by_role(who, client, db, make_user, login, post, engine):
     c = arrange(db, make_user)
     invite, _ = campaigns.create_invite(session=db, campaign=c.campaign, email="p@q.example", organisation_name="Q",
                                         role="viewer", invited_by=c.lead)
@@ -43,6 +44,8 @@ def test_every_route_by_role(who, client, db, make_user, login, post):
                        if m.role == "lead")
     db.commit()
     assert isinstance(lead_member, CoalitionMember)
+    if RANK.get(who, 0) >= RANK["viewer"]:
+        build_staff_pdf(engine, c.letter.id)  # the worker's job: GET {letter}/pdf serves it
     if who != "anonymous":
         login(client, getattr(c, who))
     failures = []

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from tests.publishing.helpers import ready_letter
+from tests.publishing.helpers import build_documents, build_staff_pdf, ready_letter
 
 
 def _children() -> list[int]:
@@ -114,8 +114,8 @@ def test_x_accel_redirect_behind_nginx(db: Any, make_user: Any, engine: Any, cli
 
 
 def test_six_parallel_first_downloads_get_the_same_bytes_from_one_build(
-        db: Any, make_user: Any, live_server: Any, builds: list[int]) -> None:
-    """No worker runs here: the first download takes the build through the queue; the others wait for it."""
+        db: Any, make_user: Any, live_server: Any, live_worker: None, builds: list[int]) -> None:
+    """The embedded default: the server's own worker thread builds the pack once; every download waits for it."""
     from backend.publishing import service
 
     ready = ready_letter(db, make_user)
@@ -152,6 +152,7 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     # A download says so at once (503), rather than trying again on every request.
     response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert response.status_code == 503 and "could not be built" in response.text
+    assert int(response.headers["retry-after"]) >= 30
     login(client, ready.lead)
     page = client.get(f"/letters/{ready.letter.slug}/publish")
     assert "could not be built" in page.text and "TypeError" in page.text
@@ -163,3 +164,93 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     assert _build_row(db, ready.letter).status == "built"
     assert "Public press pack: ready" in " ".join(client.get(f"/letters/{ready.letter.slug}/publish").text.split())
     assert _children() == []
+
+
+def test_a_download_never_builds_it_asks_the_worker_and_waits_then_503_with_retry_after(
+        db: Any, make_user: Any, engine: Any, client: Any, settings: Any, monkeypatch: Any,
+        builds: list[int]) -> None:
+    from backend.db import as_utc, utcnow
+    from backend.publishing import service
+
+    ready = ready_letter(db, make_user)
+    service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
+    db.commit()
+    assert as_utc(_build_row(db, ready.letter).not_before) > utcnow()  # gathering a burst of changes
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.5)
+    response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert response.status_code == 503 and "being prepared" in response.text
+    assert response.headers["retry-after"] == "30"
+    assert builds == [] and _children() == []  # nothing built in the request
+    row = _build_row(db, ready.letter)
+    assert row.status == "queued" and as_utc(row.not_before) <= utcnow()  # asked for now: the next tick builds it
+    assert build_documents(engine) == 1 and builds == [ready.letter.id]
+    assert client.get(f"/letters/{ready.letter.slug}/press-pack.zip").status_code == 200
+
+
+def test_a_download_of_a_letter_never_queued_queues_its_build(db: Any, make_user: Any, engine: Any, client: Any,
+                                                               settings: Any, monkeypatch: Any) -> None:
+    from backend.publishing.models import DocumentBuild
+
+    ready = ready_letter(db, make_user, status="published")  # published directly: no build queued
+    assert _build_row(db, ready.letter) is None
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
+    assert client.get(f"/letters/{ready.letter.slug}/press/letter.pdf").status_code == 503
+    row = _build_row(db, ready.letter)
+    assert isinstance(row, DocumentBuild) and row.status == "queued"
+    assert build_documents(engine) == 1
+    assert client.get(f"/letters/{ready.letter.slug}/press/letter.pdf").content.startswith(b"%PDF")
+
+
+def test_the_coalitions_pdf_is_built_by_the_worker_and_served_until_the_letter_changes(
+        db: Any, make_user: Any, engine: Any, client: Any, login: Any, settings: Any, monkeypatch: Any) -> None:
+    from backend.letters import service as letters
+    from backend.letters.models import Letter
+    from backend.publishing import documents
+
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.3)
+    ready = ready_letter(db, make_user)
+    folder = Path(settings.media_dir) / documents.STAFF_FOLDER / str(ready.letter.id)
+    login(client, ready.lead)
+    path = f"/letters/{ready.letter.slug}/pdf"
+    waiting = client.get(path)
+    assert waiting.status_code == 503 and waiting.headers["retry-after"] == "30"
+    assert [p.suffix for p in folder.iterdir()] == [".html"]  # asked for; nothing built in the request
+    assert _children() == []
+    assert documents.build_due(engine) == 1 and _children() == []
+    first = client.get(path)
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+    assert first.headers["cache-control"] == "private, no-store" and "-v1.pdf" in first.headers["content-disposition"]
+    assert client.get(path).content == first.content and documents.build_due(engine) == 0  # served, not built again
+    # Something in it changes: built again (by the worker), the new one served, and only that one kept.
+    db.rollback()
+    letters.set_recipients(session=db, letter=db.get(Letter, ready.letter.id), recipients=[])
+    db.commit()
+    assert client.get(path).status_code == 503
+    assert documents.build_due(engine) == 1
+    second = client.get(path)
+    assert second.status_code == 200 and second.content != first.content
+    assert [p.suffix for p in folder.iterdir()] == [".pdf"]
+
+
+def test_a_failed_coalition_pdf_is_a_503_and_the_next_click_asks_again(
+        db: Any, make_user: Any, engine: Any, client: Any, login: Any, settings: Any, monkeypatch: Any) -> None:
+    from backend.publishing import documents
+
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
+    ready = ready_letter(db, make_user)
+    login(client, ready.lead)
+    path = f"/letters/{ready.letter.slug}/pdf"
+    assert client.get(path).status_code == 503
+
+    def broken(htmls: list[str]) -> list[bytes]:
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(documents, "render_pdfs", broken)
+    assert documents.build_due(engine) == 0
+    failed = client.get(path)
+    assert failed.status_code == 503 and "could not be built" in failed.text
+    monkeypatch.undo()
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
+    assert client.get(path).status_code == 503  # asked again
+    assert build_staff_pdf(engine, ready.letter.id) == 1  # already asked: built once
+    assert client.get(path).status_code == 200 and documents.build_due(engine) == 0

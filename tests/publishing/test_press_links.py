@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from tests.publishing.helpers import ready_letter
+from tests.publishing.helpers import build_documents, ready_letter
 
 
 def _create(client: Any, post: Any, slug: str, **data: str) -> Any:
@@ -26,7 +26,7 @@ def _token_path(html: str) -> str:
 
 
 def test_press_link_gives_an_embargoed_pack_and_logs_downloads(db: Any, make_user: Any, client: Any,
-                                                               login: Any, post: Any) -> None:
+                                                               login: Any, post: Any, engine: Any) -> None:
     from docx import Document
     from pypdf import PdfReader
 
@@ -42,6 +42,13 @@ def test_press_link_gives_an_embargoed_pack_and_logs_downloads(db: Any, make_use
     preview = client.get(path)
     assert preview.status_code == 200 and "EMBARGOED UNTIL" in preview.text and "The right to protest" in preview.text
     assert preview.headers["cache-control"].startswith("no-store") or "no-store" in preview.headers["cache-control"]
+    from backend.db import session_for_write
+    from backend.publishing.revision import bump
+
+    with session_for_write(engine) as session:  # made with an embargo directly: its pack was never asked for
+        bump(session=session, letter_id=ready.letter.id)
+        session.commit()
+    build_documents(engine)  # the worker's job
     zipped = client.get(path + "/press-pack.zip")
     assert zipped.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(zipped.content))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from tests.publishing.helpers import SIGNATORIES, public_paths, ready_letter
+from tests.publishing.helpers import SIGNATORIES, build_documents, public_paths, ready_letter
 
 NAMES = [s[1] for s in SIGNATORIES]
 
@@ -94,7 +94,7 @@ def test_the_claim_publishes_once_even_when_two_workers_race(db: Any, make_user:
 
 
 def test_unpublished_letter_is_unreachable_on_every_public_route(db: Any, make_user: Any, client: Any,
-                                                                login: Any, post: Any) -> None:
+                                                                login: Any, post: Any, engine: Any) -> None:
     ready = ready_letter(db, make_user, embargo_in=timedelta(hours=1))
     slug = ready.letter.slug
     paths = public_paths(slug, ready.signatures[0].id)
@@ -113,6 +113,7 @@ def test_unpublished_letter_is_unreachable_on_every_public_route(db: Any, make_u
     # Published: every route answers.
     post(client, f"/letters/{slug}/publish/now", {"break_embargo": "yes"}, page=f"/letters/{slug}/publish")
     client.cookies.clear()
+    build_documents(engine)  # the worker's job
     for path in paths:
         assert client.get(path).status_code == 200, path
     assert slug in client.get("/letters.atom").text
@@ -148,7 +149,7 @@ def test_public_page_shows_the_letter_and_never_emails(db: Any, make_user: Any, 
     assert changed.status_code == 200 and changed.headers["etag"] != etag and "protest</a>" in changed.text
 
 
-def test_press_pack_holds_everything_in_order(db: Any, make_user: Any, client: Any) -> None:
+def test_press_pack_holds_everything_in_order(db: Any, make_user: Any, client: Any, engine: Any) -> None:
     from docx import Document
     from pypdf import PdfReader
 
@@ -157,6 +158,7 @@ def test_press_pack_holds_everything_in_order(db: Any, make_user: Any, client: A
     ready = ready_letter(db, make_user)
     service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()
+    build_documents(engine)  # the worker's job
     r = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(r.content))
