@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.forms import DeclaredForm
-from backend.signatures import service
+from backend.signatures import managing, signing
 
 
 class SignForm(DeclaredForm):
@@ -26,10 +26,10 @@ class SignForm(DeclaredForm):
     version_id: str = ""
     notify_updates: str = ""  # consent to hear about replies: off until ticked
 
-    def to_input(self, logo: bytes | None) -> service.SignatureInput:
+    def to_input(self, logo: bytes | None) -> signing.SignatureInput:
         """The form as the service takes it."""
         version_id = int(self.version_id) if self.version_id.strip().isdigit() else None
-        return service.SignatureInput(
+        return signing.SignatureInput(
             kind=self.kind or "organisation", display_name=self.display_name, signer_name=self.signer_name,
             signer_role=self.signer_role, contact_email=self.contact_email, website=self.website, city=self.city,
             attested=self.attested == "yes", logo=logo, version_id=version_id or None,
@@ -57,8 +57,8 @@ class ListingForm(DeclaredForm):
     city: str = ""
     remove_logo: str = ""
 
-    def to_input(self, logo: bytes | None) -> service.ListingInput:
-        return service.ListingInput(
+    def to_input(self, logo: bytes | None) -> managing.ListingInput:
+        return managing.ListingInput(
             display_name=self.display_name, signer_name=self.signer_name, signer_role=self.signer_role,
             website=self.website, city=self.city, logo=logo, remove_logo=self.remove_logo == "yes",
         )

@@ -11,7 +11,7 @@ from backend.db import as_utc, utcnow
 from backend.errors import Conflict
 from backend.letters.models import Letter
 from backend.security import hash_token, new_token
-from backend.signatures import limits, service
+from backend.signatures import access, invites, limits
 from backend.signatures.models import Invite, Signature
 
 AGAIN_STATUSES = ("declined", "withdrawn")
@@ -29,7 +29,7 @@ def get_candidate(*, session: Session, letter: Letter, signature_id: int) -> Sig
 
 def invite_again(*, session: Session, letter: Letter, signature_id: int, user: User, ip: str | None) -> Invite:
     """Replaces a declined or withdrawn answer with a fresh invite, emailed at once (editor or lead)."""
-    role = service.require(session=session, letter=letter, user=user, at_least="editor")
+    role = access.require(session=session, letter=letter, user=user, at_least="editor")
     if letter.status != "open":
         raise Conflict("Open the letter for signatures before inviting organisations again.")
     signature = get_candidate(session=session, letter=letter, signature_id=signature_id)
@@ -49,7 +49,7 @@ def invite_again(*, session: Session, letter: Letter, signature_id: int, user: U
                     token_hash=hash_token(new_token()), expires_at=utcnow(), created_by_id=user.id)
     session.add(invite)
     session.flush()
-    service._send_invite(session=session, invite=invite, letter=letter)
+    invites.send_invite(session=session, invite=invite, letter=letter)
     audit.record(session=session, action="invited_again", actor=f"user:{user.id} {user.email}",
                  actor_user_id=user.id, subject_type="invite", subject_id=invite.id, ip=ip, details=details)
     return invite
