@@ -106,17 +106,21 @@ def validate(*, letter: SigningLetter, data: SignatureInput) -> SignatureInput:
                           version_id=data.version_id, notify_updates=data.notify_updates)
 
 
-def _duplicate_message(*, session: Session, letter_id: int, kind: str, name_key: str, email_key: str) -> str | None:
+def duplicate_of(*, session: Session, letter_id: int, kind: str, name_key: str,
+                 email_key: str) -> tuple[str, str] | None:
+    """The field and the message when this letter already has a signature with this name or this email."""
     same = select(Signature).where(Signature.letter_id == letter_id)
     by_name = session.exec(same.where(Signature.kind == kind).where(Signature.name_key == name_key)).first()
     if by_name is not None:
-        return ("This organisation has already signed or been asked to confirm: one signature per organisation. "
+        return ("display_name" if kind == "organisation" else "signer_name",
+                "This organisation has already signed or been asked to confirm: one signature per organisation. "
                 "If it was you, check your email for the confirmation link."
                 if kind == "organisation" else
                 "Someone with this name has already signed this letter.")
     by_email = session.exec(same.where(Signature.email_key == email_key)).first()
     if by_email is not None:
-        return ("This email address has already been used to sign this letter: one signature per contact email. "
+        return ("contact_email",
+                "This email address has already been used to sign this letter: one signature per contact email. "
                 "Check your email for the confirmation link.")
     return None
 
@@ -286,10 +290,10 @@ def _claim(*, session: Session, invite: Invite) -> None:
 
 
 def _duplicate(*, session: Session, values: dict[str, Any]) -> InvalidInput:
-    message = _duplicate_message(session=session, letter_id=values["letter_id"], kind=values["kind"],
-                                 name_key=values["name_key"], email_key=values["email_key"])
-    return InvalidInput(message or "This organisation or email address has already signed this letter.",
-                        field="contact_email" if message and "organisation" not in message else "display_name")
+    found = duplicate_of(session=session, letter_id=values["letter_id"], kind=values["kind"],
+                         name_key=values["name_key"], email_key=values["email_key"])
+    field, message = found or ("display_name", "This organisation or email address has already signed this letter.")
+    return InvalidInput(message, field=field)
 
 
 def _refused(exc: ServiceError, values: dict[str, Any], logo_paths: list[str]) -> ServiceError:
