@@ -11,8 +11,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from backend.accounts.models import Organisation, User
-from backend.campaigns import service as campaigns
+from backend.campaigns import policy
 from backend.campaigns.models import Campaign
+from backend.campaigns.policy import Action
 from backend.errors import NotFound
 from backend.letters import rendering
 from backend.letters import service as letters
@@ -28,9 +29,10 @@ def get_letter(*, session: Session, slug: str) -> Letter:
     return letter
 
 
-def require(*, session: Session, letter: Letter, user: User, at_least: str) -> str:
-    """The user's coalition role on the letter's campaign, or Forbidden below `at_least`."""
-    return campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least=at_least)
+def require(*, session: Session, letter: Letter, user: User, action: Action) -> str:
+    """The user's coalition role on the letter's campaign when it allows `action` (see backend/campaigns/policy.py);
+    Forbidden, or NotFound for someone outside the coalition."""
+    return policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=action)
 
 
 def lead_organisation(*, session: Session, letter: Letter) -> Organisation | None:
@@ -51,6 +53,16 @@ def open_link_works(*, letter: SigningLetter) -> bool:
     """Whether the open sign-on link answers: open, enabled, and not under an embargo (its text would be at a
     guessable address before publication)."""
     return letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is None
+
+
+def taking_signatures(*, letter: SigningLetter) -> bool:
+    """Whether the letter takes signatures now (through any link)."""
+    return letter.status == "open"
+
+
+def open_link_closed(*, letter: Letter) -> bool:
+    """Whether the open link leads to the "closed" page: it was on, and the letter is closed or published."""
+    return letter.open_signon_enabled and letter.status in ("closed", "published")
 
 
 def title_is_public(*, letter: Letter) -> bool:

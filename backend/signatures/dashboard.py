@@ -8,15 +8,21 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from backend.accounts.models import User
+from backend.campaigns.policy import Action, Permissions, allows
 from backend.db import as_utc, utcnow
 from backend.letters import service as letters
 from backend.letters.models import Letter
 from backend.mail import service as mail
 from backend.mail.models import OutboundEmail
 from backend.signatures import csvio, identity
+from backend.signatures.access import require
 from backend.signatures.invites import get_invites
 from backend.signatures.listing import get_signatures
 from backend.signatures.models import Invite, Signature
+from backend.signatures.moderation import CORRECTABLE_STATES
+from backend.signatures.reinvite import AGAIN_STATUSES
+from backend.signatures.rules import ACTIVE_STATUSES, RESEND_CAP
 
 
 @dataclass
@@ -32,6 +38,51 @@ class DashboardRow:
     invite: Invite | None = None
     signature: Signature | None = None
     note: str = ""
+    # What the page may offer on this row, for this member (set by `dashboard`).
+    can_resend: bool = False
+    can_revoke: bool = False
+    can_invite_again: bool = False
+    can_correct: bool = False
+    can_withdraw: bool = False
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the dashboard may offer on this letter, for this member: the booleans its template reads."""
+
+    role: str
+    perms: Permissions
+    can_open: bool  # open the letter for signatures
+    can_close: bool  # close it
+    taking_invites: bool  # invites, reminders and invites again go out now
+    open_link_embargoed: bool  # the open link is on but does not answer before the embargo
+
+    @classmethod
+    def of(cls, *, letter: Letter, role: str) -> Controls:
+        perms = Permissions.of(role)
+        taking = letter.status == "open"
+        return cls(role=role, perms=perms, can_open=perms.change_settings and letter.status in ("draft", "closed"),
+                   can_close=perms.change_settings and taking, taking_invites=taking,
+                   open_link_embargoed=taking and letter.open_signon_enabled and letter.embargo_at is not None)
+
+
+def controls(*, session: Session, letter: Letter, user: User) -> Controls:
+    """The member's controls on the dashboard; NotFound for someone outside the coalition."""
+    role = require(session=session, letter=letter, user=user, action=Action.read)
+    return Controls.of(letter=letter, role=role)
+
+
+def _offer(row: DashboardRow, *, letter: Letter, controls: Controls) -> DashboardRow:
+    """Sets what the page may offer on a row."""
+    perms, s = controls.perms, row.signature
+    if perms.invite and row.invite is not None and s is None and row.state in ("invited", "opened", "bounced"):
+        row.can_revoke = True
+        row.can_resend = controls.taking_invites and row.invite.resend_count < RESEND_CAP
+    row.can_invite_again = (perms.invite and s is not None and controls.taking_invites
+                            and row.state in AGAIN_STATUSES and row.kind == "organisation")
+    row.can_correct = perms.moderate and s is not None and row.state in CORRECTABLE_STATES
+    row.can_withdraw = perms.moderate and s is not None and row.state in ACTIVE_STATUSES
+    return row
 
 
 def _bounced_invites(*, session: Session, invites: list[Invite]) -> set[int]:
@@ -53,11 +104,12 @@ def _bounced_invites(*, session: Session, invites: list[Invite]) -> set[int]:
     return bounced
 
 
-def dashboard(*, session: Session, letter: Letter, include_emails: bool = False,
-              ) -> tuple[list[DashboardRow], Counter[str]]:
-    """One row per invite not yet answered and per signature, with its state; and the count of each state.
+def dashboard(*, session: Session, letter: Letter, controls: Controls) -> tuple[list[DashboardRow], Counter[str]]:
+    """One row per invite not yet answered and per signature, with its state and what may be done on it; and the
+    count of each state.
 
-    Contact emails only with `include_emails` (editors and the lead): viewers see names, as in the CSV."""
+    Contact emails only for members who may see them (editors and the lead): viewers see names, as in the CSV."""
+    include_emails = controls.perms.see_signatory_emails
     invites = get_invites(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     signatures = get_signatures(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     numbers = {v.id: v.number for v in letters.get_versions(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
@@ -95,7 +147,7 @@ def dashboard(*, session: Session, letter: Letter, include_emails: bool = False,
             invite=of_invite, signature=s, note=note,
         ))
     counts = Counter(r.state for r in rows)
-    return rows, counts
+    return [_offer(r, letter=letter, controls=controls) for r in rows], counts
 
 
 def _iso(value: datetime | None) -> str:
@@ -103,8 +155,11 @@ def _iso(value: datetime | None) -> str:
     return aware.isoformat() if aware else ""
 
 
-def export_csv(*, session: Session, letter: Letter, include_emails: bool) -> str:
-    """The signatory list as CSV, in display order; emails only when asked (and cells safe for spreadsheets)."""
+def export_csv(*, session: Session, letter: Letter, user: User, emails: bool) -> tuple[str, bool]:
+    """The signatory list as CSV, in display order, and whether it has the contact emails: only when asked and
+    the member may see them (cells safe for spreadsheets)."""
+    role = require(session=session, letter=letter, user=user, action=Action.read)
+    include_emails = emails and allows(role, Action.see_signatory_emails)
     numbers = {v.id: v.number for v in letters.get_versions(session=session, letter_id=letter.id)}  # type: ignore[arg-type]
     header = ["order", "kind", "name", "signer", "role", "website", "city", "status", "version", "content_hash",
               "confirmed_at", "confirmation"]
@@ -121,4 +176,4 @@ def export_csv(*, session: Session, letter: Letter, include_emails: bool) -> str
         if include_emails:
             row.append(s.contact_email)
         rows.append(row)
-    return csvio.write(header, rows)
+    return csvio.write(header, rows), include_emails

@@ -13,6 +13,7 @@ from backend.accounts.models import Membership, Organisation, User
 from backend.accounts.service import normalise_email
 from backend.audit import service as audit
 from backend.campaigns.models import CoalitionMember
+from backend.campaigns.policy import Action
 from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from backend.letters.models import Letter
@@ -85,7 +86,7 @@ def create_invites(
 
     Nothing is created when any row is wrong: the errors name the lines, so the lead can fix them and resend.
     """
-    role = require(session=session, letter=letter, user=user, at_least="editor")
+    role = require(session=session, letter=letter, user=user, action=Action.invite)
     if letter.status != "open":
         raise InvalidInput("Open the letter for signatures before inviting organisations.", field="invites")
     rows = csvio.parse_invites(text or "")
@@ -159,7 +160,7 @@ def _answered(*, session: Session, invite: Invite) -> bool:
 
 def resend_invite(*, session: Session, letter: Letter, invite_id: int, user: User, ip: str | None) -> Invite:
     """Sends the invite again with a new link (at most RESEND_CAP times)."""
-    require(session=session, letter=letter, user=user, at_least="editor")
+    require(session=session, letter=letter, user=user, action=Action.invite)
     invite = _invite_of_letter(session=session, letter=letter, invite_id=invite_id)
     if invite.status in ("revoked", "answered") or _answered(session=session, invite=invite):
         raise Conflict(f"The invite to {invite.organisation_name} is {invite.status}: it cannot be sent again.")
@@ -176,7 +177,7 @@ def resend_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
 
 def revoke_invite(*, session: Session, letter: Letter, invite_id: int, user: User, ip: str | None) -> Invite:
     """Makes an invite's link stop working."""
-    require(session=session, letter=letter, user=user, at_least="editor")
+    require(session=session, letter=letter, user=user, action=Action.invite)
     invite = _invite_of_letter(session=session, letter=letter, invite_id=invite_id)
     if invite.status == "revoked":
         return invite
@@ -191,7 +192,7 @@ def revoke_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
 
 def remind_unanswered(*, session: Session, letter: Letter, user: User, ip: str | None) -> int:
     """Sends one reminder to each invite not yet answered nor reminded; returns how many were sent."""
-    require(session=session, letter=letter, user=user, at_least="editor")
+    require(session=session, letter=letter, user=user, action=Action.invite)
     if letter.status != "open":
         raise Conflict("The letter is not open for signatures.")
     count = 0

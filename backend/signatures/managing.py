@@ -16,6 +16,7 @@ from backend.publishing import revision
 from backend.signatures import identity, logos
 from backend.signatures.listing import name_taken, propose
 from backend.signatures.models import Signature, SignatureToken
+from backend.signatures.rules import ENDED_STATUSES
 from backend.signatures.signing import SignatureInput, validate
 from backend.signatures.tokens import get_by_token, spend
 from backend.text import fold
@@ -23,7 +24,7 @@ from backend.text import fold
 
 def withdraw(*, session: Session, signature: Signature, actor: str, actor_user_id: int | None,
               ip: str | None, reason: str = "") -> Signature:
-    if signature.status in ("withdrawn", "declined", "rejected"):
+    if signature.status in ENDED_STATUSES:
         raise Conflict(f"This signature is already {signature.status}.")
     before = signature.status
     signature.status = "withdrawn"
@@ -37,6 +38,19 @@ def withdraw(*, session: Session, signature: Signature, actor: str, actor_user_i
                  details={"from": before, "reason": reason[:500]})
     revision.bump(session=session, letter_id=signature.letter_id)
     return signature
+
+
+@dataclass(frozen=True)
+class ManageState:
+    """What the management page may offer: the listing form and withdrawing, or a note on why not."""
+
+    closed: bool  # the listing can no longer be changed here
+    published_note: bool  # closed because the letter is published: the coalition can still change it
+
+    @classmethod
+    def of(cls, *, letter: Letter, signature: Signature) -> ManageState:
+        published, ended = letter.status == "published", signature.status in ENDED_STATUSES
+        return cls(closed=published or ended, published_note=published and not ended)
 
 
 def withdraw_by_token(*, session: Session, token: str, ip: str | None) -> Signature:
@@ -75,7 +89,7 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
     assert letter is not None
     if letter.status == "published":
         raise Forbidden("This letter has been published. Contact the coalition to change your listing.")
-    if signature.status in ("withdrawn", "declined", "rejected"):
+    if signature.status in ENDED_STATUSES:
         raise Conflict(f"This signature is {signature.status}: its listing can no longer be changed.")
     clean = validate(letter=letter, data=SignatureInput(
         kind=signature.kind, display_name=data.display_name, signer_name=data.signer_name,

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.letters.models import Letter
@@ -24,7 +25,7 @@ from backend.text import clean_name, fold
 def moderate_change(*, session: Session, letter: Letter, signature_id: int, approve: bool, user: User,
                     ip: str | None) -> Signature:
     """The lead approves a held change of a listing (it is applied) or rejects it (the listing stays)."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.moderate)
     signature = signature_of_letter(session=session, letter=letter, signature_id=signature_id)
     change = identity.pending_change(session=session, signature_id=signature.id)
     if change is None:
@@ -53,7 +54,7 @@ def moderate_change(*, session: Session, letter: Letter, signature_id: int, appr
 def moderate(*, session: Session, letter: Letter, signature_id: int, approve: bool, user: User,
              ip: str | None) -> Signature:
     """Approves or rejects a confirmed open sign-on (lead only)."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.moderate)
     signature = signature_of_letter(session=session, letter=letter, signature_id=signature_id)
     if signature.status != "confirmed":
         raise Conflict(f"{signature.display_name} is {STATE_LABELS.get(signature.status, signature.status)}, "
@@ -76,7 +77,7 @@ def correct_listing(*, session: Session, letter: Letter, signature_id: int, disp
                     ip: str | None) -> tuple[Signature, str]:
     """The lead corrects the spelling of a listed name (as moderator, no approval needed); the signatory is told
     by email. Returns the signature and the name it had."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.moderate)
     signature = signature_of_letter(session=session, letter=letter, signature_id=signature_id)
     if signature.status not in CORRECTABLE_STATES:
         raise Conflict(f"{signature.display_name} is {STATE_LABELS.get(signature.status, signature.status)}: its "
@@ -110,7 +111,7 @@ def correct_listing(*, session: Session, letter: Letter, signature_id: int, disp
 def withdraw_by_lead(*, session: Session, letter: Letter, signature_id: int, reason: str, user: User,
                      ip: str | None) -> Signature:
     """The lead withdraws a signature at the signatory's request (the only way after publication)."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.moderate)
     signature = signature_of_letter(session=session, letter=letter, signature_id=signature_id)
     if not clean_spaces(reason):
         raise InvalidInput("Say why the signature is withdrawn (for example, who asked and when).", field="reason")
@@ -121,7 +122,7 @@ def withdraw_by_lead(*, session: Session, letter: Letter, signature_id: int, rea
 def set_display_order(*, session: Session, letter: Letter, order: dict[int, int], user: User,
                       ip: str | None) -> None:
     """Sets the position of each signature in the published list (lower numbers first)."""
-    require(session=session, letter=letter, user=user, at_least="editor")
+    require(session=session, letter=letter, user=user, action=Action.order_signatories)
     changed = {}
     for signature in get_signatures(session=session, letter_id=letter.id):  # type: ignore[arg-type]
         if signature.id in order and order[signature.id] != signature.display_order:

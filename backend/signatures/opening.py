@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.errors import Conflict, InvalidInput
 from backend.letters.models import Letter
 from backend.signatures.access import require
@@ -15,7 +16,7 @@ from backend.signatures.access import require
 
 def set_status(*, session: Session, letter: Letter, status: str, user: User, ip: str | None) -> None:
     """Opens a letter for signatures or closes it (lead only)."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.change_settings)
     if status == "open":
         if letter.status not in ("draft", "closed"):
             raise Conflict(f"This letter is {letter.status}; it cannot be opened for signatures now.")
@@ -45,7 +46,7 @@ class SigningSettings:
 def update_settings(*, session: Session, letter: Letter, values: SigningSettings, user: User,
                     ip: str | None) -> None:
     """Changes how the letter collects signatures (lead only)."""
-    require(session=session, letter=letter, user=user, at_least="lead")
+    require(session=session, letter=letter, user=user, action=Action.change_settings)
     changes = {}
     for name, value in vars(values).items():
         if getattr(letter, name) != value:

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict
 from backend.letters.models import Letter
@@ -27,9 +28,15 @@ def get_candidate(*, session: Session, letter: Letter, signature_id: int) -> Sig
     return signature
 
 
+def get_candidate_for(*, session: Session, letter: Letter, user: User, signature_id: int) -> Signature:
+    """`get_candidate`, for a member who may invite (the page that asks to confirm)."""
+    access.require(session=session, letter=letter, user=user, action=Action.invite)
+    return get_candidate(session=session, letter=letter, signature_id=signature_id)
+
+
 def invite_again(*, session: Session, letter: Letter, signature_id: int, user: User, ip: str | None) -> Invite:
     """Replaces a declined or withdrawn answer with a fresh invite, emailed at once (editor or lead)."""
-    role = access.require(session=session, letter=letter, user=user, at_least="editor")
+    role = access.require(session=session, letter=letter, user=user, action=Action.invite)
     if letter.status != "open":
         raise Conflict("Open the letter for signatures before inviting organisations again.")
     signature = get_candidate(session=session, letter=letter, signature_id=signature_id)

@@ -111,7 +111,7 @@ def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResp
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
     found = access.get_letter(session=session, slug=slug)
-    if found.open_signon_enabled and found.status in ("closed", "published"):
+    if access.open_link_closed(letter=found):
         return _closed_page(request, session, found)
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
@@ -166,7 +166,7 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
     invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    if letter.status != "open":
+    if not access.taking_signatures(letter=letter):
         return _closed_page(request, session, letter)
     invites.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
@@ -282,7 +282,7 @@ def _manage_context(session: Session, token: str, values: dict[str, Any] | None 
             "signer_role": signature.signer_role, "website": signature.website or "", "city": signature.city or ""},
         "state_label": rules.STATE_LABELS.get(signature.status, signature.status),
         "change": identity.pending_change(session=session, signature_id=signature.id),
-        "closed": letter.status == "published" or signature.status in ("withdrawn", "declined", "rejected"),
+        "state": managing.ManageState.of(letter=letter, signature=signature),
     }
 
 
@@ -334,25 +334,23 @@ def _dashboard(request: Request, session: Session, user: Any, slug: str, *, stat
                invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200,
                correction: dict[str, Any] | None = None) -> HTMLResponse:
     letter = access.get_letter(session=session, slug=slug)
-    role = access.require(session=session, letter=letter, user=user, at_least="viewer")
-    rows, counts = dashboard.dashboard(session=session, letter=letter, include_emails=role in ("editor", "lead"))
+    controls = dashboard.controls(session=session, letter=letter, user=user)
+    rows, counts = dashboard.dashboard(session=session, letter=letter, controls=controls)
     shown = [r for r in rows if r.state == state] if state in rules.DASHBOARD_STATES else rows
     if verified:  # only those confirmed from an address at their organisation's own domain
         shown = [r for r in shown if r.signature is not None and r.signature.confirmed_domain]
     settings = request.app.state.settings
     return render(request, "signatures/dashboard.html", {
-        "letter": letter, "role": role, "rows": shown, "counts": counts, "total": len(rows),
-        "state": state if state in rules.DASHBOARD_STATES else "", "states": rules.DASHBOARD_STATES,
-        "verified": verified,
-        "open_link_embargoed": letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is not None,
-        "labels": rules.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
+        "letter": letter, "role": controls.role, "controls": controls, "perms": controls.perms, "rows": shown,
+        "counts": counts, "total": len(rows), "state": state if state in rules.DASHBOARD_STATES else "",
+        "states": rules.DASHBOARD_STATES,
+        "verified": verified, "labels": rules.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
         "listed": [r for r in rows if r.signature is not None and r.state in ("approved", "confirmed",
                                                                               "needs_reconfirmation")],
         "open_link": settings.base_url.rstrip("/") + f"/letters/{letter.slug}/sign",
-        "invite_text": invite_text, "errors": errors or {}, "resend_cap": rules.RESEND_CAP,
-        "can_edit": role in ("editor", "lead"), "is_lead": role == "lead",
-        "changes": identity.held_changes(session=session, letter_id=letter.id) if role == "lead" else [],
-        "correctable": moderation.CORRECTABLE_STATES, "correction": correction or {},
+        "invite_text": invite_text, "errors": errors or {},
+        "changes": identity.held_changes(session=session, letter_id=letter.id) if controls.perms.moderate else [],
+        "correction": correction or {},
     }, status_code=status_code)
 
 
@@ -462,8 +460,7 @@ def signing_settings(
 def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> HTMLResponse:
     letter = access.get_letter(session=session, slug=slug)
-    access.require(session=session, letter=letter, user=user, at_least="editor")
-    signature = reinvite.get_candidate(session=session, letter=letter, signature_id=signature_id)
+    signature = reinvite.get_candidate_for(session=session, letter=letter, user=user, signature_id=signature_id)
     return render(request, "signatures/invite_again.html", {"letter": letter, "signature": signature})
 
 
@@ -565,9 +562,7 @@ def signatories_order(request: Request, session: SessionDep, user: CurrentUser, 
 @router.get("/letters/{slug}/signatories/export.csv", name="signatories_csv")
 def signatories_csv(session: SessionDep, user: CurrentUser, slug: str, emails: str = "") -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    role = access.require(session=session, letter=letter, user=user, at_least="viewer")
-    include = emails == "1" and role in ("editor", "lead")
-    body = dashboard.export_csv(session=session, letter=letter, include_emails=include)
+    body, include = dashboard.export_csv(session=session, letter=letter, user=user, emails=emails == "1")
     name = f"{letter.slug}-signatories{'-with-emails' if include else ''}.csv"
     return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

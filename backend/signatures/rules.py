@@ -23,6 +23,7 @@ DASHBOARD_STATES = (
 STATE_LABELS = {s: s.replace("_", " ") for s in DASHBOARD_STATES}
 LISTED_STATUSES = ("approved",)
 ACTIVE_STATUSES = ("pending", "confirmed", "approved", "needs_reconfirmation")
+ENDED_STATUSES = ("withdrawn", "declined", "rejected")  # a listing no longer changed nor withdrawn
 
 URL_RE = re.compile(
     r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|\b[a-z0-9-]+\.(?:com|org|net|info|biz|io|ru|xyz|top|co|uk|me|app|"
