@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
+from backend.config import Settings
 from backend.db import utcnow
 from backend.errors import InvalidInput, TokenInvalid
 from backend.letters import diff
@@ -34,19 +35,22 @@ def _approve_status(signature: Signature, letter: Letter) -> str:
     return "confirmed"
 
 
-def _receipt(*, session: Session, signature: Signature, letter: Letter, version: LetterVersion, kind: str) -> str:
+def _receipt(*, session: Session, settings: Settings, signature: Signature, letter: Letter, version: LetterVersion,
+             kind: str) -> str:
     manage = issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
                           purpose="manage", days=MANAGE_DAYS)
     mail.enqueue(
         session=session, to=signature.contact_email, template="signature_receipt",
         context={"signature": signature, "letter": letter, "version": version, "kind": kind,
-                 "manage_link": link(f"/manage/{manage}"), "awaiting_moderation": signature.status == "confirmed"},
+                 "manage_link": link(settings,
+                                     f"/manage/{manage}"), "awaiting_moderation": signature.status == "confirmed"},
         dedupe_key=f"sig-receipt:{signature.id}:{version.id}",
     )
     return manage
 
 
-def confirm(*, session: Session, token: str, version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+def confirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
+            ip: str | None) -> tuple[Signature, str]:
     """The POST behind the emailed confirmation link: binds the signature to the text shown and approves it.
 
     Returns the signature and the raw token of its new management link.
@@ -71,7 +75,8 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
         signature.approved_at = now
     session.add(signature)
     session.flush()
-    manage = _receipt(session=session, signature=signature, letter=letter, version=version, kind="confirmed")
+    manage = _receipt(session=session, settings=settings, signature=signature, letter=letter, version=version,
+                      kind="confirmed")
     audit.record(session=session, action="signature_confirmed", actor=f"signatory {signature.contact_email}",
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"status": signature.status, "version_id": version.id,
@@ -80,7 +85,7 @@ def confirm(*, session: Session, token: str, version_id: int | None, ip: str | N
     return signature, manage
 
 
-def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) -> int:
+def on_new_version(*, session: Session, settings: Settings, letter: Letter, version: LetterVersion) -> int:
     """After a new text is saved: signatures on an older text need reconfirmation and get the diff by email."""
     stmt = (select(Signature).where(Signature.letter_id == letter.id)
             .where(col(Signature.status).in_(("confirmed", "approved", "needs_reconfirmation"))))
@@ -98,8 +103,8 @@ def on_new_version(*, session: Session, letter: Letter, version: LetterVersion) 
             session=session, to=signature.contact_email, template="signature_reconfirm",
             context={"signature": signature, "letter": letter, "version": version, "old": old,
                      "diff_text": diff.as_plain_text(changes), "segments": changes,
-                     "approve_link": link(f"/confirm/{token}"),
-                     "withdraw_link": link(f"/confirm/{token}/withdraw")},
+                     "approve_link": link(settings, f"/confirm/{token}"),
+                     "withdraw_link": link(settings, f"/confirm/{token}/withdraw")},
             dedupe_key=f"sig-reconfirm:{signature.id}:{version.id}",
         )
         audit.record(session=session, action="signature_needs_reconfirmation", actor="system",
@@ -119,7 +124,8 @@ def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[
     return diff.text_diff(old, new)
 
 
-def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+def reconfirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
+              ip: str | None) -> tuple[Signature, str]:
     """The POST that approves the letter's new text for a signature that needed reconfirmation."""
     row, signature = get_by_token(session=session, token=token, purposes=("reconfirm",))
     letter = session.get(Letter, signature.letter_id)
@@ -138,7 +144,8 @@ def reconfirm(*, session: Session, token: str, version_id: int | None, ip: str |
     signature.status = _approve_status(signature, letter)
     session.add(signature)
     session.flush()
-    manage = _receipt(session=session, signature=signature, letter=letter, version=version, kind="reconfirmed")
+    manage = _receipt(session=session, settings=settings, signature=signature, letter=letter, version=version,
+                      kind="reconfirmed")
     audit.record(session=session, action="signature_reconfirmed", actor=f"signatory {signature.contact_email}",
                  subject_type="signature", subject_id=signature.id, ip=ip,
                  details={"old_version_id": old_version_id, "version_id": version.id,

@@ -14,6 +14,7 @@ from backend.accounts.service import normalise_email
 from backend.audit import service as audit
 from backend.campaigns.models import CoalitionMember
 from backend.campaigns.policy import Action
+from backend.config import Settings
 from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, TokenInvalid
 from backend.letters.models import Letter
@@ -48,16 +49,18 @@ def quoted(name: str, limit: int = 60) -> str:
     return "“" + (name if len(name) <= limit else name[:limit - 1].rstrip() + "…") + "”"
 
 
-def _invite_context(*, session: Session, invite: Invite, letter: Letter, token: str, reminder: bool) -> dict[str, Any]:
+def _invite_context(*, session: Session, settings: Settings, invite: Invite, letter: Letter, token: str,
+                    reminder: bool) -> dict[str, Any]:
     lead = lead_organisation(session=session, letter=letter)
     return {
         "inviter_quoted": quoted(_inviter_name(session=session, invite=invite, letter=letter)),
         "invite": invite, "letter": letter, "lead_name": lead.name if lead else "The coalition",
-        "link": link(f"/sign/{token}"), "expires_at": invite.expires_at, "reminder": reminder,
+        "link": link(settings, f"/sign/{token}"), "expires_at": invite.expires_at, "reminder": reminder,
     }
 
 
-def send_invite(*, session: Session, invite: Invite, letter: Letter, reminder: bool = False) -> None:
+def send_invite(*, session: Session, settings: Settings, invite: Invite, letter: Letter,
+                reminder: bool = False) -> None:
     """Gives the invite a fresh link and queues the email; links sent earlier keep working until it is answered."""
     token = new_token()
     invite.token_hash = hash_token(token)
@@ -70,7 +73,8 @@ def send_invite(*, session: Session, invite: Invite, letter: Letter, reminder: b
     session.add(InviteLink(invite_id=invite.id, token_hash=invite.token_hash))  # type: ignore[arg-type]
     mail.enqueue(
         session=session, to=invite.email, template="signature_invite",
-        context=_invite_context(session=session, invite=invite, letter=letter, token=token, reminder=reminder),
+        context=_invite_context(session=session, settings=settings, invite=invite, letter=letter, token=token,
+                                reminder=reminder),
         dedupe_key=f"sig-invite:{invite.id}:{invite.resend_count}:{'r' if reminder else 's'}",
     )
 
@@ -80,7 +84,7 @@ def get_invites(*, session: Session, letter_id: int) -> list[Invite]:
 
 
 def create_invites(
-    *, session: Session, letter: Letter, text: str, user: User, ip: str | None,
+    *, session: Session, settings: Settings, letter: Letter, text: str, user: User, ip: str | None,
 ) -> tuple[list[Invite], list[str]]:
     """Invites each "Organisation, email" row; returns the new invites and notes on rows skipped.
 
@@ -133,13 +137,13 @@ def create_invites(
             continue
         existing.add(email)
         wanted.append((name, email))
-    limits.check(session=session, user=user, role=role, wanted=len(wanted))
+    limits.check(session=session, settings=settings, user=user, role=role, wanted=len(wanted))
     for name, email in wanted:
         invite = Invite(letter_id=letter.id, organisation_name=name, email=email,  # type: ignore[arg-type]
                         token_hash=hash_token(new_token()), expires_at=utcnow(), created_by_id=user.id)
         session.add(invite)
         session.flush()
-        send_invite(session=session, invite=invite, letter=letter)
+        send_invite(session=session, settings=settings, invite=invite, letter=letter)
         created.append(invite)
     audit.record(session=session, action="invites_created", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
@@ -158,7 +162,8 @@ def _answered(*, session: Session, invite: Invite) -> bool:
     return session.exec(select(Signature.id).where(Signature.invite_id == invite.id)).first() is not None
 
 
-def resend_invite(*, session: Session, letter: Letter, invite_id: int, user: User, ip: str | None) -> Invite:
+def resend_invite(*, session: Session, settings: Settings, letter: Letter, invite_id: int, user: User,
+                  ip: str | None) -> Invite:
     """Sends the invite again with a new link (at most RESEND_CAP times)."""
     require(session=session, letter=letter, user=user, action=Action.invite)
     invite = _invite_of_letter(session=session, letter=letter, invite_id=invite_id)
@@ -169,7 +174,7 @@ def resend_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
     if letter.status != "open":
         raise Conflict("The letter is not open for signatures.")
     invite.resend_count += 1
-    send_invite(session=session, invite=invite, letter=letter)
+    send_invite(session=session, settings=settings, invite=invite, letter=letter)
     audit.record(session=session, action="invite_resent", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="invite", subject_id=invite.id, ip=ip, details={"resend_count": invite.resend_count})
     return invite
@@ -190,7 +195,7 @@ def revoke_invite(*, session: Session, letter: Letter, invite_id: int, user: Use
     return invite
 
 
-def remind_unanswered(*, session: Session, letter: Letter, user: User, ip: str | None) -> int:
+def remind_unanswered(*, session: Session, settings: Settings, letter: Letter, user: User, ip: str | None) -> int:
     """Sends one reminder to each invite not yet answered nor reminded; returns how many were sent."""
     require(session=session, letter=letter, user=user, action=Action.invite)
     if letter.status != "open":
@@ -202,7 +207,7 @@ def remind_unanswered(*, session: Session, letter: Letter, user: User, ip: str |
         if _answered(session=session, invite=invite):
             continue
         invite.reminded_at = utcnow()
-        send_invite(session=session, invite=invite, letter=letter, reminder=True)
+        send_invite(session=session, settings=settings, invite=invite, letter=letter, reminder=True)
         count += 1
     audit.record(session=session, action="invites_reminded", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip, details={"count": count})

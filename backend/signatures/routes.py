@@ -13,8 +13,9 @@ from starlette.datastructures import FormData
 
 from backend import ratelimit, text
 from backend.accounts.deps import CurrentUser
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
 from backend.letters import service as letters
@@ -53,8 +54,8 @@ OptText = Annotated[str, Form(max_length=5000), AfterValidator(text.clean_text)]
 LogoUpload = Annotated[UploadFile | None, File()]
 
 
-def _limit(request: Request, session: Session, scope: str) -> None:
-    limit = str(getattr(get_settings(), LIMIT_SETTINGS[scope]))
+def _limit(request: Request, session: Session, settings: Settings, scope: str) -> None:
+    limit = str(getattr(settings, LIMIT_SETTINGS[scope]))
     ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
                       limit=limit)
 
@@ -128,11 +129,12 @@ def signed_redirect(request: Request, *, slug: str, contact_email: str) -> Redir
 
 
 def _submit(
-    request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: SignForm,
-    logo: UploadFile | None, action: str,
+    request: Request, session: Session, settings: Settings, letter: Letter, invite: Invite | None, token: str | None,
+    form: SignForm, logo: UploadFile | None, action: str,
 ) -> Response:
     try:
-        signature = signing.sign(session=session, letter=letter, data=form.to_input(_read_upload(logo)),
+        signature = signing.sign(session=session, settings=settings, letter=letter,
+                                 data=form.to_input(_read_upload(logo)),
                                  invite=invite, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
@@ -144,11 +146,12 @@ def _submit(
 
 
 @router.post("/letters/{slug}/sign", name="sign_open_submit")
-def sign_open_submit(request: Request, session: SessionDep, slug: str, form: Annotated[SignForm, Form()],
+def sign_open_submit(request: Request, session: SessionDep, settings: SettingsDep, slug: str,
+                     form: Annotated[SignForm, Form()],
                      logo: LogoUpload = None) -> Response:
-    _limit(request, session, "sign")  # counted before anything else is done for it
+    _limit(request, session, settings, "sign")  # counted before anything else is done for it
     letter = _open_letter(session, slug)
-    return _submit(request, session, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
+    return _submit(request, session, settings, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
 
 
 @router.get("/letters/{slug}/sign/sent", response_class=HTMLResponse, name="sign_sent")
@@ -161,8 +164,8 @@ def sign_sent(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
 
 
 @router.get("/sign/{token}", response_class=HTMLResponse, name="sign_invite")
-def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
+def sign_invite_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
     invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
@@ -176,19 +179,20 @@ def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLR
 
 
 @router.post("/sign/{token}", name="sign_invite_submit")
-def sign_invite_submit(request: Request, session: SessionDep, token: str, form: Annotated[SignForm, Form()],
+def sign_invite_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                       form: Annotated[SignForm, Form()],
                        logo: LogoUpload = None) -> Response:
-    _limit(request, session, "sign")
+    _limit(request, session, settings, "sign")
     invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
+    return _submit(request, session, settings, letter, invite, token, form, logo, f"/sign/{token}")
 
 
 @router.post("/sign/{token}/decline", name="sign_decline")
-def sign_decline(request: Request, session: SessionDep, token: str,
+def sign_decline(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                  form: Annotated[DeclineForm, Form()]) -> Response:
-    _limit(request, session, "sign")
+    _limit(request, session, settings, "sign")
     invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
@@ -218,26 +222,26 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")
-def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+def confirm_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
     # Mail scanners fetch links: this page only shows a button; the POST below does the work.
-    _limit(request, session, "token-page")
+    _limit(request, session, settings, "token-page")
     return _token_page(request, session, token)
 
 
 @router.post("/confirm/{token}", name="confirm_submit")
-def confirm_submit(request: Request, session: SessionDep, token: str,
+def confirm_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                    form: Annotated[ConfirmForm, Form()]) -> Response:
-    _limit(request, session, "confirm")
+    _limit(request, session, settings, "confirm")
     row, _signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     try:
         number = form.version_number
         if row.purpose == "confirm":
-            signature, manage = confirming.confirm(session=session, token=token, version_id=number,
+            signature, manage = confirming.confirm(session=session, settings=settings, token=token, version_id=number,
                                                    ip=client_ip(request))
             message = ("Thank you: your signature is confirmed." if signature.status == "approved" else
                        "Thank you: your signature is confirmed. The coalition will check it before it is listed.")
         else:
-            signature, manage = confirming.reconfirm(session=session, token=token, version_id=number,
+            signature, manage = confirming.reconfirm(session=session, settings=settings, token=token, version_id=number,
                                                   ip=client_ip(request))
             message = "Thank you: you have approved the new text. Your signature stands."
     except InvalidInput as exc:
@@ -249,15 +253,15 @@ def confirm_submit(request: Request, session: SessionDep, token: str,
 
 
 @router.get("/confirm/{token}/withdraw", response_class=HTMLResponse, name="reconfirm_withdraw_page")
-def reconfirm_withdraw_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
+def reconfirm_withdraw_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
     tokens.get_by_token(session=session, token=token, purposes=("reconfirm",))
     return _token_page(request, session, token, mode="withdraw")
 
 
 @router.post("/confirm/{token}/withdraw", name="reconfirm_withdraw")
-def reconfirm_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm")
+def reconfirm_withdraw(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    _limit(request, session, settings, "confirm")
     tokens.get_by_token(session=session, token=token, purposes=("reconfirm",))
     signature = managing.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
@@ -287,15 +291,16 @@ def _manage_context(session: Session, token: str, values: dict[str, Any] | None 
 
 
 @router.get("/manage/{token}", response_class=HTMLResponse, name="manage_page")
-def manage_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
+def manage_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
     return render(request, "signatures/manage.html", _manage_context(session, token))
 
 
 @router.post("/manage/{token}", name="manage_submit")
-def manage_submit(request: Request, session: SessionDep, token: str, form: Annotated[ListingForm, Form()],
+def manage_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                  form: Annotated[ListingForm, Form()],
                   logo: LogoUpload = None) -> Response:
-    _limit(request, session, "confirm")
+    _limit(request, session, settings, "confirm")
     try:
         signature = managing.update_listing(session=session, token=token, ip=client_ip(request),
                                            data=form.to_input(_read_upload(logo)))
@@ -312,8 +317,8 @@ def manage_submit(request: Request, session: SessionDep, token: str, form: Annot
 
 
 @router.post("/manage/{token}/withdraw", name="manage_withdraw")
-def manage_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm")
+def manage_withdraw(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    _limit(request, session, settings, "confirm")
     signature = managing.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
     return _withdrawn_page(request, session, signature)
@@ -330,7 +335,8 @@ def signature_logo(name: str) -> Response:
 
 # The coalition's dashboard -------------------------------------------------------------------------
 
-def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "", verified: bool = False,
+def _dashboard(request: Request, session: Session, settings: Settings, user: Any, slug: str, *, state: str = "",
+               verified: bool = False,
                invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200,
                correction: dict[str, Any] | None = None) -> HTMLResponse:
     letter = access.get_letter(session=session, slug=slug)
@@ -339,7 +345,6 @@ def _dashboard(request: Request, session: Session, user: Any, slug: str, *, stat
     shown = [r for r in rows if r.state == state] if state in rules.DASHBOARD_STATES else rows
     if verified:  # only those confirmed from an address at their organisation's own domain
         shown = [r for r in shown if r.signature is not None and r.signature.confirmed_domain]
-    settings = request.app.state.settings
     return render(request, "signatures/dashboard.html", {
         "letter": letter, "role": controls.role, "controls": controls, "perms": controls.perms, "rows": shown,
         "counts": counts, "total": len(rows), "state": state if state in rules.DASHBOARD_STATES else "",
@@ -355,9 +360,10 @@ def _dashboard(request: Request, session: Session, user: Any, slug: str, *, stat
 
 
 @router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
-def signatories(request: Request, session: SessionDep, user: CurrentUser, slug: str, state: str = "",
+def signatories(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                state: str = "",
                 verified: str = "") -> HTMLResponse:
-    return _dashboard(request, session, user, slug, state=state, verified=verified == "1")
+    return _dashboard(request, session, settings, user, slug, state=state, verified=verified == "1")
 
 
 def _back(slug: str) -> RedirectResponse:
@@ -372,7 +378,7 @@ def _done(request: Request, session: Session, slug: str, message: str) -> Redire
 
 @router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
 def invite_submit(
-    request: Request, session: SessionDep, user: CurrentUser, slug: str,
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
     pasted: Annotated[str, Form(alias="invites", max_length=500_000), AfterValidator(text.clean_text)] = "",
     invites_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
@@ -381,23 +387,24 @@ def invite_submit(
     if invites_file is not None and invites_file.filename:
         raw = _read_upload(invites_file, 2 * 1024 * 1024) or b""
         if len(raw) > 2 * 1024 * 1024:
-            return _dashboard(request, session, user, slug, invite_text=pasted, status_code=422,
+            return _dashboard(request, session, settings, user, slug, invite_text=pasted, status_code=422,
                               errors={"invites": "The CSV file is larger than 2 MB: split it into smaller files."})
         try:
             body = text.clean_text(raw.decode("utf-8-sig")) + "\n" + pasted
         except UnicodeDecodeError:
-            return _dashboard(request, session, user, slug, invite_text=pasted, status_code=422,
+            return _dashboard(request, session, settings, user, slug, invite_text=pasted, status_code=422,
                               errors={"invites": "The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and try "
                                                  "again."})
     try:
-        created, skipped = invites.create_invites(session=session, letter=letter, text=body, user=user,
+        created, skipped = invites.create_invites(session=session, settings=settings, letter=letter, text=body,
+                                                  user=user,
                                                   ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         if isinstance(exc, limits.InviteLimitReached):  # noted for the site admins, in a transaction of its own
             limits.record(session=session, user=user, letter=letter, exc=exc, ip=client_ip(request))
             session.commit()
-        return _dashboard(request, session, user, slug, invite_text=pasted, errors=rules.errors_of(exc),
+        return _dashboard(request, session, settings, user, slug, invite_text=pasted, errors=rules.errors_of(exc),
                           status_code=422)
     message = f"Invited {len(created)} organisation{'s' if len(created) != 1 else ''}."
     if skipped:
@@ -406,9 +413,10 @@ def invite_submit(
 
 
 @router.post("/letters/{slug}/signatories/invites/{invite_id}/resend", name="invite_resend")
-def invite_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
+def invite_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                  invite_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    invite = invites.resend_invite(session=session, letter=letter, invite_id=invite_id, user=user,
+    invite = invites.resend_invite(session=session, settings=settings, letter=letter, invite_id=invite_id, user=user,
                                    ip=client_ip(request))
     return _done(request, session, slug, f"The invite to {invite.organisation_name} was sent again with a new link.")
 
@@ -423,9 +431,11 @@ def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug
 
 
 @router.post("/letters/{slug}/signatories/remind", name="invites_remind")
-def invites_remind(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+def invites_remind(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                   slug: str) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    count = invites.remind_unanswered(session=session, letter=letter, user=user, ip=client_ip(request))
+    count = invites.remind_unanswered(session=session, settings=settings, letter=letter, user=user,
+                                      ip=client_ip(request))
     return _done(request, session, slug, f"Sent a reminder to {count} organisation{'s' if count != 1 else ''} "
                                          "that had not answered." if count else "Nobody was left to remind.")
 
@@ -441,7 +451,7 @@ def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug
 
 @router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
 def signing_settings(
-    request: Request, session: SessionDep, user: CurrentUser, slug: str,
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
     open_signon_enabled: OptText = "", moderate_open_signons: OptText = "", allow_individuals: OptText = "",
     show_signatories_while_open: OptText = "",
 ) -> Response:
@@ -465,10 +475,11 @@ def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, 
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
-def invite_again(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+def invite_again(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                  signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    invite = reinvite.invite_again(session=session, letter=letter, signature_id=signature_id, user=user,
+    invite = reinvite.invite_again(session=session, settings=settings, letter=letter, signature_id=signature_id,
+                                   user=user,
                                    ip=client_ip(request))
     return _done(request, session, slug, f"{invite.organisation_name} is invited again at {invite.email}.")
 
@@ -510,7 +521,8 @@ def listing_change_reject(request: Request, session: SessionDep, user: CurrentUs
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
-def listing_correct(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
+def listing_correct(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                    signature_id: int,
                     display_name: OptText = "") -> Response:
     letter = access.get_letter(session=session, slug=slug)
     try:
@@ -518,7 +530,7 @@ def listing_correct(request: Request, session: SessionDep, user: CurrentUser, sl
                                             display_name=display_name, user=user, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
-        return _dashboard(request, session, user, slug, status_code=422,
+        return _dashboard(request, session, settings, user, slug, status_code=422,
                           correction={"id": signature_id, "value": display_name, "error": exc.message})
     told = " They have been told by email." if s.contact_email else ""
     return _done(request, session, slug, f"“{before}” now reads “{s.display_name}”.{told}")

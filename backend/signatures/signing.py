@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.service import normalise_email
 from backend.audit import service as audit
+from backend.config import Settings
 from backend.db import insert_row, insert_rows_skipping_conflicts, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, ServiceError, TokenInvalid
 from backend.letters.models import Letter, LetterVersion
@@ -145,17 +146,18 @@ class SignOn:
 
 
 def sign(
-    *, session: Session, letter: SigningLetter, data: SignatureInput, invite: Invite | None = None,
+    *, session: Session, settings: Settings, letter: SigningLetter, data: SignatureInput, invite: Invite | None = None,
     ip: str | None = None,
 ) -> Signed:
     """Records a pending signature and emails its contact a confirmation link (see `sign_many`)."""
-    outcome = sign_many(session=session, submissions=[SignOn(letter=letter, data=data, invite=invite, ip=ip)])[0]
+    outcome = sign_many(session=session, settings=settings, submissions=[SignOn(letter=letter, data=data,
+                                                                                invite=invite, ip=ip)])[0]
     if isinstance(outcome, ServiceError):
         raise outcome
     return outcome
 
 
-def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | ServiceError]:
+def sign_many(*, session: Session, settings: Settings, submissions: list[SignOn]) -> list[Signed | ServiceError]:
     """Records pending signatures and emails each contact a confirmation link, in the caller's transaction.
 
     Each submission is either recorded or refused (a mistake in the form, a duplicate, a closed letter): the
@@ -192,7 +194,7 @@ def sign_many(*, session: Session, submissions: list[SignOn]) -> list[Signed | S
         mail.enqueue_new(session=session, emails=[
             mail.NewEmail(to=values["contact_email"], template="signature_confirm", dedupe_key=f"sig-confirm:{sid}",
                           context={"signature": values, "letter": submissions[n].letter,
-                                   "link": link(f"/confirm/{token}"), "days": CONFIRM_DAYS})
+                                   "link": link(settings, f"/confirm/{token}"), "days": CONFIRM_DAYS})
             for (n, sid, values), token in zip(recorded, tokens, strict=True)])
         audit.record_many(session=session, events=[
             audit.Event(action="signature_submitted", actor=f"signatory {values['contact_email']}",

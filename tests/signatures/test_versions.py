@@ -19,6 +19,7 @@ def _signed(client, post, db, make_user, deliver, smtp, **settings):
 
 
 def _new_text(db, setup, body):
+    from backend.config import get_settings
     from backend.letters import service as letters
     from backend.letters.models import Letter
     from backend.letters.service import LetterText
@@ -30,7 +31,7 @@ def _new_text(db, setup, body):
     version = letters.save_version(session=db, letter=letter, author_id=setup.lead.id, check_base=False,
                                    text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
                                                    body=body, sign_off="Yours sincerely,"))
-    count = confirming.on_new_version(session=db, letter=letter, version=version)
+    count = confirming.on_new_version(session=db, settings=get_settings(), letter=letter, version=version)
     db.commit()
     return version, count
 
