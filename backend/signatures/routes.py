@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from pydantic import AfterValidator
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend import ratelimit, text
 from backend.accounts.deps import CurrentUser
@@ -40,7 +38,18 @@ from backend.signatures import (
     signing,
     tokens,
 )
-from backend.signatures.forms import ConfirmForm, DeclineForm, ListingForm, SignForm
+from backend.signatures.forms import (
+    ConfirmForm,
+    CorrectionForm,
+    DeclineForm,
+    InviteForm,
+    ListingForm,
+    OrderForm,
+    SignForm,
+    SigningSettingsForm,
+    StatusForm,
+    WithdrawForm,
+)
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -50,7 +59,6 @@ router = APIRouter()
 LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm",
                   "token-page": "rate_limit_sign_link_page"}
 
-OptText = Annotated[str, Form(max_length=5000), AfterValidator(text.clean_text)]
 LogoUpload = Annotated[UploadFile | None, File()]
 
 
@@ -70,13 +78,6 @@ def _read_upload(upload: UploadFile | None, limit: int = logos.MAX_LOGO_BYTES) -
     upload.file.seek(0)
     data = upload.file.read(limit + 1)
     return data or None
-
-
-async def _form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDataDep = Annotated[FormData, Depends(_form_data)]
 
 
 # Signing ---------------------------------------------------------------------------------------------
@@ -382,11 +383,10 @@ def _done(request: Request, session: Session, slug: str, message: str) -> Redire
 @router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
 def invite_submit(
     request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
-    pasted: Annotated[str, Form(alias="invites", max_length=500_000), AfterValidator(text.clean_text)] = "",
-    invites_file: Annotated[UploadFile | None, File()] = None,
+    form: Annotated[InviteForm, Form()], invites_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    body = pasted
+    pasted = body = form.invites
     if invites_file is not None and invites_file.filename:
         raw = _read_upload(invites_file, 2 * 1024 * 1024) or b""
         if len(raw) > 2 * 1024 * 1024:
@@ -445,26 +445,21 @@ def invites_remind(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/letters/{slug}/signatories/status", name="signatories_status")
 def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug: str,
-                  status: OptText = "") -> Response:
+                  form: Annotated[StatusForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    opening.set_status(session=session, letter=letter, status=status, user=user, ip=client_ip(request))
-    return _done(request, session, slug, "The letter is open for signatures." if status == "open" else
+    opening.set_status(session=session, letter=letter, status=form.status, user=user, ip=client_ip(request))
+    return _done(request, session, slug, "The letter is open for signatures." if form.status == "open" else
                  "The letter is closed: no new signatures.")
 
 
 @router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
 def signing_settings(
-    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
-    open_signon_enabled: OptText = "", moderate_open_signons: OptText = "", allow_individuals: OptText = "",
-    show_signatories_while_open: OptText = "",
+    request: Request, session: SessionDep, user: CurrentUser, slug: str,
+    form: Annotated[SigningSettingsForm, Form()],
 ) -> Response:
     letter = access.get_letter(session=session, slug=slug)
     opening.update_settings(session=session, letter=letter, user=user, ip=client_ip(request),
-                            values=opening.SigningSettings(
-                                open_signon_enabled=open_signon_enabled == "yes",
-                                moderate_open_signons=moderate_open_signons == "yes",
-                                allow_individuals=allow_individuals == "yes",
-                                show_signatories_while_open=show_signatories_while_open == "yes"))
+                            values=form.to_settings())
     return _done(request, session, slug, "Signing settings saved.")
 
 
@@ -525,26 +520,25 @@ def listing_change_reject(request: Request, session: SessionDep, user: CurrentUs
 
 @router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
 def listing_correct(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
-                    signature_id: int,
-                    display_name: OptText = "") -> Response:
+                    signature_id: int, form: Annotated[CorrectionForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
     try:
         s, before = moderation.correct_listing(session=session, letter=letter, signature_id=signature_id,
-                                            display_name=display_name, user=user, ip=client_ip(request))
+                                            display_name=form.display_name, user=user, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _dashboard(request, session, settings, user, slug, status_code=422,
-                          correction={"id": signature_id, "value": display_name, "error": exc.message})
+                          correction={"id": signature_id, "value": form.display_name, "error": exc.message})
     told = " They have been told by email." if s.contact_email else ""
     return _done(request, session, slug, f"“{before}” now reads “{s.display_name}”.{told}")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")
 def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
-                       reason: OptText = "") -> Response:
+                       form: Annotated[WithdrawForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
     try:
-        s = moderation.withdraw_by_lead(session=session, letter=letter, signature_id=signature_id, reason=reason,
+        s = moderation.withdraw_by_lead(session=session, letter=letter, signature_id=signature_id, reason=form.reason,
                                      user=user, ip=client_ip(request))
     except ServiceError as exc:
         session.rollback()
@@ -554,19 +548,12 @@ def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser,
 
 
 @router.post("/letters/{slug}/signatories/order", name="signatories_order")
-def signatories_order(request: Request, session: SessionDep, user: CurrentUser, form: FormDataDep,
-                      slug: str) -> Response:
+def signatories_order(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      form: Annotated[OrderForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
-    order: dict[int, int] = {}
-    for key, value in form.multi_items():
-        if key.startswith("order-") and key[6:].isdigit() and isinstance(value, str):
-            try:
-                order[int(key[6:])] = int(value.strip() or 0)
-            except ValueError:
-                flash(request, f"“{value[:20]}” is not a whole number: the order was not changed.", "error")
-                return _back(slug)
     try:
-        moderation.set_display_order(session=session, letter=letter, order=order, user=user, ip=client_ip(request))
+        moderation.set_display_order(session=session, letter=letter, order=form.positions(), user=user,
+                                     ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         flash(request, exc.message, "error")
