@@ -24,6 +24,8 @@ from backend.signatures.moderation import CORRECTABLE_STATES
 from backend.signatures.reinvite import AGAIN_STATUSES
 from backend.signatures.rules import ACTIVE_STATUSES, RESEND_CAP
 
+ORDERABLE_STATES = ("approved", "confirmed", "needs_reconfirmation")
+
 
 @dataclass
 class DashboardRow:
@@ -148,6 +150,16 @@ def dashboard(*, session: Session, letter: Letter, controls: Controls) -> tuple[
         ))
     counts = Counter(r.state for r in rows)
     return [_offer(r, letter=letter, controls=controls) for r in rows], counts
+
+
+def waiting(rows: list[DashboardRow]) -> list[DashboardRow]:
+    """The rows waiting for the lead's moderation (confirmed open sign-ons)."""
+    return [r for r in rows if r.state == "confirmed"]
+
+
+def orderable(rows: list[DashboardRow]) -> list[DashboardRow]:
+    """The signatures the display order applies to: listed, or on their way to it."""
+    return [r for r in rows if r.signature is not None and r.state in ORDERABLE_STATES]
 
 
 def _iso(value: datetime | None) -> str:
