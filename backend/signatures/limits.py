@@ -70,7 +70,7 @@ def check(*, session: Session, settings: Settings, user: User, role: str, wanted
 
 def record(*, session: Session, user: User, letter: Letter, exc: InviteLimitReached, ip: str | None) -> None:
     """Notes, for the site admins, that an account reached its limit (in the caller's transaction)."""
-    audit.record(session=session, action=LIMIT_ACTION, actor=f"user:{user.id} {user.email}", actor_user_id=user.id,
+    audit.record(session=session, action=LIMIT_ACTION, actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"limit": exc.limit, "used": exc.used, "wanted": exc.wanted})
 

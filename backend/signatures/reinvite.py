@@ -60,6 +60,6 @@ def invite_again(*, session: Session, settings: Settings, letter: Letter, signat
     session.add(invite)
     session.flush()
     invites.send_invite(session=session, settings=settings, invite=invite, letter=letter)
-    audit.record(session=session, action="invited_again", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="invited_again", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="invite", subject_id=invite.id, ip=ip, details=details)
     return invite
