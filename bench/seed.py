@@ -210,6 +210,7 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
 def queue_invites(*, engine: Engine, seeded: Seeded, count: int, domain: str) -> None:
     """Invites `count` organisations to the open letter through the coalition's own service (in batches)."""
     from backend.accounts.models import User
+    from backend.config import get_settings
     from backend.db import session_for_write
     from backend.letters.models import Letter
     from backend.signatures import csvio
@@ -222,5 +223,6 @@ def queue_invites(*, engine: Engine, seeded: Seeded, count: int, domain: str) ->
         for start in range(0, count, csvio.MAX_INVITE_ROWS):
             end = min(count, start + csvio.MAX_INVITE_ROWS)
             rows = [f"Invited Charity {n}, invitee{n}@{domain}" for n in range(start, end)]
-            signatures.create_invites(session=session, letter=letter, text="\n".join(rows), user=lead, ip=None)
+            signatures.create_invites(session=session, settings=get_settings(), letter=letter, text="\n".join(rows),
+                                      user=lead, ip=None)
             session.commit()

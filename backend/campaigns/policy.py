@@ -34,6 +34,7 @@ class Action(StrEnum):
     file_reply = "file_reply"  # file inbound mail
     manage_coalition = "manage_coalition"  # members and coalition invites
     change_settings = "change_settings"  # signing settings of a letter
+    order_signatories = "order_signatories"  # the order of the published list of signatories
 
 
 MINIMUM: dict[Action, CoalitionRole] = {
@@ -49,6 +50,7 @@ MINIMUM: dict[Action, CoalitionRole] = {
     Action.file_reply: CoalitionRole.lead,
     Action.manage_coalition: CoalitionRole.lead,
     Action.change_settings: CoalitionRole.lead,
+    Action.order_signatories: CoalitionRole.editor,
 }
 
 

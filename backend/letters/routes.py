@@ -199,7 +199,7 @@ def _submit(request: Request, session: Session, *, campaign: Campaign, letter: L
     if version is not None:  # signatures on an older text need reconfirmation (issue 4)
         from backend.signatures.service import on_new_version
 
-        on_new_version(session=session, letter=target, version=version)
+        on_new_version(session=session, settings=request.app.state.settings, letter=target, version=version)
     session.commit()
     flash(request, f"Saved as version {version.number}." if version
           else "Saved. The text did not change, so there is no new version.", "success")

@@ -6,15 +6,14 @@ from sqlmodel import Session
 
 from backend.letters.models import Letter
 from backend.mail import service as mail
-from backend.signatures import service
+from backend.responses.service import lead_emails
+from backend.signatures import signing
 from backend.signatures.models import Invite, Signature
 
 
 def decline(*, session: Session, invite: Invite, reason: str, ip: str | None) -> Signature:
     """Records the decline and emails the lead organisation's staff (the decline page says they are told)."""
-    from backend.responses.service import lead_emails
-
-    signature = service.decline(session=session, invite=invite, reason=reason, ip=ip)
+    signature = signing.decline(session=session, invite=invite, reason=reason, ip=ip)
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
     for address in lead_emails(session=session, letter=letter):

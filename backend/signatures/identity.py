@@ -34,7 +34,7 @@ def _prototypes() -> dict[str, str]:
     The data lists, for a prototype, every character confusable with it, and for each of those, the prototype
     (and sometimes a few others): so the prototype is the member with the longest list.
     """
-    from confusable_homoglyphs.utils import load
+    from confusable_homoglyphs.utils import load  # deliberate: a large table, loaded on first use, not at import
 
     data = load("confusables.json")
     table = {}
@@ -95,7 +95,7 @@ def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: 
 
 @lru_cache(maxsize=1)
 def _suffixes() -> object:
-    from publicsuffixlist import PublicSuffixList
+    from publicsuffixlist import PublicSuffixList  # deliberate: the suffix list is parsed on first use
 
     return PublicSuffixList()
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import InvalidInput
 from backend.letters.models import Letter
@@ -34,16 +34,16 @@ class InviteLimitReached(InvalidInput):
         self.limit, self.used, self.wanted = limit, used, wanted
 
 
-def established(*, user: User, role: str) -> bool:
+def established(*, settings: Settings, user: User, role: str) -> bool:
     """A verified account of the lead organisation, older than ACCOUNT_ESTABLISHED_DAYS."""
     created = as_utc(user.created_at)
-    age_ok = created is not None and utcnow() - created >= timedelta(days=get_settings().account_established_days)
+    age_ok = created is not None and utcnow() - created >= timedelta(days=settings.account_established_days)
     return role == "lead" and user.verified_at is not None and age_ok
 
 
-def budget(*, user: User, role: str) -> int:
-    settings = get_settings()
-    return settings.invite_limit_established if established(user=user, role=role) else settings.invite_limit_new_account
+def budget(*, settings: Settings, user: User, role: str) -> int:
+    return settings.invite_limit_established if established(settings=settings, user=user,
+                                                            role=role) else settings.invite_limit_new_account
 
 
 def used_today(*, session: Session, user: User) -> int:
@@ -54,9 +54,9 @@ def used_today(*, session: Session, user: User) -> int:
     return int(session.exec(stmt).one())
 
 
-def check(*, session: Session, user: User, role: str, wanted: int) -> None:
+def check(*, session: Session, settings: Settings, user: User, role: str, wanted: int) -> None:
     """InviteLimitReached when `wanted` more invites would take the account over its budget."""
-    limit = budget(user=user, role=role)
+    limit = budget(settings=settings, user=user, role=role)
     used = used_today(session=session, user=user)
     if used + wanted <= limit:
         return
@@ -70,7 +70,7 @@ def check(*, session: Session, user: User, role: str, wanted: int) -> None:
 
 def record(*, session: Session, user: User, letter: Letter, exc: InviteLimitReached, ip: str | None) -> None:
     """Notes, for the site admins, that an account reached its limit (in the caller's transaction)."""
-    audit.record(session=session, action=LIMIT_ACTION, actor=f"user:{user.id} {user.email}", actor_user_id=user.id,
+    audit.record(session=session, action=LIMIT_ACTION, actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="letter", subject_id=letter.id, ip=ip,
                  details={"limit": exc.limit, "used": exc.used, "wanted": exc.wanted})
 

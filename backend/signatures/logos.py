@@ -51,7 +51,7 @@ def clean(data: bytes) -> bytes:
             "The logo file is not a PNG or JPEG image (whatever its name says). Upload a PNG or JPEG.",
             field="logo",
         )
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # deliberate: Pillow loads on the first logo, not at import
 
     try:
         with Image.open(io.BytesIO(data)) as probe:

@@ -7,11 +7,13 @@ from sqlmodel import Session
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict
 from backend.letters.models import Letter
 from backend.security import hash_token, new_token
-from backend.signatures import limits, service
+from backend.signatures import access, invites, limits
 from backend.signatures.enums import InviteStatus
 from backend.signatures.models import Invite, Signature
 
@@ -28,13 +30,21 @@ def get_candidate(*, session: Session, letter: Letter, signature_id: int) -> Sig
     return signature
 
 
-def invite_again(*, session: Session, letter: Letter, signature_id: int, user: User, ip: str | None) -> Invite:
+def get_candidate_for(*, session: Session, letter: Letter, user: User, signature_id: int) -> Signature:
+    """`get_candidate`, for a member who may invite (the page that asks to confirm)."""
+    access.require(session=session, letter=letter, user=user, action=Action.invite)
+    return get_candidate(session=session, letter=letter, signature_id=signature_id)
+
+
+def invite_again(*, session: Session, settings: Settings, letter: Letter, signature_id: int, user: User,
+                 ip: str | None) -> Invite:
     """Replaces a declined or withdrawn answer with a fresh invite, emailed at once (editor or lead)."""
-    role = service.require(session=session, letter=letter, user=user, at_least="editor")
+    role = access.require(session=session, letter=letter, user=user, action=Action.invite)
     if letter.status != "open":
         raise Conflict("Open the letter for signatures before inviting organisations again.")
     signature = get_candidate(session=session, letter=letter, signature_id=signature_id)
-    limits.check(session=session, user=user, role=role, wanted=1)  # an invite again is mail like any invite
+    limits.check(session=session, settings=settings, user=user, role=role,
+                 wanted=1)  # an invite again is mail like any invite
     details = {"signature_id": signature.id, "organisation": signature.display_name, "status": signature.status,
                "reason": (signature.decline_reason or "")[:200],
                "at": (as_utc(signature.declined_at or signature.withdrawn_at) or utcnow()).isoformat()}
@@ -50,7 +60,7 @@ def invite_again(*, session: Session, letter: Letter, signature_id: int, user: U
                     token_hash=hash_token(new_token()), expires_at=utcnow(), created_by_id=user.id)
     session.add(invite)
     session.flush()
-    service._send_invite(session=session, invite=invite, letter=letter)
-    audit.record(session=session, action="invited_again", actor=f"user:{user.id} {user.email}",
+    invites.send_invite(session=session, settings=settings, invite=invite, letter=letter)
+    audit.record(session=session, action="invited_again", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="invite", subject_id=invite.id, ip=ip, details=details)
     return invite

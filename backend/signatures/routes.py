@@ -5,23 +5,51 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from pydantic import AfterValidator
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend import ratelimit, text
 from backend.accounts.deps import CurrentUser
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.security import client_ip
-from backend.signatures import flows, identity, limits, logos, progress, reinvite, service
-from backend.signatures.forms import ConfirmForm, DeclineForm, ListingForm, SignForm
+from backend.signatures import (
+    access,
+    confirming,
+    dashboard,
+    flows,
+    identity,
+    invites,
+    limits,
+    listing,
+    logos,
+    managing,
+    moderation,
+    opening,
+    progress,
+    reinvite,
+    rules,
+    signing,
+    tokens,
+)
+from backend.signatures.forms import (
+    ConfirmForm,
+    CorrectionForm,
+    DeclineForm,
+    InviteForm,
+    ListingForm,
+    OrderForm,
+    SignForm,
+    SigningSettingsForm,
+    StatusForm,
+    WithdrawForm,
+)
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, render
 
@@ -31,12 +59,11 @@ router = APIRouter()
 LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm",
                   "token-page": "rate_limit_sign_link_page"}
 
-OptText = Annotated[str, Form(max_length=5000), AfterValidator(text.clean_text)]
 LogoUpload = Annotated[UploadFile | None, File()]
 
 
-def _limit(request: Request, session: Session, scope: str) -> None:
-    limit = str(getattr(get_settings(), LIMIT_SETTINGS[scope]))
+def _limit(request: Request, session: Session, settings: Settings, scope: str) -> None:
+    limit = str(getattr(settings, LIMIT_SETTINGS[scope]))
     ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
                       limit=limit)
 
@@ -53,33 +80,26 @@ def _read_upload(upload: UploadFile | None, limit: int = logos.MAX_LOGO_BYTES) -
     return data or None
 
 
-async def _form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDataDep = Annotated[FormData, Depends(_form_data)]
-
-
 # Signing ---------------------------------------------------------------------------------------------
 
 def _sign_context(
     *, session: Session, letter: Letter, values: dict[str, Any], errors: dict[str, str], action: str,
     invite: Invite | None = None, token: str | None = None,
 ) -> dict[str, Any]:
-    version = service.current_version(session=session, letter=letter)
+    version = access.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no text yet.")
     return {
         "letter": letter, "version": version,
-        "text_html": service.letter_html(session=session, letter=letter, version=version),
-        "signatories": service.get_shown_while_open(session=session, letter=letter),
+        "text_html": access.letter_html(session=session, letter=letter, version=version),
+        "signatories": listing.get_shown_while_open(session=session, letter=letter),
         "values": values, "errors": errors, "action": action, "invite": invite, "token": token,
     }
 
 
 def _open_letter(session: Session, slug: str) -> Letter:
-    letter = service.get_letter(session=session, slug=slug)
-    if not service.open_link_works(letter=letter):
+    letter = access.get_letter(session=session, slug=slug)
+    if not access.open_link_works(letter=letter):
         raise NotFound("This letter is not open for signatures through a public link.")
     return letter
 
@@ -92,12 +112,12 @@ def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResp
 
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
-    found = service.get_letter(session=session, slug=slug)
-    if found.open_signon_enabled and found.status in ("closed", "published"):
+    found = access.get_letter(session=session, slug=slug)
+    if access.open_link_closed(letter=found):
         return _closed_page(request, session, found)
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
-                        action=f"/letters/{letter.slug}/sign")
+                        action=str(request.url_for("sign_open_submit", slug=letter.slug)))
     response = render(request, "signatures/sign.html", ctx)
     response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
     return response
@@ -110,15 +130,16 @@ def signed_redirect(request: Request, *, slug: str, contact_email: str) -> Redir
 
 
 def _submit(
-    request: Request, session: Session, letter: Letter, invite: Invite | None, token: str | None, form: SignForm,
-    logo: UploadFile | None, action: str,
+    request: Request, session: Session, settings: Settings, letter: Letter, invite: Invite | None, token: str | None,
+    form: SignForm, logo: UploadFile | None, action: str,
 ) -> Response:
     try:
-        signature = service.sign(session=session, letter=letter, data=form.to_input(_read_upload(logo)),
+        signature = signing.sign(session=session, settings=settings, letter=letter,
+                                 data=form.to_input(_read_upload(logo)),
                                  invite=invite, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
-        ctx = _sign_context(session=session, letter=letter, values=form.values(), errors=service.errors_of(exc),
+        ctx = _sign_context(session=session, letter=letter, values=form.values(), errors=rules.errors_of(exc),
                             action=action, invite=invite, token=token)
         return render(request, "signatures/sign.html", ctx, status_code=422)
     session.commit()
@@ -126,11 +147,13 @@ def _submit(
 
 
 @router.post("/letters/{slug}/sign", name="sign_open_submit")
-def sign_open_submit(request: Request, session: SessionDep, slug: str, form: Annotated[SignForm, Form()],
+def sign_open_submit(request: Request, session: SessionDep, settings: SettingsDep, slug: str,
+                     form: Annotated[SignForm, Form()],
                      logo: LogoUpload = None) -> Response:
-    _limit(request, session, "sign")  # counted before anything else is done for it
+    _limit(request, session, settings, "sign")  # counted before anything else is done for it
     letter = _open_letter(session, slug)
-    return _submit(request, session, letter, None, None, form, logo, f"/letters/{letter.slug}/sign")
+    action = str(request.url_for("sign_open_submit", slug=letter.slug))
+    return _submit(request, session, settings, letter, None, None, form, logo, action)
 
 
 @router.get("/letters/{slug}/sign/sent", response_class=HTMLResponse, name="sign_sent")
@@ -138,40 +161,43 @@ def sign_sent(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
     # Anyone may open this address: it names the letter only when its title is public already, and answers
     # the same for a letter that does not exist.
     letter = letters.get_by_slug(session=session, slug=slug)
-    title = letter.title if letter is not None and service.title_is_public(letter=letter) else None
+    title = letter.title if letter is not None and access.title_is_public(letter=letter) else None
     return render(request, "signatures/sent.html", {"title": title})
 
 
 @router.get("/sign/{token}", response_class=HTMLResponse, name="sign_invite")
-def sign_invite_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
-    invite = service.get_invite_by_token(session=session, token=token)
+def sign_invite_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
+    invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    if letter.status != "open":
+    if not access.taking_signatures(letter=letter):
         return _closed_page(request, session, letter)
-    service.mark_opened(session=session, invite=invite)
+    invites.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
-    ctx = _sign_context(session=session, letter=letter, values=values, errors={}, action=f"/sign/{token}",
+    ctx = _sign_context(session=session, letter=letter, values=values, errors={},
+                        action=str(request.url_for("sign_invite_submit", token=token)),
                         invite=invite, token=token)
     return render(request, "signatures/sign.html", ctx)
 
 
 @router.post("/sign/{token}", name="sign_invite_submit")
-def sign_invite_submit(request: Request, session: SessionDep, token: str, form: Annotated[SignForm, Form()],
+def sign_invite_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                       form: Annotated[SignForm, Form()],
                        logo: LogoUpload = None) -> Response:
-    _limit(request, session, "sign")
-    invite = service.get_invite_by_token(session=session, token=token)
+    _limit(request, session, settings, "sign")
+    invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
-    return _submit(request, session, letter, invite, token, form, logo, f"/sign/{token}")
+    return _submit(request, session, settings, letter, invite, token, form, logo,
+                   str(request.url_for("sign_invite_submit", token=token)))
 
 
 @router.post("/sign/{token}/decline", name="sign_decline")
-def sign_decline(request: Request, session: SessionDep, token: str,
+def sign_decline(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                  form: Annotated[DeclineForm, Form()]) -> Response:
-    _limit(request, session, "sign")
-    invite = service.get_invite_by_token(session=session, token=token)
+    _limit(request, session, settings, "sign")
+    invite = invites.get_invite_by_token(session=session, token=token)
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     flows.decline(session=session, invite=invite, reason=form.reason, ip=client_ip(request))
@@ -183,64 +209,65 @@ def sign_decline(request: Request, session: SessionDep, token: str,
 
 def _token_page(request: Request, session: Session, token: str, *, errors: dict[str, str] | None = None,
                 status_code: int = 200, mode: str | None = None) -> HTMLResponse:
-    row, signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    row, signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
-    version = service.current_version(session=session, letter=letter)
+    version = access.current_version(session=session, letter=letter)
     assert version is not None
     ctx: dict[str, Any] = {
         "letter": letter, "version": version, "signature": signature, "token": token, "errors": errors or {},
-        "text_html": service.letter_html(session=session, letter=letter, version=version),
+        "text_html": access.letter_html(session=session, letter=letter, version=version),
     }
     if row.purpose == "confirm":
         return render(request, "signatures/confirm.html", ctx, status_code=status_code)
-    ctx["diff_html"] = diff.to_html(service.diff_for(session=session, signature=signature, letter=letter))
+    ctx["diff_html"] = diff.to_html(confirming.diff_for(session=session, signature=signature, letter=letter))
     ctx["mode"] = mode or "approve"
     return render(request, "signatures/reconfirm.html", ctx, status_code=status_code)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")
-def confirm_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
+def confirm_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
     # Mail scanners fetch links: this page only shows a button; the POST below does the work.
-    _limit(request, session, "token-page")
+    _limit(request, session, settings, "token-page")
     return _token_page(request, session, token)
 
 
 @router.post("/confirm/{token}", name="confirm_submit")
-def confirm_submit(request: Request, session: SessionDep, token: str,
+def confirm_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                    form: Annotated[ConfirmForm, Form()]) -> Response:
-    _limit(request, session, "confirm")
-    row, _signature = service.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    _limit(request, session, settings, "confirm")
+    row, _signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     try:
         number = form.version_number
         if row.purpose == "confirm":
-            signature, manage = service.confirm(session=session, token=token, version_id=number, ip=client_ip(request))
+            signature, manage = confirming.confirm(session=session, settings=settings, token=token, version_id=number,
+                                                   ip=client_ip(request))
             message = ("Thank you: your signature is confirmed." if signature.status == "approved" else
                        "Thank you: your signature is confirmed. The coalition will check it before it is listed.")
         else:
-            signature, manage = service.reconfirm(session=session, token=token, version_id=number,
+            signature, manage = confirming.reconfirm(session=session, settings=settings, token=token, version_id=number,
                                                   ip=client_ip(request))
             message = "Thank you: you have approved the new text. Your signature stands."
     except InvalidInput as exc:
         session.rollback()
-        return _token_page(request, session, token, errors=service.errors_of(exc), status_code=422)
+        return _token_page(request, session, token, errors=rules.errors_of(exc), status_code=422)
     session.commit()
     flash(request, message + " We have emailed you a receipt.", "success")
     return RedirectResponse(f"/manage/{manage}", status_code=303)
 
 
 @router.get("/confirm/{token}/withdraw", response_class=HTMLResponse, name="reconfirm_withdraw_page")
-def reconfirm_withdraw_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
-    service.get_by_token(session=session, token=token, purposes=("reconfirm",))
+def reconfirm_withdraw_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
+    tokens.get_by_token(session=session, token=token, purposes=("reconfirm",))
     return _token_page(request, session, token, mode="withdraw")
 
 
 @router.post("/confirm/{token}/withdraw", name="reconfirm_withdraw")
-def reconfirm_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm")
-    service.get_by_token(session=session, token=token, purposes=("reconfirm",))
-    signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
+def reconfirm_withdraw(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    _limit(request, session, settings, "confirm")
+    tokens.get_by_token(session=session, token=token, purposes=("reconfirm",))
+    signature = managing.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
     return _withdrawn_page(request, session, signature)
 
@@ -252,7 +279,7 @@ def _withdrawn_page(request: Request, session: Session, signature: Signature) ->
 
 def _manage_context(session: Session, token: str, values: dict[str, Any] | None = None,
                     errors: dict[str, str] | None = None) -> dict[str, Any]:
-    _row, signature = service.get_by_token(session=session, token=token, purposes=("manage",))
+    _row, signature = tokens.get_by_token(session=session, token=token, purposes=("manage",))
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
     version = session.get(LetterVersion, signature.version_id) if signature.version_id else None
@@ -261,29 +288,30 @@ def _manage_context(session: Session, token: str, values: dict[str, Any] | None 
         "values": values if values is not None else {
             "display_name": signature.display_name, "signer_name": signature.signer_name,
             "signer_role": signature.signer_role, "website": signature.website or "", "city": signature.city or ""},
-        "state_label": service.STATE_LABELS.get(signature.status, signature.status),
+        "state_label": rules.STATE_LABELS.get(signature.status, signature.status),
         "change": identity.pending_change(session=session, signature_id=signature.id),
-        "closed": letter.status == "published" or signature.status in ("withdrawn", "declined", "rejected"),
+        "state": managing.ManageState.of(letter=letter, signature=signature),
     }
 
 
 @router.get("/manage/{token}", response_class=HTMLResponse, name="manage_page")
-def manage_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page")
+def manage_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page")
     return render(request, "signatures/manage.html", _manage_context(session, token))
 
 
 @router.post("/manage/{token}", name="manage_submit")
-def manage_submit(request: Request, session: SessionDep, token: str, form: Annotated[ListingForm, Form()],
+def manage_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                  form: Annotated[ListingForm, Form()],
                   logo: LogoUpload = None) -> Response:
-    _limit(request, session, "confirm")
+    _limit(request, session, settings, "confirm")
     try:
-        signature = service.update_listing(session=session, token=token, ip=client_ip(request),
+        signature = managing.update_listing(session=session, token=token, ip=client_ip(request),
                                            data=form.to_input(_read_upload(logo)))
     except InvalidInput as exc:
         session.rollback()
         return render(request, "signatures/manage.html",
-                      _manage_context(session, token, form.values(), service.errors_of(exc)), status_code=422)
+                      _manage_context(session, token, form.values(), rules.errors_of(exc)), status_code=422)
     held = identity.pending_change(session=session, signature_id=signature.id) is not None
     session.commit()
     flash(request, "Your listing is updated." if not held else
@@ -293,9 +321,9 @@ def manage_submit(request: Request, session: SessionDep, token: str, form: Annot
 
 
 @router.post("/manage/{token}/withdraw", name="manage_withdraw")
-def manage_withdraw(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "confirm")
-    signature = service.withdraw_by_token(session=session, token=token, ip=client_ip(request))
+def manage_withdraw(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    _limit(request, session, settings, "confirm")
+    signature = managing.withdraw_by_token(session=session, token=token, ip=client_ip(request))
     session.commit()
     return _withdrawn_page(request, session, signature)
 
@@ -311,36 +339,34 @@ def signature_logo(name: str) -> Response:
 
 # The coalition's dashboard -------------------------------------------------------------------------
 
-def _dashboard(request: Request, session: Session, user: Any, slug: str, *, state: str = "", verified: bool = False,
+def _dashboard(request: Request, session: Session, settings: Settings, user: Any, slug: str, *, state: str = "",
+               verified: bool = False,
                invite_text: str = "", errors: dict[str, str] | None = None, status_code: int = 200,
                correction: dict[str, Any] | None = None) -> HTMLResponse:
-    letter = service.get_letter(session=session, slug=slug)
-    role = service.require(session=session, letter=letter, user=user, at_least="viewer")
-    rows, counts = service.dashboard(session=session, letter=letter, include_emails=role in ("editor", "lead"))
-    shown = [r for r in rows if r.state == state] if state in service.DASHBOARD_STATES else rows
+    letter = access.get_letter(session=session, slug=slug)
+    controls = dashboard.controls(session=session, letter=letter, user=user)
+    rows, counts = dashboard.dashboard(session=session, letter=letter, controls=controls)
+    shown = [r for r in rows if r.state == state] if state in rules.DASHBOARD_STATES else rows
     if verified:  # only those confirmed from an address at their organisation's own domain
         shown = [r for r in shown if r.signature is not None and r.signature.confirmed_domain]
-    settings = request.app.state.settings
     return render(request, "signatures/dashboard.html", {
-        "letter": letter, "role": role, "rows": shown, "counts": counts, "total": len(rows),
-        "state": state if state in service.DASHBOARD_STATES else "", "states": service.DASHBOARD_STATES,
-        "verified": verified,
-        "open_link_embargoed": letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is not None,
-        "labels": service.STATE_LABELS, "queue": [r for r in rows if r.state == "confirmed"],
-        "listed": [r for r in rows if r.signature is not None and r.state in ("approved", "confirmed",
-                                                                              "needs_reconfirmation")],
+        "letter": letter, "role": controls.role, "controls": controls, "perms": controls.perms, "rows": shown,
+        "counts": counts, "total": len(rows), "state": state if state in rules.DASHBOARD_STATES else "",
+        "states": rules.DASHBOARD_STATES,
+        "verified": verified, "labels": rules.STATE_LABELS, "queue": dashboard.waiting(rows),
+        "listed": dashboard.orderable(rows),
         "open_link": settings.base_url.rstrip("/") + f"/letters/{letter.slug}/sign",
-        "invite_text": invite_text, "errors": errors or {}, "resend_cap": service.RESEND_CAP,
-        "can_edit": role in ("editor", "lead"), "is_lead": role == "lead",
-        "changes": identity.held_changes(session=session, letter_id=letter.id) if role == "lead" else [],
-        "correctable": service.CORRECTABLE_STATES, "correction": correction or {},
+        "invite_text": invite_text, "errors": errors or {},
+        "changes": identity.held_changes(session=session, letter_id=letter.id) if controls.perms.moderate else [],
+        "correction": correction or {},
     }, status_code=status_code)
 
 
 @router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
-def signatories(request: Request, session: SessionDep, user: CurrentUser, slug: str, state: str = "",
+def signatories(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                state: str = "",
                 verified: str = "") -> HTMLResponse:
-    return _dashboard(request, session, user, slug, state=state, verified=verified == "1")
+    return _dashboard(request, session, settings, user, slug, state=state, verified=verified == "1")
 
 
 def _back(slug: str) -> RedirectResponse:
@@ -355,32 +381,32 @@ def _done(request: Request, session: Session, slug: str, message: str) -> Redire
 
 @router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
 def invite_submit(
-    request: Request, session: SessionDep, user: CurrentUser, slug: str,
-    invites: Annotated[str, Form(max_length=500_000), AfterValidator(text.clean_text)] = "",
-    invites_file: Annotated[UploadFile | None, File()] = None,
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+    form: Annotated[InviteForm, Form()], invites_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    body = invites
+    letter = access.get_letter(session=session, slug=slug)
+    pasted = body = form.invites
     if invites_file is not None and invites_file.filename:
         raw = _read_upload(invites_file, 2 * 1024 * 1024) or b""
         if len(raw) > 2 * 1024 * 1024:
-            return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
+            return _dashboard(request, session, settings, user, slug, invite_text=pasted, status_code=422,
                               errors={"invites": "The CSV file is larger than 2 MB: split it into smaller files."})
         try:
-            body = text.clean_text(raw.decode("utf-8-sig")) + "\n" + invites
+            body = text.clean_text(raw.decode("utf-8-sig")) + "\n" + pasted
         except UnicodeDecodeError:
-            return _dashboard(request, session, user, slug, invite_text=invites, status_code=422,
+            return _dashboard(request, session, settings, user, slug, invite_text=pasted, status_code=422,
                               errors={"invites": "The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and try "
                                                  "again."})
     try:
-        created, skipped = service.create_invites(session=session, letter=letter, text=body, user=user,
+        created, skipped = invites.create_invites(session=session, settings=settings, letter=letter, text=body,
+                                                  user=user,
                                                   ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         if isinstance(exc, limits.InviteLimitReached):  # noted for the site admins, in a transaction of its own
             limits.record(session=session, user=user, letter=letter, exc=exc, ip=client_ip(request))
             session.commit()
-        return _dashboard(request, session, user, slug, invite_text=invites, errors=service.errors_of(exc),
+        return _dashboard(request, session, settings, user, slug, invite_text=pasted, errors=rules.errors_of(exc),
                           status_code=422)
     message = f"Invited {len(created)} organisation{'s' if len(created) != 1 else ''}."
     if skipped:
@@ -389,52 +415,50 @@ def invite_submit(
 
 
 @router.post("/letters/{slug}/signatories/invites/{invite_id}/resend", name="invite_resend")
-def invite_resend(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    invite = service.resend_invite(session=session, letter=letter, invite_id=invite_id, user=user,
+def invite_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                  invite_id: int) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
+    invite = invites.resend_invite(session=session, settings=settings, letter=letter, invite_id=invite_id, user=user,
                                    ip=client_ip(request))
     return _done(request, session, slug, f"The invite to {invite.organisation_name} was sent again with a new link.")
 
 
 @router.post("/letters/{slug}/signatories/invites/{invite_id}/revoke", name="invite_revoke")
 def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    invite = service.revoke_invite(session=session, letter=letter, invite_id=invite_id, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    invite = invites.revoke_invite(session=session, letter=letter, invite_id=invite_id, user=user,
                                    ip=client_ip(request))
     return _done(request, session, slug, f"The invite to {invite.organisation_name} was revoked: its link no "
                                          "longer works.")
 
 
 @router.post("/letters/{slug}/signatories/remind", name="invites_remind")
-def invites_remind(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    count = service.remind_unanswered(session=session, letter=letter, user=user, ip=client_ip(request))
+def invites_remind(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                   slug: str) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
+    count = invites.remind_unanswered(session=session, settings=settings, letter=letter, user=user,
+                                      ip=client_ip(request))
     return _done(request, session, slug, f"Sent a reminder to {count} organisation{'s' if count != 1 else ''} "
                                          "that had not answered." if count else "Nobody was left to remind.")
 
 
 @router.post("/letters/{slug}/signatories/status", name="signatories_status")
 def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug: str,
-                  status: OptText = "") -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    service.set_status(session=session, letter=letter, status=status, user=user, ip=client_ip(request))
-    return _done(request, session, slug, "The letter is open for signatures." if status == "open" else
+                  form: Annotated[StatusForm, Form()]) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
+    opening.set_status(session=session, letter=letter, status=form.status, user=user, ip=client_ip(request))
+    return _done(request, session, slug, "The letter is open for signatures." if form.status == "open" else
                  "The letter is closed: no new signatures.")
 
 
 @router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
 def signing_settings(
     request: Request, session: SessionDep, user: CurrentUser, slug: str,
-    open_signon_enabled: OptText = "", moderate_open_signons: OptText = "", allow_individuals: OptText = "",
-    show_signatories_while_open: OptText = "",
+    form: Annotated[SigningSettingsForm, Form()],
 ) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    service.update_settings(session=session, letter=letter, user=user, ip=client_ip(request),
-                            values=service.SigningSettings(
-                                open_signon_enabled=open_signon_enabled == "yes",
-                                moderate_open_signons=moderate_open_signons == "yes",
-                                allow_individuals=allow_individuals == "yes",
-                                show_signatories_while_open=show_signatories_while_open == "yes"))
+    letter = access.get_letter(session=session, slug=slug)
+    opening.update_settings(session=session, letter=letter, user=user, ip=client_ip(request),
+                            values=form.to_settings())
     return _done(request, session, slug, "Signing settings saved.")
 
 
@@ -442,17 +466,17 @@ def signing_settings(
             name="signature_invite_again_page")
 def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> HTMLResponse:
-    letter = service.get_letter(session=session, slug=slug)
-    service.require(session=session, letter=letter, user=user, at_least="editor")
-    signature = reinvite.get_candidate(session=session, letter=letter, signature_id=signature_id)
+    letter = access.get_letter(session=session, slug=slug)
+    signature = reinvite.get_candidate_for(session=session, letter=letter, user=user, signature_id=signature_id)
     return render(request, "signatures/invite_again.html", {"letter": letter, "signature": signature})
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
-def invite_again(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+def invite_again(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                  signature_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    invite = reinvite.invite_again(session=session, letter=letter, signature_id=signature_id, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    invite = reinvite.invite_again(session=session, settings=settings, letter=letter, signature_id=signature_id,
+                                   user=user,
                                    ip=client_ip(request))
     return _done(request, session, slug, f"{invite.organisation_name} is invited again at {invite.email}.")
 
@@ -460,8 +484,8 @@ def invite_again(request: Request, session: SessionDep, user: CurrentUser, slug:
 @router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")
 def signature_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    s = service.moderate(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    s = moderation.moderate(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
                          ip=client_ip(request))
     return _done(request, session, slug, f"{s.display_name} is approved and will be listed.")
 
@@ -469,8 +493,8 @@ def signature_approve(request: Request, session: SessionDep, user: CurrentUser, 
 @router.post("/letters/{slug}/signatories/{signature_id}/reject", name="signature_reject")
 def signature_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                      signature_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    s = service.moderate(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    s = moderation.moderate(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
                          ip=client_ip(request))
     return _done(request, session, slug, f"{s.display_name} was rejected and will not be listed.")
 
@@ -478,8 +502,8 @@ def signature_reject(request: Request, session: SessionDep, user: CurrentUser, s
 @router.post("/letters/{slug}/signatories/{signature_id}/change/approve", name="listing_change_approve")
 def listing_change_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                            signature_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    s = service.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    s = moderation.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=True, user=user,
                                 ip=client_ip(request))
     return _done(request, session, slug, f"The change is approved: the listing now reads {s.display_name}.")
 
@@ -487,33 +511,33 @@ def listing_change_approve(request: Request, session: SessionDep, user: CurrentU
 @router.post("/letters/{slug}/signatories/{signature_id}/change/reject", name="listing_change_reject")
 def listing_change_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                           signature_id: int) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    s = service.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
+    letter = access.get_letter(session=session, slug=slug)
+    s = moderation.moderate_change(session=session, letter=letter, signature_id=signature_id, approve=False, user=user,
                                 ip=client_ip(request))
     return _done(request, session, slug, f"The change was rejected: the listing stays {s.display_name}.")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
-def listing_correct(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
-                    display_name: OptText = "") -> Response:
-    letter = service.get_letter(session=session, slug=slug)
+def listing_correct(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
+                    signature_id: int, form: Annotated[CorrectionForm, Form()]) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
     try:
-        s, before = service.correct_listing(session=session, letter=letter, signature_id=signature_id,
-                                            display_name=display_name, user=user, ip=client_ip(request))
+        s, before = moderation.correct_listing(session=session, letter=letter, signature_id=signature_id,
+                                            display_name=form.display_name, user=user, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
-        return _dashboard(request, session, user, slug, status_code=422,
-                          correction={"id": signature_id, "value": display_name, "error": exc.message})
+        return _dashboard(request, session, settings, user, slug, status_code=422,
+                          correction={"id": signature_id, "value": form.display_name, "error": exc.message})
     told = " They have been told by email." if s.contact_email else ""
     return _done(request, session, slug, f"“{before}” now reads “{s.display_name}”.{told}")
 
 
 @router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")
 def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
-                       reason: OptText = "") -> Response:
-    letter = service.get_letter(session=session, slug=slug)
+                       form: Annotated[WithdrawForm, Form()]) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
     try:
-        s = service.withdraw_by_lead(session=session, letter=letter, signature_id=signature_id, reason=reason,
+        s = moderation.withdraw_by_lead(session=session, letter=letter, signature_id=signature_id, reason=form.reason,
                                      user=user, ip=client_ip(request))
     except ServiceError as exc:
         session.rollback()
@@ -523,19 +547,12 @@ def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser,
 
 
 @router.post("/letters/{slug}/signatories/order", name="signatories_order")
-def signatories_order(request: Request, session: SessionDep, user: CurrentUser, form: FormDataDep,
-                      slug: str) -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    order: dict[int, int] = {}
-    for key, value in form.multi_items():
-        if key.startswith("order-") and key[6:].isdigit() and isinstance(value, str):
-            try:
-                order[int(key[6:])] = int(value.strip() or 0)
-            except ValueError:
-                flash(request, f"“{value[:20]}” is not a whole number: the order was not changed.", "error")
-                return _back(slug)
+def signatories_order(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+                      form: Annotated[OrderForm, Form()]) -> Response:
+    letter = access.get_letter(session=session, slug=slug)
     try:
-        service.set_display_order(session=session, letter=letter, order=order, user=user, ip=client_ip(request))
+        moderation.set_display_order(session=session, letter=letter, order=form.positions(), user=user,
+                                     ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         flash(request, exc.message, "error")
@@ -545,10 +562,8 @@ def signatories_order(request: Request, session: SessionDep, user: CurrentUser, 
 
 @router.get("/letters/{slug}/signatories/export.csv", name="signatories_csv")
 def signatories_csv(session: SessionDep, user: CurrentUser, slug: str, emails: str = "") -> Response:
-    letter = service.get_letter(session=session, slug=slug)
-    role = service.require(session=session, letter=letter, user=user, at_least="viewer")
-    include = emails == "1" and role in ("editor", "lead")
-    body = service.export_csv(session=session, letter=letter, include_emails=include)
+    letter = access.get_letter(session=session, slug=slug)
+    body, include = dashboard.export_csv(session=session, letter=letter, user=user, emails=emails == "1")
     name = f"{letter.slug}-signatories{'-with-emails' if include else ''}.csv"
     return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -122,12 +122,13 @@ def test_the_open_link_of_an_embargoed_letter_is_refused_until_publication(clien
     url = f"/letters/{setup.letter.slug}/sign"
     page = client.get(url)
     assert page.status_code == 404 and "Embargoed words" not in page.text
+    from backend.config import get_settings
     from backend.errors import ServiceError
-    from backend.signatures import service
-    from backend.signatures.service import SignatureInput
+    from backend.signatures import signing
+    from backend.signatures.signing import SignatureInput
 
     with pytest.raises(ServiceError):
-        service.sign(session=db, letter=setup.letter, data=SignatureInput(
+        signing.sign(session=db, settings=get_settings(), letter=setup.letter, data=SignatureInput(
             display_name="Friends", signer_name="Sam", signer_role="Director", contact_email="s@f.example",
             attested=True, version_id=setup.letter.current_version_id))
 

@@ -99,11 +99,11 @@ def test_a_rename_after_approval_waits_for_the_lead(page: Any, live_server: Any,
 def test_pages_of_the_limits_invites_and_embargo_are_accessible(page: Any, live_server: Any, smtp: Any, db: Any,
                                                                make_user: Any, axe_check: Any) -> None:
     from backend.db import utcnow
-    from backend.signatures import service
+    from backend.signatures import invites
 
     setup = open_letter(db, make_user, open_signon_enabled=True)
-    service.create_invites(session=db, letter=setup.letter, text="Tiny Local Group, t@tiny.example",
-                           user=setup.lead, ip=None)
+    invites.create_invites(session=db, settings=live_server.settings, letter=setup.letter,
+                           text="Tiny Local Group, t@tiny.example", user=setup.lead, ip=None)
     setup.letter.embargo_at = utcnow().replace(year=utcnow().year + 1)
     db.add(setup.letter)
     db.commit()

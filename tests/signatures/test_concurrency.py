@@ -14,12 +14,11 @@ from tests.signatures.helpers import open_letter, sign_data
 
 
 @pytest.fixture
-def generous_limits(monkeypatch):
-    """Every request here comes from 127.0.0.1, so the per-IP limits are raised for these tests."""
-    from backend.config import get_settings
-
-    monkeypatch.setattr(get_settings(), "rate_limit_sign", "100000/minute")
-    monkeypatch.setattr(get_settings(), "rate_limit_sign_confirm", "100000/minute")
+def generous_limits(monkeypatch, live_server):
+    """Every request here comes from 127.0.0.1, so the per-IP limits are raised for these tests (in the live
+    server's own settings, which the routes read)."""
+    monkeypatch.setattr(live_server.settings, "rate_limit_sign", "100000/minute")
+    monkeypatch.setattr(live_server.settings, "rate_limit_sign_confirm", "100000/minute")
 
 
 def _submit(base_url: str, slug: str, data: dict) -> tuple[int, str]:

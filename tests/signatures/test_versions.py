@@ -19,10 +19,11 @@ def _signed(client, post, db, make_user, deliver, smtp, **settings):
 
 
 def _new_text(db, setup, body):
+    from backend.config import get_settings
     from backend.letters import service as letters
     from backend.letters.models import Letter
     from backend.letters.service import LetterText
-    from backend.signatures import service
+    from backend.signatures import confirming
 
     db.rollback()
     letter = db.get(Letter, setup.letter.id)
@@ -30,7 +31,7 @@ def _new_text(db, setup, body):
     version = letters.save_version(session=db, letter=letter, author_id=setup.lead.id, check_base=False,
                                    text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
                                                    body=body, sign_off="Yours sincerely,"))
-    count = service.on_new_version(session=db, letter=letter, version=version)
+    count = confirming.on_new_version(session=db, settings=get_settings(), letter=letter, version=version)
     db.commit()
     return version, count
 
@@ -63,8 +64,8 @@ def test_new_text_asks_for_reconfirmation_and_approve(client, post, db, make_use
     assert version.content_hash in receipt.text and "version 2" in receipt.text
     assert "signature_reconfirmed" in audit_actions(db)
 
-    from backend.signatures import service
-    assert [s.id for s in service.get_listed(session=db, letter=db.get(type(setup.letter), setup.letter.id))] == [
+    from backend.signatures import listing
+    assert [s.id for s in listing.get_listed(session=db, letter=db.get(type(setup.letter), setup.letter.id))] == [
         signature.id]
 
 

@@ -1,0 +1,107 @@
+"""The letter as signing sees it, and who may manage its signatories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from backend.accounts.models import Organisation, User
+from backend.campaigns import policy
+from backend.campaigns.models import Campaign
+from backend.campaigns.policy import Action
+from backend.errors import NotFound
+from backend.letters import rendering
+from backend.letters import service as letters
+from backend.letters.models import Letter, LetterVersion
+
+# Letters and who may manage their signatories --------------------------------------------------------
+
+def get_letter(*, session: Session, slug: str) -> Letter:
+    """The letter with this slug, or NotFound."""
+    letter = letters.get_by_slug(session=session, slug=slug)
+    if letter is None:
+        raise NotFound("There is no letter at this address.")
+    return letter
+
+
+def require(*, session: Session, letter: Letter, user: User, action: Action) -> str:
+    """The user's coalition role on the letter's campaign when it allows `action` (see backend/campaigns/policy.py);
+    Forbidden, or NotFound for someone outside the coalition."""
+    return policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=action)
+
+
+def lead_organisation(*, session: Session, letter: Letter) -> Organisation | None:
+    campaign = session.get(Campaign, letter.campaign_id)
+    return session.get(Organisation, campaign.lead_organisation_id) if campaign else None
+
+
+def current_version(*, session: Session, letter: Letter) -> LetterVersion | None:
+    return letters.current_version(session=session, letter=letter)
+
+
+def letter_html(*, session: Session, letter: Letter, version: LetterVersion) -> Markup:
+    """The letter as the shared renderer shows it."""
+    return rendering.render_letter(session=session, letter=letter, version=version)
+
+
+def open_link_works(*, letter: SigningLetter) -> bool:
+    """Whether the open sign-on link answers: open, enabled, and not under an embargo (its text would be at a
+    guessable address before publication)."""
+    return letter.status == "open" and letter.open_signon_enabled and letter.embargo_at is None
+
+
+def taking_signatures(*, letter: SigningLetter) -> bool:
+    """Whether the letter takes signatures now (through any link)."""
+    return letter.status == "open"
+
+
+def open_link_closed(*, letter: Letter) -> bool:
+    """Whether the open link leads to the "closed" page: it was on, and the letter is closed or published."""
+    return letter.open_signon_enabled and letter.status in ("closed", "published")
+
+
+def title_is_public(*, letter: Letter) -> bool:
+    """Whether anyone may see the letter's title: published, or shown at its open sign-on link."""
+    return letter.status == "published" or open_link_works(letter=letter)
+
+
+@dataclass
+class SignOnLetter:
+    """What signing reads of a letter, in one row with its current text's hash (for the sign-on lane)."""
+
+    id: int | None
+    slug: str
+    title: str
+    status: str
+    open_signon_enabled: bool
+    current_version_id: int | None
+    allow_individuals: bool
+    field_signer_role: str
+    field_website: str
+    field_logo: str
+    field_city: str
+    embargo_at: datetime | None
+    version_content_hash: str | None
+
+
+SigningLetter = Letter | SignOnLetter
+
+
+_letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
+_SIGN_ON_LETTER = (
+    sa_select(*(_letters.c[f.name] for f in fields(SignOnLetter) if f.name != "version_content_hash"),
+              _versions.c.content_hash.label("version_content_hash"))
+    .select_from(_letters.outerjoin(_versions, _versions.c.id == _letters.c.current_version_id))
+    .where(_letters.c.slug == bindparam("slug"))
+)
+
+
+def get_sign_on_letter(*, session: Session, slug: str) -> SignOnLetter | None:
+    """The letter at this address with its current text's hash, in one query (for the sign-on lane)."""
+    row = session.connection().execute(_SIGN_ON_LETTER, {"slug": slug}).first()
+    return SignOnLetter(**row._mapping) if row is not None else None

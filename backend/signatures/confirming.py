@@ -1,0 +1,155 @@
+"""Confirming by emailed link: binding a signature to the exact text approved, and asking again when the
+letter gets a new text."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from backend.audit import service as audit
+from backend.config import Settings
+from backend.db import utcnow
+from backend.errors import InvalidInput, TokenInvalid
+from backend.letters import diff
+from backend.letters.models import Letter, LetterVersion
+from backend.mail import service as mail
+from backend.publishing import revision
+from backend.signatures import identity
+from backend.signatures.access import current_version
+from backend.signatures.enums import SignatureStatus
+from backend.signatures.models import Signature
+from backend.signatures.rules import MANAGE_DAYS, RECONFIRM_DAYS, link
+from backend.signatures.tokens import get_by_token, issue_token, spend
+
+
+def _check_version(*, letter: Letter, version_id: int | None) -> LetterVersion | None:
+    if version_id != letter.current_version_id:
+        raise InvalidInput("The text of the letter changed while this page was open. Read the new text and "
+                           "confirm again.", field="form")
+    return None
+
+
+def _approve_status(signature: Signature, letter: Letter) -> str:
+    if signature.hold_reason and signature.approved_at is None:
+        return "confirmed"  # a look-alike name waits for a person
+    if signature.via == "invite" or not letter.moderate_open_signons or signature.approved_at is not None:
+        return "approved"
+    return "confirmed"
+
+
+def _receipt(*, session: Session, settings: Settings, signature: Signature, letter: Letter, version: LetterVersion,
+             kind: str) -> str:
+    manage = issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
+                          purpose="manage", days=MANAGE_DAYS)
+    mail.enqueue(
+        session=session, to=signature.contact_email, template="signature_receipt",
+        context={"signature": signature, "letter": letter, "version": version, "kind": kind,
+                 "manage_link": link(settings,
+                                     f"/manage/{manage}"), "awaiting_moderation": signature.status == "confirmed"},
+        dedupe_key=f"sig-receipt:{signature.id}:{version.id}",
+    )
+    return manage
+
+
+def confirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
+            ip: str | None) -> tuple[Signature, str]:
+    """The POST behind the emailed confirmation link: binds the signature to the text shown and approves it.
+
+    Returns the signature and the raw token of its new management link.
+    """
+    row, signature = get_by_token(session=session, token=token, purposes=("confirm",))
+    letter = session.get(Letter, signature.letter_id)
+    assert letter is not None
+    if signature.status != "pending":
+        raise TokenInvalid("This signature is no longer waiting for confirmation.")
+    if letter.status != "open":
+        raise InvalidInput("This letter is no longer open for signatures.", field="form")
+    _check_version(letter=letter, version_id=version_id)
+    version = current_version(session=session, letter=letter)
+    assert version is not None
+    spend(session=session, row=row)
+    now = utcnow()
+    signature.version_id, signature.content_hash = version.id, version.content_hash
+    signature.confirmed_at = now
+    signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=signature.website)
+    signature.status = SignatureStatus(_approve_status(signature, letter))
+    if signature.status == "approved":
+        signature.approved_at = now
+    session.add(signature)
+    session.flush()
+    manage = _receipt(session=session, settings=settings, signature=signature, letter=letter, version=version,
+                      kind="confirmed")
+    audit.record(session=session, action="signature_confirmed", actor=f"signatory {signature.contact_email}",
+                 subject_type="signature", subject_id=signature.id, ip=ip,
+                 details={"status": signature.status, "version_id": version.id,
+                          "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
+    return signature, manage
+
+
+def on_new_version(*, session: Session, settings: Settings, letter: Letter, version: LetterVersion) -> int:
+    """After a new text is saved: signatures on an older text need reconfirmation and get the diff by email."""
+    stmt = (select(Signature).where(Signature.letter_id == letter.id)
+            .where(col(Signature.status).in_(("confirmed", "approved", "needs_reconfirmation"))))
+    count = 0
+    for signature in session.exec(stmt).all():
+        if signature.content_hash == version.content_hash:
+            continue  # the text went back to exactly what they approved
+        old = session.get(LetterVersion, signature.version_id) if signature.version_id else None
+        signature.status = SignatureStatus.needs_reconfirmation
+        session.add(signature)
+        token = issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
+                             purpose="reconfirm", days=RECONFIRM_DAYS)
+        changes = diff.text_diff(old, version)
+        mail.enqueue(
+            session=session, to=signature.contact_email, template="signature_reconfirm",
+            context={"signature": signature, "letter": letter, "version": version, "old": old,
+                     "diff_text": diff.as_plain_text(changes), "segments": changes,
+                     "approve_link": link(settings, f"/confirm/{token}"),
+                     "withdraw_link": link(settings, f"/confirm/{token}/withdraw")},
+            dedupe_key=f"sig-reconfirm:{signature.id}:{version.id}",
+        )
+        audit.record(session=session, action="signature_needs_reconfirmation", actor="system",
+                     subject_type="signature", subject_id=signature.id,
+                     details={"old_version_id": signature.version_id, "new_version_id": version.id})
+        count += 1
+    session.flush()
+    return count
+
+
+def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[diff.Change]:
+    """What changed between the text the signatory approved and the current one."""
+    new = current_version(session=session, letter=letter)
+    old = session.get(LetterVersion, signature.version_id) if signature.version_id else None
+    if new is None:
+        return []
+    return diff.text_diff(old, new)
+
+
+def reconfirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
+              ip: str | None) -> tuple[Signature, str]:
+    """The POST that approves the letter's new text for a signature that needed reconfirmation."""
+    row, signature = get_by_token(session=session, token=token, purposes=("reconfirm",))
+    letter = session.get(Letter, signature.letter_id)
+    assert letter is not None
+    if signature.status != "needs_reconfirmation":
+        raise TokenInvalid("This signature is not waiting for a new approval.")
+    if letter.status == "published":
+        raise InvalidInput("This letter has been published; its text can no longer be approved.", field="form")
+    _check_version(letter=letter, version_id=version_id)
+    version = current_version(session=session, letter=letter)
+    assert version is not None
+    spend(session=session, row=row)
+    old_version_id = signature.version_id
+    signature.version_id, signature.content_hash = version.id, version.content_hash
+    signature.confirmed_at = utcnow()
+    signature.status = SignatureStatus(_approve_status(signature, letter))
+    session.add(signature)
+    session.flush()
+    manage = _receipt(session=session, settings=settings, signature=signature, letter=letter, version=version,
+                      kind="reconfirmed")
+    audit.record(session=session, action="signature_reconfirmed", actor=f"signatory {signature.contact_email}",
+                 subject_type="signature", subject_id=signature.id, ip=ip,
+                 details={"old_version_id": old_version_id, "version_id": version.id,
+                          "content_hash": version.content_hash})
+    revision.bump(session=session, letter_id=signature.letter_id)
+    return signature, manage

@@ -1,0 +1,54 @@
+"""Emailed links of a signature (confirm, reconfirm, manage): issued as hashes, checked, spent once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from backend.db import as_utc, insert_rows, utcnow
+from backend.errors import TokenInvalid
+from backend.security import hash_token, new_token
+from backend.signatures.models import Signature, SignatureToken
+
+
+def issue_tokens(*, session: Session, signature_ids: list[int], purpose: str, days: int) -> list[str]:
+    """New emailed-link tokens, one per signature, stored only as their hashes; the raw tokens, in order."""
+    tokens = [new_token() for _ in signature_ids]
+    expires_at = utcnow() + timedelta(days=days)
+    insert_rows(session, SignatureToken, [
+        {"signature_id": sid, "purpose": purpose, "token_hash": hash_token(token), "expires_at": expires_at}
+        for sid, token in zip(signature_ids, tokens, strict=True)])
+    return tokens
+
+
+def issue_token(*, session: Session, signature_id: int, purpose: str, days: int) -> str:
+    return issue_tokens(session=session, signature_ids=[signature_id], purpose=purpose, days=days)[0]
+
+
+def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> tuple[SignatureToken, Signature]:
+    """The token and its signature if the link is valid for one of these purposes (changes nothing)."""
+    row = session.exec(select(SignatureToken).where(SignatureToken.token_hash == hash_token(token or ""))).first()
+    if row is None or row.purpose not in purposes:
+        raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
+    if row.used_at is not None:
+        raise TokenInvalid("This link has already been used. Each confirmation link works once.")
+    expires_at = as_utc(row.expires_at)
+    assert expires_at is not None
+    if utcnow() >= expires_at:
+        raise TokenInvalid("This link has expired. Sign again from the letter's signing page or invite link, "
+                           "or ask the coalition for help.")
+    signature = session.get(Signature, row.signature_id)
+    if signature is None:
+        raise TokenInvalid("This link is not valid any more.")
+    return row, signature
+
+
+def spend(*, session: Session, row: SignatureToken) -> None:
+    result = session.execute(
+        update(SignatureToken).where(col(SignatureToken.id) == row.id)
+        .where(col(SignatureToken.used_at).is_(None)).values(used_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TokenInvalid("This link has already been used. Each confirmation link works once.")
