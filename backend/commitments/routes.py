@@ -18,7 +18,7 @@ from backend.commitments.models import Direction, Unit
 from backend.config import get_settings
 from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
-from backend.responses import service as responses
+from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
 from backend.responses.routes import COMMITMENT_LABELS, load_letter
 from backend.security import FORM_FIELD_LIMIT
@@ -56,9 +56,9 @@ def _index(request: Request, session: Session, letter: Letter, role: str, *, err
            values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     documents = service.get_documents(session=session, letter=letter)
     sources = [(f"document:{d.id}", f"{d.title} ({d.publisher})") for d in documents]
-    sources += [(f"response:{r.id}", f"{responses.KIND_LABELS[r.kind]} from {rec.name}, "
+    sources += [(f"response:{r.id}", f"{tracking.KIND_LABELS[r.kind]} from {rec.name}, "
                                      f"{r.received_on.day} {r.received_on:%B %Y}")
-                for r, rec in responses.get_responses(session=session, letter=letter)]
+                for r, rec in replies.get_responses(session=session, letter=letter)]
     return render(request, "commitments/index.html", {
         "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "documents": documents,
         "sources": sources, "tracked": service.get_tracked(session=session, letter=letter),
@@ -134,7 +134,7 @@ def _show(request: Request, session: Session, letter: Letter, role: str, commitm
     return render(request, "commitments/show.html", {
         "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "t": tracked,
         "errors": errors or {},
-        "values": values or (_measure_values(tracked) | {"noted_on": responses.today().isoformat(),
+        "values": values or (_measure_values(tracked) | {"noted_on": tracking.today().isoformat(),
                                                           "status": tracked.commitment.status}),
         **LABELS,
     }, status_code=status_code)
@@ -177,7 +177,7 @@ def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: 
     measure = service.read_measure(values, errors)
     if errors:
         return _show(request, session, letter, role, commitment_id, errors=errors,
-                     values=values | {"noted_on": responses.today().isoformat(), "status": commitment.status},
+                     values=values | {"noted_on": tracking.today().isoformat(), "status": commitment.status},
                      status_code=422)
     service.set_measure(session=session, letter=letter, commitment_id=commitment_id, measure=measure, user=user)
     session.commit()

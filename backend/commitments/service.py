@@ -32,7 +32,7 @@ from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
-from backend.responses import service as responses
+from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence, Response
 
 UNIT_LABELS = {Unit.PERCENT: "Percent (%)", Unit.POUNDS: "Pounds (£)", Unit.COUNT: "A count",
@@ -154,7 +154,7 @@ def add_document(*, session: Session, letter: Letter, values: dict[str, str], us
                             what="who published it (for example Metropolitan Police)", limit=200)
     published_on = parse_day(values.get("published_on", ""), "doc-published_on", errors,
                               what="the date it was published", required=True)
-    if published_on and published_on > responses.today():
+    if published_on and published_on > tracking.today():
         errors["doc-published_on"] = "The date it was published cannot be in the future."
     url = _clean_url(values.get("url", ""), "doc-url", errors, required=True, what="the link to the document")
     if errors:
@@ -252,7 +252,7 @@ def create_commitment(*, session: Session, letter: Letter, source: str, text: st
     response_id = document_id = None
     if kind == "response" and raw_id.isdigit():
         try:
-            response, _ = responses.get_response(session=session, letter=letter, response_id=int(raw_id))
+            response, _ = replies.get_response(session=session, letter=letter, response_id=int(raw_id))
             response_id = response.id
         except NotFound:
             errors["source"] = "Choose where the promise was made from the list."
@@ -350,7 +350,7 @@ def read_update(values: dict[str, str], *, measured: bool, current_status: str) 
     errors: dict[str, str] = {}
     noted_on = parse_day(values.get("noted_on", ""), "noted_on", errors, what="the date of the update",
                           required=True)
-    if noted_on and noted_on > responses.today():
+    if noted_on and noted_on > tracking.today():
         errors["noted_on"] = "The date of the update cannot be in the future."
     value = _parse_value(values.get("value", ""), "value", errors, what="the figure")
     link = _clean_url(values.get("link", ""), "link", errors, what="the source link")
@@ -497,7 +497,7 @@ def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, 
     """Every commitment of the letter (from responses and from public documents), oldest source first."""
     from backend.commitments import chart
 
-    on = on or responses.today()
+    on = on or tracking.today()
     from_responses = select(Commitment, Response, Recipient).join(
         Response, col(Response.id) == Commitment.response_id).join(
         LetterRecipient, col(LetterRecipient.id) == Response.letter_recipient_id).join(
@@ -539,26 +539,26 @@ def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, 
     return found
 
 
-def timeline_entries(*, session: Session, letter: Letter, public: bool) -> list[responses.TimelineEntry]:
+def timeline_entries(*, session: Session, letter: Letter, public: bool) -> list[tracking.TimelineEntry]:
     """For the letter's timeline: commitments from public documents, and the figures reported on any commitment.
 
-    (Commitments from responses, and their status changes, are already there: see responses.service.timeline.)
+    (Commitments from responses, and their status changes, are already there: see responses.timeline.timeline.)
     """
-    entries: list[responses.TimelineEntry] = []
+    entries: list[tracking.TimelineEntry] = []
     for t in get_tracked(session=session, letter=letter, public_only=public, charts=False):
         anchor = f"commitment-{t.commitment.id}"
         if t.document is not None:
             d = t.document
-            entries.append(responses.TimelineEntry(d.published_on, None, "commitment",
+            entries.append(tracking.TimelineEntry(d.published_on, None, "commitment",
                                                    f"Commitment in “{d.title}” ({d.publisher}): {t.commitment.text}",
                                                    "", anchor=anchor))
         for e in t.evidence:
             if e.value is not None:
-                entries.append(responses.TimelineEntry(
+                entries.append(tracking.TimelineEntry(
                     e.noted_on, e.created_at, "commitment",
                     f"Figure reported: {t.fmt(e.value)} for “{t.commitment.text}”", e.note, anchor=anchor))
             if e.status_to and t.document is not None:
-                entries.append(responses.TimelineEntry(
+                entries.append(tracking.TimelineEntry(
                     e.noted_on, e.created_at, "commitment",
                     f"Commitment {e.status_to.replace('_', ' ')}: {t.commitment.text}", e.note, anchor=anchor))
     return entries
@@ -612,7 +612,7 @@ def check_reminders(*, session: Session, on: date | None = None, silence_months:
     """
     from backend.config import get_settings
 
-    on = on or responses.today()
+    on = on or tracking.today()
     months = silence_months if silence_months is not None else get_settings().commitment_silence_months
     sent = 0
     letter_ids = set(session.exec(select(PublicDocument.letter_id)).all()) | set(session.exec(
@@ -637,7 +637,7 @@ def check_reminders(*, session: Session, on: date | None = None, silence_months:
                         session.flush()
                 except IntegrityError:
                     continue  # another worker got there first
-                for address in responses.lead_emails(session=session, letter=letter):
+                for address in tracking.lead_emails(session=session, letter=letter):
                     mail.enqueue(session=session, to=address, template="commitment_reminder",
                                  context={"letter": letter, "commitment": t.commitment, "measure": t.measure,
                                           "kind": str(kind), "about_on": about_on, "months": months,

@@ -17,7 +17,7 @@ from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.inbound import service
 from backend.inbound.models import InboundMessage, InboundState
 from backend.letters.models import Letter, Recipient
-from backend.responses import service as responses
+from backend.responses import replies, tracking
 from backend.responses.models import RESPONSE_KINDS
 from backend.responses.routes import load_letter
 from backend.security import FORM_FIELD_LIMIT
@@ -25,7 +25,7 @@ from backend.web import flash, render
 
 router = APIRouter()
 
-KIND_CHOICES = [(k, responses.KIND_LABELS[k]) for k in RESPONSE_KINDS] + [
+KIND_CHOICES = [(k, tracking.KIND_LABELS[k]) for k in RESPONSE_KINDS] + [
     (service.AUTO_REPLY_KIND, "Automatic reply (out of office): not an answer")]
 
 
@@ -86,16 +86,16 @@ def file_reply(request: Request, session: SessionDep, user: CurrentUser, form: F
     try:
         service.file(session=session, letter=letter, message=message, kind=kind, summary=summary,
                      is_public=public, user=user)
-    except (InvalidInput, responses.ResponseErrors) as exc:
+    except (InvalidInput, replies.ResponseErrors) as exc:
         session.rollback()
-        errors = exc.errors if isinstance(exc, responses.ResponseErrors) else {exc.field or "kind": exc.message}
+        errors = exc.errors if isinstance(exc, replies.ResponseErrors) else {exc.field or "kind": exc.message}
         message, recipient = _one(session, letter, message_id)
         return _review_page(request, session, letter, role, message, recipient, errors,
                             {"kind": kind, "summary": summary, "is_public": "yes" if public else ""}, 422)
     session.commit()
     if message.response_id is not None:
         flash(request, f"The reply from {recipient.name} is filed as a "
-                       f"{responses.KIND_LABELS[kind].lower()}.", "success")
+                       f"{tracking.KIND_LABELS[kind].lower()}.", "success")
         return RedirectResponse(f"/letters/{letter.slug}/responses/{message.response_id}", status_code=303)
     flash(request, f"The automatic reply from {recipient.name} is filed; it does not count as an answer.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/tracking", status_code=303)

@@ -31,8 +31,7 @@ from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.inbound.models import InboundAttachment, InboundMessage, InboundState
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
-from backend.responses import service as responses
-from backend.responses import workdays
+from backend.responses import replies, tracking, workdays
 from backend.responses.models import RESPONSE_KINDS, Dispatch
 from backend.security import hash_token
 
@@ -294,7 +293,7 @@ def _tell_the_lead(*, session: Session, row: InboundMessage, link: LetterRecipie
     recipient = session.get(Recipient, link.recipient_id)
     if letter is None or recipient is None:
         return
-    for address in responses.lead_emails(session=session, letter=letter):
+    for address in tracking.lead_emails(session=session, letter=letter):
         mail.enqueue(session=session, to=address, template="inbound_to_review",
                      context={"letter": letter, "recipient": recipient, "message": row},
                      dedupe_key=f"inbound-review:{row.id}:{address}")
@@ -347,12 +346,12 @@ def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str
         pdf = next((a for a in attachments_of(session=session, message=message)
                     if a.content_type == "application/pdf"), None)
         received = workdays.london_date(message.received_at)
-        response = responses.record_response(
+        response = replies.record_response(
             session=session, letter=letter, letter_recipient_id=message.letter_recipient_id,  # type: ignore[arg-type]
-            data=responses.ResponseInput(received_on=received, kind=kind,
+            data=replies.ResponseInput(received_on=received, kind=kind,
                                          summary=(summary.strip() or message.subject or "Reply by email")[:1000],
                                          body=message.text, is_public=is_public),
-            user=user, attachment=responses.Upload(pdf.filename, pdf.data) if pdf is not None else None)
+            user=user, attachment=replies.Upload(pdf.filename, pdf.data) if pdf is not None else None)
         message.response_id = response.id
         message.auto_reply = ""
     message.state = InboundState.filed

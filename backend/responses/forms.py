@@ -7,7 +7,7 @@ from datetime import date
 
 from starlette.datastructures import FormData
 
-from backend.responses import service
+from backend.responses import replies, tracking
 from backend.text import clean_text
 
 
@@ -43,7 +43,7 @@ class ResponseForm:
 
     @classmethod
     def empty(cls) -> ResponseForm:
-        return cls({name: "" for name in RESPONSE_FIELDS} | {"received_on": service.today().isoformat()}, True)
+        return cls({name: "" for name in RESPONSE_FIELDS} | {"received_on": tracking.today().isoformat()}, True)
 
     @classmethod
     def of(cls, form: FormData) -> ResponseForm:
@@ -54,9 +54,9 @@ class ResponseForm:
             made.errors["received_on"] = problem
         return made
 
-    def data(self) -> service.ResponseInput:
+    def data(self) -> replies.ResponseInput:
         v = self.values
-        return service.ResponseInput(received_on=parse_date(v["received_on"]), kind=v["kind"], summary=v["summary"],
+        return replies.ResponseInput(received_on=parse_date(v["received_on"]), kind=v["kind"], summary=v["summary"],
                                      body=v["body"], source_url=v["source_url"], is_public=self.is_public,
                                      author_name=v["author_name"], author_position=v["author_position"],
                                      author_organisation=v["author_organisation"])

@@ -22,7 +22,7 @@ from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import service as letters
 from backend.letters.markdown import render_pasted
 from backend.letters.models import REPLY_STATUSES, Letter
-from backend.responses import forms, service
+from backend.responses import dispatch, forms, holidays, overdue, pledges, replies, timeline, tracking
 from backend.responses.models import COMMITMENT_STATUSES, DEFAULT_REGION, HOLIDAY_REGIONS, RESPONSE_KINDS
 from backend.security import FORM_FIELD_LIMIT, client_ip
 from backend.signatures import service as signing
@@ -39,7 +39,7 @@ COMMITMENT_LABELS = {"open": "Open", "in_progress": "In progress", "met": "Met",
                      "dropped": "Dropped"}
 REGION_LABELS = {"england-and-wales": "England and Wales", "scotland": "Scotland",
                  "northern-ireland": "Northern Ireland"}
-LABELS = {"state_labels": STATE_LABELS, "kind_labels": service.KIND_LABELS, "channel_labels": service.CHANNEL_LABELS,
+LABELS = {"state_labels": STATE_LABELS, "kind_labels": tracking.KIND_LABELS, "channel_labels": tracking.CHANNEL_LABELS,
           "commitment_labels": COMMITMENT_LABELS}
 
 
@@ -64,16 +64,16 @@ def load_letter(*, session: Session, slug: str, user: User, at_least: str) -> tu
 
 def _send_page(request: Request, session: Session, letter: Letter, rows: list[forms.SendRow], reason: str,
                errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
-    tracked = service.get_tracked(session=session, letter=letter)
+    tracked = tracking.get_tracked(session=session, letter=letter)
     return render(request, "responses/send.html", {
         "letter": letter, "tracked": tracked, "rows": {r.letter_recipient_id: r for r in rows},
-        "again_reason": reason, "errors": errors, "today": service.today(),
+        "again_reason": reason, "errors": errors, "today": tracking.today(),
         "version": letters.current_version(session=session, letter=letter),
         "signature_count": len(signing.get_listed(session=session, letter=letter)), **LABELS,
     }, status_code=status_code)
 
 
-def _send_problems(tracked: list[service.Tracked], rows: list[forms.SendRow], reason: str) -> dict[str, str]:
+def _send_problems(tracked: list[tracking.Tracked], rows: list[forms.SendRow], reason: str) -> dict[str, str]:
     """Per-field problems with the send form (the service checks again when it sends)."""
     errors: dict[str, str] = {}
     by_id = {t.link.id: t for t in tracked}
@@ -82,7 +82,7 @@ def _send_problems(tracked: list[service.Tracked], rows: list[forms.SendRow], re
         name = t.recipient.name
         if row.channel == "":
             continue
-        if row.channel not in service.CHANNEL_LABELS:
+        if row.channel not in tracking.CHANNEL_LABELS:
             errors[f"channel-{row.letter_recipient_id}"] = f"Choose how the letter goes to {name}."
         elif row.channel == "email" and not t.recipient.email:
             errors[f"channel-{row.letter_recipient_id}"] = (f"{name} has no email address: "
@@ -92,7 +92,7 @@ def _send_problems(tracked: list[service.Tracked], rows: list[forms.SendRow], re
             day = forms.parse_date(row.sent_on)
             if problem:
                 errors[f"sent_on-{row.letter_recipient_id}"] = problem
-            elif day is not None and day > service.today():
+            elif day is not None and day > tracking.today():
                 errors[f"sent_on-{row.letter_recipient_id}"] = f"The date sent to {name} cannot be in the future."
         if t.dispatches and not reason.strip():
             errors.setdefault("again_reason", f"The letter was already sent to {name}. "
@@ -106,15 +106,15 @@ def _send_problems(tracked: list[service.Tracked], rows: list[forms.SendRow], re
 def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
     rows = [forms.SendRow(t.link.id or 0, "" if t.dispatches else ("email" if t.recipient.email else "post"),
-                          service.today().isoformat(), "")
-            for t in service.get_tracked(session=session, letter=letter)]
+                          tracking.today().isoformat(), "")
+            for t in tracking.get_tracked(session=session, letter=letter)]
     return _send_page(request, session, letter, rows, "", {})
 
 
 @router.post("/letters/{slug}/send", name="letter_send_post")
 def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HttpResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
-    tracked = service.get_tracked(session=session, letter=letter)
+    tracked = tracking.get_tracked(session=session, letter=letter)
     rows = forms.send_rows(form, [t.link.id or 0 for t in tracked])
     reason = forms.text(form, "again_reason", 2000)
     errors = _send_problems(tracked, rows, reason)
@@ -130,11 +130,11 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
         by_id = {t.link.id: t for t in tracked}
         return render(request, "responses/send_confirm.html", {
             "letter": letter, "rows": rows, "chosen": [
-                (r, by_id[r.letter_recipient_id], forms.parse_date(r.sent_on) or service.today()) for r in chosen
+                (r, by_id[r.letter_recipient_id], forms.parse_date(r.sent_on) or tracking.today()) for r in chosen
             ],
             "again_reason": reason, **LABELS,
         })
-    choices = [service.SendChoice(r.letter_recipient_id, r.channel, forms.parse_date(r.sent_on), r.proof)
+    choices = [dispatch.SendChoice(r.letter_recipient_id, r.channel, forms.parse_date(r.sent_on), r.proof)
                for r in chosen]
     pdf = None
     if any(c.channel == "email" for c in choices):
@@ -142,9 +142,9 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
         session.rollback()  # nothing is written yet: the PDF is made outside the sending transaction
         with Session(request.app.state.engine, expire_on_commit=False) as reader:
             found = reader.get(Letter, letter_id)
-            pdf = service.sending_pdf(session=reader, letter=found) if found is not None else None
+            pdf = dispatch.sending_pdf(session=reader, letter=found) if found is not None else None
     try:
-        made = service.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
+        made = dispatch.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
                             ip=client_ip(request), pdf=pdf)
     except ServiceError as exc:
         session.rollback()
@@ -159,15 +159,15 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
 
 def _tracking_page(request: Request, session: Session, letter: Letter, role: str,
                    errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-    tracked = service.get_tracked(session=session, letter=letter)
+    tracked = tracking.get_tracked(session=session, letter=letter)
     responses: dict[int, list[Any]] = {}
-    for response, _recipient in service.get_responses(session=session, letter=letter):
+    for response, _recipient in replies.get_responses(session=session, letter=letter):
         responses.setdefault(response.letter_recipient_id, []).append(response)
     return render(request, "responses/tracking.html", {
         "letter": letter, "role": role, "tracked": tracked, "responses": responses,
-        "entries": service.timeline(session=session, letter=letter, public=False),
-        "commitments": service.get_commitments(session=session, letter=letter),
-        "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": service.today(),
+        "entries": timeline.timeline(session=session, letter=letter, public=False),
+        "commitments": pledges.get_commitments(session=session, letter=letter),
+        "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": tracking.today(),
         "can_edit": role in ("lead", "editor"), **LABELS,
         "inbound_messages": _inbound_for(session, letter),
     }, status_code=status_code)
@@ -180,7 +180,7 @@ def _inbound_for(session: Session, letter: Letter) -> list[Any]:
 
 
 @router.get("/letters/{slug}/tracking", response_class=HTMLResponse, name="letter_tracking")
-def tracking(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
+def tracking_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
     return _tracking_page(request, session, letter, role)
 
@@ -189,9 +189,9 @@ def tracking(request: Request, session: SessionDep, user: CurrentUser, slug: str
 def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   letter_recipient_id: int) -> HTMLResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    recipient, start, due, very = service.explain_due_date(session=session, letter=letter,
+    recipient, start, due, very = overdue.explain_due_date(session=session, letter=letter,
                                                            letter_recipient_id=letter_recipient_id)
-    link = next(t.link for t in service.get_tracked(session=session, letter=letter)
+    link = next(t.link for t in tracking.get_tracked(session=session, letter=letter)
                 if t.link.id == letter_recipient_id)
     return render(request, "responses/due.html", {
         "letter": letter, "recipient": recipient, "start": start, "due": due, "very": very,
@@ -204,7 +204,7 @@ def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, f
                      letter_recipient_id: int) -> HttpResponse:
     letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
     try:
-        service.set_reply_status(session=session, letter=letter, letter_recipient_id=letter_recipient_id,
+        overdue.set_reply_status(session=session, letter=letter, letter_recipient_id=letter_recipient_id,
                                  status=forms.text(form, "reply_status", 30), user=user)
     except InvalidInput as exc:
         session.rollback()
@@ -218,7 +218,7 @@ def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, f
 def still_waiting(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   letter_recipient_id: int) -> HttpResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    service.confirm_still_waiting(session=session, letter=letter, letter_recipient_id=letter_recipient_id, user=user)
+    overdue.confirm_still_waiting(session=session, letter=letter, letter_recipient_id=letter_recipient_id, user=user)
     session.commit()
     flash(request, "Noted: you are still waiting. There will be no more reminders for this due date.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/tracking#recipient-{letter_recipient_id}", status_code=303)
@@ -226,29 +226,29 @@ def still_waiting(request: Request, session: SessionDep, user: CurrentUser, slug
 
 # Responses ---------------------------------------------------------------------------------------------
 
-def _tracked_one(session: Session, letter: Letter, letter_recipient_id: int) -> service.Tracked:
-    for t in service.get_tracked(session=session, letter=letter):
+def _tracked_one(session: Session, letter: Letter, letter_recipient_id: int) -> tracking.Tracked:
+    for t in tracking.get_tracked(session=session, letter=letter):
         if t.link.id == letter_recipient_id:
             return t
     raise NotFound("That recipient is not on this letter.")
 
 
-def _response_form(request: Request, letter: Letter, tracked: service.Tracked, form: forms.ResponseForm,
+def _response_form(request: Request, letter: Letter, tracked: tracking.Tracked, form: forms.ResponseForm,
                    action: str, response: Any = None, status_code: int = 200, file_dropped: bool = False,
                    ) -> HTMLResponse:
     return render(request, "responses/response_form.html", {
         "letter": letter, "tracked": tracked, "values": form.values, "is_public": form.is_public,
         "errors": form.errors, "action": action, "response": response, "kinds": RESPONSE_KINDS,
-        "file_dropped": file_dropped, "today": service.today(), **LABELS,
+        "file_dropped": file_dropped, "today": tracking.today(), **LABELS,
     }, status_code=status_code)
 
 
-async def _read_upload(value: object) -> service.Upload | None:
+async def _read_upload(value: object) -> replies.Upload | None:
     """The uploaded file, read at most one byte past the limit so a huge file is refused cheaply."""
     if not isinstance(value, UploadFile) or not value.filename:
         return None
-    data = await value.read(service.MAX_ATTACHMENT + 1)
-    return service.Upload(value.filename, data) if data else None
+    data = await value.read(replies.MAX_ATTACHMENT + 1)
+    return replies.Upload(value.filename, data) if data else None
 
 
 @router.get("/letters/{slug}/responses/new", response_class=HTMLResponse, name="response_new")
@@ -268,37 +268,37 @@ async def response_create(request: Request, session: SessionDep, user: CurrentUs
     typed = forms.ResponseForm.of(form)
     upload = await _read_upload(form.get("attachment"))
     try:
-        response = service.record_response(session=session, letter=letter, letter_recipient_id=recipient,
+        response = replies.record_response(session=session, letter=letter, letter_recipient_id=recipient,
                                            data=typed.data(), user=user, attachment=upload)
-    except service.ResponseErrors as exc:
+    except replies.ResponseErrors as exc:
         session.rollback()
         typed.errors = exc.errors | typed.errors
         return _response_form(request, letter, tracked, typed,
                               f"/letters/{letter.slug}/responses/new?recipient={recipient}", status_code=422,
                               file_dropped=upload is not None)
     session.commit()
-    flash(request, f"The {service.KIND_LABELS[response.kind].lower()} from "
-                   f"{service.author_label(response, tracked.recipient)} has been recorded.", "success")
+    flash(request, f"The {tracking.KIND_LABELS[response.kind].lower()} from "
+                   f"{replies.author_label(response, tracked.recipient)} has been recorded.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/responses/{response.id}", status_code=303)
 
 
 def _response_page(request: Request, session: Session, letter: Letter, role: str, response_id: int,
                    show_revisions: bool = False, errors: dict[str, str] | None = None,
                    values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
     tracked = _tracked_one(session, letter, link.id or 0)
-    commitments = [c for c in service.get_commitments(session=session, letter=letter) if c[1].id == response.id]
-    revisions = service.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
+    commitments = [c for c in pledges.get_commitments(session=session, letter=letter) if c[1].id == response.id]
+    revisions = replies.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
     return render(request, "responses/response.html", {
         "letter": letter, "role": role, "response": response, "tracked": tracked,
         "body_html": render_pasted(response.body),
-        "author": service.author_line(response, tracked.recipient),
-        "author_label": service.author_label(response, tracked.recipient),
-        "own_author": service.has_own_author(response),
+        "author": replies.author_line(response, tracked.recipient),
+        "author_label": replies.author_label(response, tracked.recipient),
+        "own_author": replies.has_own_author(response),
         "commitments": commitments, "revisions": revisions, "show_revisions": show_revisions,
-        "revision_count": len(service.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
+        "revision_count": len(replies.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
         "can_edit": role in ("lead", "editor"), "statuses": COMMITMENT_STATUSES, "errors": errors or {},
-        "values": values or {}, "today": service.today(), **LABELS,
+        "values": values or {}, "today": tracking.today(), **LABELS,
     }, status_code=status_code)
 
 
@@ -313,7 +313,7 @@ def response_page(request: Request, session: SessionDep, user: CurrentUser, slug
 def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   response_id: int) -> HTMLResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
     values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
               "body": response.body, "source_url": response.source_url or "", "author_name": response.author_name,
               "author_position": response.author_position, "author_organisation": response.author_organisation}
@@ -326,11 +326,11 @@ def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug
 def response_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                     response_id: int) -> HttpResponse:
     letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    response, link = service.get_response(session=session, letter=letter, response_id=response_id)
+    response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
     typed = forms.ResponseForm.of(form)
     try:
-        service.update_response(session=session, letter=letter, response_id=response_id, data=typed.data(), user=user)
-    except service.ResponseErrors as exc:
+        replies.update_response(session=session, letter=letter, response_id=response_id, data=typed.data(), user=user)
+    except replies.ResponseErrors as exc:
         session.rollback()
         typed.errors = exc.errors | typed.errors
         return _response_form(request, letter, _tracked_one(session, letter, link.id or 0), typed,
@@ -347,7 +347,7 @@ def response_attachment(session: SessionDep, user: OptionalUser, slug: str, resp
     letter = letters.get_by_slug(session=session, slug=slug)
     if letter is None:
         raise NotFound("There is no letter at this address.")
-    response, _ = service.get_response(session=session, letter=letter, response_id=response_id)
+    response, _ = replies.get_response(session=session, letter=letter, response_id=response_id)
     member = user is not None and campaigns.role_of(session=session, campaign_id=letter.campaign_id,
                                                     user=user) is not None
     public = response.is_public and letter.status == "published"
@@ -372,7 +372,7 @@ def commitment_create(request: Request, session: SessionDep, user: CurrentUser, 
     try:
         if problem:
             raise InvalidInput(problem, field="due_on")
-        service.add_commitment(session=session, letter=letter, response_id=response_id, text=values["text"],
+        pledges.add_commitment(session=session, letter=letter, response_id=response_id, text=values["text"],
                                due_on=forms.parse_date(values["due_on"]), user=user)
     except InvalidInput as exc:
         session.rollback()
@@ -388,7 +388,7 @@ def commitment_create(request: Request, session: SessionDep, user: CurrentUser, 
 def commitment_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                       commitment_id: int) -> HttpResponse:
     letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
+    commitment = pledges.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     # The page holds one form per commitment, so the fields carry the commitment's prefix.
     values = {name: forms.text(form, f"c{commitment_id}-{name}", 4000) for name in ("status", "note", "link",
                                                                                     "noted_on")}
@@ -397,9 +397,9 @@ def commitment_update(request: Request, session: SessionDep, user: CurrentUser, 
         if problem:
             raise InvalidInput(problem, field="noted_on")
         day = forms.parse_date(values["noted_on"])
-        if day is not None and day > service.today():
+        if day is not None and day > tracking.today():
             raise InvalidInput("The date of the note cannot be in the future.", field="noted_on")
-        service.update_commitment(session=session, letter=letter, commitment_id=commitment_id,
+        pledges.update_commitment(session=session, letter=letter, commitment_id=commitment_id,
                                   status=values["status"], note=values["note"], link=values["link"],
                                   noted_on=day, user=user)
     except InvalidInput as exc:
@@ -419,19 +419,19 @@ def _holidays_page(request: Request, session: Session, region: str, year: int, v
                    errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     return render(request, "responses/holidays.html", {
         "region": region, "year": year, "regions": REGION_LABELS,
-        "holidays": service.get_holidays(session=session, region=region, year=year),
+        "holidays": holidays.get_holidays(session=session, region=region, year=year),
         "values": values or {"region": region}, "errors": errors or {},
     }, status_code=status_code)
 
 
 def _region_year(region: str, year: str) -> tuple[str, int]:
     region = region if region in HOLIDAY_REGIONS else DEFAULT_REGION
-    return region, int(year) if year.isdigit() and 1990 <= int(year) <= 2100 else service.today().year
+    return region, int(year) if year.isdigit() and 1990 <= int(year) <= 2100 else tracking.today().year
 
 
 def _after_holiday_change(request: Request, session: Session, admin: User, message: str, action: str,
                           region: str, year: int) -> HttpResponse:
-    changed = service.recompute_due_dates(session=session)
+    changed = overdue.recompute_due_dates(session=session)
     audit.record(session=session, action=action, actor=f"user:{admin.id} {admin.email}", actor_user_id=admin.id,
                  subject_type="holiday", subject_id=None, ip=client_ip(request),
                  details={"region": region, "year": year, "due_dates_changed": changed})
@@ -456,7 +456,7 @@ def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form
         problem = forms.date_error(values["day"], "the date of the holiday")
         if problem:
             raise InvalidInput(problem, field="day")
-        holiday = service.create_holiday(session=session, region=values["region"], day=day,
+        holiday = holidays.create_holiday(session=session, region=values["region"], day=day,
                                          description=values["description"])
     except InvalidInput as exc:
         session.rollback()
@@ -468,7 +468,7 @@ def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form
 @router.post("/admin/holidays/fill", name="admin_holidays_fill")
 def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
     region, year = _region_year(forms.text(form, "region", 40), forms.text(form, "year", 10))
-    added = service.fill_holidays(session=session, region=region, year=year)
+    added = holidays.fill_year(session=session, region=region, year=year)
     return _after_holiday_change(request, session, admin,
                                  f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
                                  f"({REGION_LABELS[region]}).", "holidays_filled", region, year)
@@ -477,11 +477,11 @@ def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form:
 @router.post("/admin/holidays/{holiday_id}", name="admin_holiday_update")
 def holiday_update(request: Request, session: SessionDep, admin: AdminUser, form: FormDep,
                    holiday_id: int) -> HttpResponse:
-    holiday = service.get_holiday(session=session, holiday_id=holiday_id)
+    holiday = holidays.get_holiday(session=session, holiday_id=holiday_id)
     region, year = holiday.region, holiday.day.year
     description = forms.text(form, "description", 400)
     try:
-        service.update_holiday(session=session, holiday_id=holiday_id, description=description)
+        holidays.update_holiday(session=session, holiday_id=holiday_id, description=description)
     except InvalidInput as exc:
         session.rollback()
         return _holidays_page(request, session, region, year, {f"h{holiday_id}": description},
@@ -492,7 +492,7 @@ def holiday_update(request: Request, session: SessionDep, admin: AdminUser, form
 
 @router.post("/admin/holidays/{holiday_id}/delete", name="admin_holiday_delete")
 def holiday_delete(request: Request, session: SessionDep, admin: AdminUser, holiday_id: int) -> HttpResponse:
-    holiday = service.delete_holiday(session=session, holiday_id=holiday_id)
+    holiday = holidays.delete_holiday(session=session, holiday_id=holiday_id)
     return _after_holiday_change(request, session, admin,
                                  f"{holiday.description} ({holiday.day.strftime('%-d %B %Y')}) has been removed.",
                                  "holiday_deleted", holiday.region, holiday.day.year)
@@ -501,6 +501,6 @@ def holiday_delete(request: Request, session: SessionDep, admin: AdminUser, holi
 # For the publishing pages: the public timeline and commitments of a letter.
 def public_context(*, session: Session, letter: Letter) -> dict[str, Any]:
     """What `_timeline.html` and `_commitments.html` need on the public letter page."""
-    return {"entries": service.timeline(session=session, letter=letter, public=True),
-            "commitments": service.get_commitments(session=session, letter=letter, public_only=True), **LABELS}
+    return {"entries": timeline.timeline(session=session, letter=letter, public=True),
+            "commitments": pledges.get_commitments(session=session, letter=letter, public_only=True), **LABELS}
 

@@ -12,7 +12,7 @@ from backend.signatures.models import Invite, Signature
 
 def decline(*, session: Session, invite: Invite, reason: str, ip: str | None) -> Signature:
     """Records the decline and emails the lead organisation's staff (the decline page says they are told)."""
-    from backend.responses.service import lead_emails
+    from backend.responses.tracking import lead_emails
 
     signature = service.decline(session=session, invite=invite, reason=reason, ip=ip)
     letter = session.get(Letter, signature.letter_id)
