@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
+from backend.campaigns.policy import Action, Permissions
 from backend.commitments import service
 from backend.commitments.models import Direction, Unit
 from backend.config import get_settings
@@ -20,7 +21,7 @@ from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
 from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
-from backend.responses.routes import COMMITMENT_LABELS, load_letter
+from backend.responses.routes import COMMITMENT_LABELS
 from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render, templates
 
@@ -52,15 +53,16 @@ COMMITMENT_FIELDS = ("source", "text", "due_on", *service.MEASURE_FIELDS)
 
 # The letter's commitments -----------------------------------------------------------------------------------
 
-def _index(request: Request, session: Session, letter: Letter, role: str, *, errors: dict[str, str] | None = None,
-           values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+def _index(request: Request, session: Session, letter: Letter, perms: Permissions, *,
+           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+           status_code: int = 200) -> HTMLResponse:
     documents = service.get_documents(session=session, letter=letter)
     sources = [(f"document:{d.id}", f"{d.title} ({d.publisher})") for d in documents]
     sources += [(f"response:{r.id}", f"{tracking.KIND_LABELS[r.kind]} from {rec.name}, "
                                      f"{r.received_on.day} {r.received_on:%B %Y}")
                 for r, rec in replies.get_responses(session=session, letter=letter)]
     return render(request, "commitments/index.html", {
-        "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "documents": documents,
+        "letter": letter, "role": perms.role, "perms": perms, "can_edit": perms.record_response, "documents": documents,
         "sources": sources, "tracked": service.get_tracked(session=session, letter=letter),
         "errors": errors or {}, "values": values or {"direction": "up"}, **LABELS,
     }, status_code=status_code)
@@ -68,20 +70,20 @@ def _index(request: Request, session: Session, letter: Letter, role: str, *, err
 
 @router.get("/letters/{slug}/commitments", response_class=HTMLResponse, name="commitments")
 def commitments_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _index(request, session, letter, role)
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _index(request, session, letter, perms)
 
 
 @router.post("/letters/{slug}/documents", name="public_document_create")
 def document_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
                     slug: str) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     values = _values(form, DOCUMENT_FIELDS, "doc-")
     try:
         document = service.add_document(session=session, letter=letter, values=values, user=user)
     except service.CommitmentErrors as exc:
         session.rollback()
-        return _index(request, session, letter, role, errors=exc.errors,
+        return _index(request, session, letter, perms, errors=exc.errors,
                       values={f"doc-{k}": v for k, v in values.items()} | {"direction": "up"}, status_code=422)
     session.commit()
     flash(request, f"“{document.title}” is attached to the letter: you can now record the commitments it makes.",
@@ -92,7 +94,7 @@ def document_create(request: Request, session: SessionDep, user: CurrentUser, fo
 @router.post("/letters/{slug}/commitments", name="commitment_record")
 def commitment_record(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
                       slug: str) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     values = _values(form, COMMITMENT_FIELDS)
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
@@ -106,7 +108,7 @@ def commitment_record(request: Request, session: SessionDep, user: CurrentUser, 
         session.rollback()
         if values["text"].strip() == "" and "text" not in exc.errors:
             exc.errors["text"] = "Enter what was promised."
-        return _index(request, session, letter, role, errors=errors | exc.errors, values=values, status_code=422)
+        return _index(request, session, letter, perms, errors=errors | exc.errors, values=values, status_code=422)
     session.commit()
     flash(request, "The commitment has been recorded.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/commitments/{commitment.id}", status_code=303)
@@ -126,13 +128,13 @@ def _measure_values(tracked: service.Tracked) -> dict[str, str]:
     }
 
 
-def _show(request: Request, session: Session, letter: Letter, role: str, commitment_id: int, *,
+def _show(request: Request, session: Session, letter: Letter, perms: Permissions, commitment_id: int, *,
           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           status_code: int = 200) -> HTMLResponse:
     service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id)[0]
     return render(request, "commitments/show.html", {
-        "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "t": tracked,
+        "letter": letter, "role": perms.role, "perms": perms, "can_edit": perms.record_response, "t": tracked,
         "errors": errors or {},
         "values": values or (_measure_values(tracked) | {"noted_on": tracking.today().isoformat(),
                                                           "status": tracked.commitment.status}),
@@ -143,14 +145,14 @@ def _show(request: Request, session: Session, letter: Letter, role: str, commitm
 @router.get("/letters/{slug}/commitments/{commitment_id}", response_class=HTMLResponse, name="commitment_show")
 def commitment_show(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                     commitment_id: int) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _show(request, session, letter, role, commitment_id)
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _show(request, session, letter, perms, commitment_id)
 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/updates", name="commitment_update_add")
 def update_add(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                commitment_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     measured = service.get_measure(session=session, commitment_id=commitment_id) is not None
     values = _values(form, service.UPDATE_FIELDS)
@@ -160,7 +162,7 @@ def update_add(request: Request, session: SessionDep, user: CurrentUser, form: F
     except service.CommitmentErrors as exc:
         session.rollback()
         tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id)[0]
-        return _show(request, session, letter, role, commitment_id, errors=exc.errors,
+        return _show(request, session, letter, perms, commitment_id, errors=exc.errors,
                      values=_measure_values(tracked) | values, status_code=422)
     session.commit()
     flash(request, "The update has been added.", "success")
@@ -170,13 +172,13 @@ def update_add(request: Request, session: SessionDep, user: CurrentUser, form: F
 @router.post("/letters/{slug}/commitments/{commitment_id}/numbers", name="commitment_numbers")
 def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                 commitment_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     values = _values(form, service.MEASURE_FIELDS)
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
     if errors:
-        return _show(request, session, letter, role, commitment_id, errors=errors,
+        return _show(request, session, letter, perms, commitment_id, errors=errors,
                      values=values | {"noted_on": tracking.today().isoformat(), "status": commitment.status},
                      status_code=422)
     service.set_measure(session=session, letter=letter, commitment_id=commitment_id, measure=measure, user=user)
@@ -196,7 +198,7 @@ def _edit_page(request: Request, letter: Letter, tracked: service.Tracked, evide
             name="commitment_update_edit")
 def update_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str, commitment_id: int,
                 evidence_id: int) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     evidence = service.get_evidence(session=session, letter=letter, commitment_id=commitment_id,
                                     evidence_id=evidence_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id, charts=False)[0]
@@ -209,7 +211,7 @@ def update_edit(request: Request, session: SessionDep, user: CurrentUser, slug: 
              name="commitment_update_save")
 def update_save(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                 commitment_id: int, evidence_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     evidence = service.get_evidence(session=session, letter=letter, commitment_id=commitment_id,
                                     evidence_id=evidence_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id, charts=False)[0]

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.commitments import standing as computed
 from backend.commitments.models import (
     AlertKind,
@@ -148,6 +149,7 @@ def get_documents(*, session: Session, letter: Letter) -> list[PublicDocument]:
 
 def add_document(*, session: Session, letter: Letter, values: dict[str, str], user: User) -> PublicDocument:
     """Attaches a public document (an action plan, a press release) that commitments can come from."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     errors: dict[str, str] = {}
     title = _clean_text(values.get("title", ""), "doc-title", errors, what="the title of the document", limit=300)
     publisher = _clean_text(values.get("publisher", ""), "doc-publisher", errors,
@@ -164,7 +166,7 @@ def add_document(*, session: Session, letter: Letter, values: dict[str, str], us
                               published_on=published_on, url=url, created_by_id=user.id)
     session.add(document)
     session.flush()
-    audit.record(session=session, action="public_document_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="public_document_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="public_document", subject_id=document.id,
                  details={"letter_id": letter.id, "title": title})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page
@@ -246,6 +248,7 @@ def _apply_measure(measure: CommitmentMeasure, data: MeasureData) -> None:
 def create_commitment(*, session: Session, letter: Letter, source: str, text: str, due_on: date | None,
                       measure: MeasureData | None, user: User) -> Commitment:
     """Records a promise from a response (`response:ID`) or a public document (`document:ID`) on the letter."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     errors: dict[str, str] = {}
     text = _clean_text(text, "text", errors, what="what was promised", limit=2000)
     kind, _, raw_id = (source or "").partition(":")
@@ -277,7 +280,7 @@ def create_commitment(*, session: Session, letter: Letter, source: str, text: st
                                 target_value=0, target_on=measure.target_on)
         _apply_measure(row, measure)
         session.add(row)
-    audit.record(session=session, action="commitment_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"letter_id": letter.id, "measured": measure is not None})
     session.flush()
@@ -309,6 +312,7 @@ def get_measure(*, session: Session, commitment_id: int) -> CommitmentMeasure | 
 def set_measure(*, session: Session, letter: Letter, commitment_id: int, measure: MeasureData | None,
                 user: User) -> CommitmentMeasure | None:
     """Gives a commitment its numbers, or changes them; the earlier numbers go into the audit line."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     row = get_measure(session=session, commitment_id=commitment_id)
     before = _measure_snapshot(row) if row else None
@@ -323,7 +327,7 @@ def set_measure(*, session: Session, letter: Letter, commitment_id: int, measure
         session.add(row)
     commitment.updated_at = utcnow()
     session.add(commitment)
-    audit.record(session=session, action="commitment_numbers_changed", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_numbers_changed", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"before": before})
     session.flush()
@@ -374,6 +378,7 @@ def read_update(values: dict[str, str], *, measured: bool, current_status: str) 
 def add_update(*, session: Session, letter: Letter, commitment_id: int, data: UpdateData,
                user: User) -> CommitmentEvidence:
     """Adds an evidence update (a dated figure, link and note), changing the status when a new one is given."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     changed = data.status != commitment.status
     evidence = CommitmentEvidence(
@@ -388,7 +393,7 @@ def add_update(*, session: Session, letter: Letter, commitment_id: int, data: Up
     session.add(commitment)
     session.add(evidence)
     session.flush()
-    audit.record(session=session, action="commitment_evidence_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_evidence_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"evidence_id": evidence.id, "value": data.value})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page
@@ -410,6 +415,7 @@ def _evidence_snapshot(e: CommitmentEvidence) -> dict[str, Any]:
 def edit_update(*, session: Session, letter: Letter, commitment_id: int, evidence_id: int, data: UpdateData,
                 user: User) -> CommitmentEvidence:
     """Corrects an evidence update; what it said before is kept as a revision, shown beside it."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     evidence = get_evidence(session=session, letter=letter, commitment_id=commitment_id, evidence_id=evidence_id)
     before = _evidence_snapshot(evidence)
     after = {"noted_on": data.noted_on.isoformat(), "value": data.value, "link": data.link, "note": data.note}
@@ -421,7 +427,7 @@ def edit_update(*, session: Session, letter: Letter, commitment_id: int, evidenc
     evidence.note = data.note
     session.add(evidence)
     session.flush()
-    audit.record(session=session, action="commitment_evidence_edited", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_evidence_edited", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment_id,
                  details={"evidence_id": evidence.id, "before": before})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
+from backend.campaigns.policy import Action, allows
 from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
@@ -336,6 +337,7 @@ def attachments_of(*, session: Session, message: InboundMessage) -> list[Inbound
 def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str, summary: str, is_public: bool,
          user: User) -> None:
     """Files a reply: as a response of `kind` (which moves the reply status on), or as an automatic reply."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.file_reply)
     if message.state not in (InboundState.to_review, InboundState.filed) or message.response_id is not None:
         raise InvalidInput("This reply has already been filed.", field="kind")
     if kind != AUTO_REPLY_KIND and kind not in RESPONSE_KINDS:
@@ -357,7 +359,7 @@ def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str
     message.state = InboundState.filed
     message.reviewed_by_id, message.reviewed_at = user.id, utcnow()
     session.add(message)
-    audit.record(session=session, action="inbound_filed", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_filed", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id,
                  details={"letter": letter.slug, "kind": kind, "public": is_public})
 
@@ -370,8 +372,7 @@ def can_use_holding_pen(*, session: Session, user: User) -> bool:
 
 
 def holding(*, session: Session, user: User) -> list[InboundMessage]:
-    if not can_use_holding_pen(session=session, user=user):
-        raise Forbidden("Only a site admin or a campaign lead can see mail that could not be matched.")
+    require_holding_pen(session=session, user=user)
     return list(session.exec(select(InboundMessage).where(InboundMessage.state == InboundState.holding)
                              .order_by(col(InboundMessage.received_at).desc())))
 
@@ -396,13 +397,21 @@ def assignable(*, session: Session, user: User) -> list[Target]:
     for link, letter, recipient in rows:
         if letter.campaign_id not in roles:
             roles[letter.campaign_id] = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
-        if roles[letter.campaign_id] == "lead":
+        if allows(roles[letter.campaign_id], Action.file_reply):
             out.append(Target(link.id, f"{letter.title}: {recipient.name}"  # type: ignore[arg-type]
                                        f"{', ' + recipient.position if recipient.position else ''}"))
     return out
 
 
-def get_held(*, session: Session, message_id: int) -> InboundMessage:
+def require_holding_pen(*, session: Session, user: User) -> None:
+    """Forbidden unless the user may see the holding pen."""
+    if not can_use_holding_pen(session=session, user=user):
+        raise Forbidden("Only a site admin or a campaign lead can see mail that could not be matched.")
+
+
+def get_held(*, session: Session, message_id: int, user: User) -> InboundMessage:
+    """A message in the holding pen, for someone who may see the pen."""
+    require_holding_pen(session=session, user=user)
     row = session.get(InboundMessage, message_id)
     if row is None or row.state != InboundState.holding:
         raise NotFound("There is no such message in the holding pen.")
@@ -419,15 +428,22 @@ def assign(*, session: Session, message: InboundMessage, letter_recipient_id: in
     message.matched_by = "assigned"
     message.state = InboundState.filed if message.auto_reply else InboundState.to_review
     session.add(message)
-    audit.record(session=session, action="inbound_assigned", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_assigned", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id,
                  details={"letter_recipient_id": letter_recipient_id})
     return link
 
 
 def discard(*, session: Session, message: InboundMessage, user: User) -> None:
+    """Sets a message aside: one on a letter by whoever may file its replies, a held one by a holding-pen user."""
+    link = session.get(LetterRecipient, message.letter_recipient_id) if message.letter_recipient_id else None
+    letter = session.get(Letter, link.letter_id) if link is not None else None
+    if letter is not None:
+        tracking.require(session=session, letter=letter, user=user, action=Action.file_reply)
+    else:
+        require_holding_pen(session=session, user=user)
     message.state = InboundState.discarded
     message.reviewed_by_id, message.reviewed_at = user.id, utcnow()
     session.add(message)
-    audit.record(session=session, action="inbound_discarded", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_discarded", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id)

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
@@ -21,6 +22,7 @@ from backend.letters.pdf import letter_pdf
 from backend.letters.rendering import render_letter
 from backend.mail import service as mail
 from backend.publishing import revision
+from backend.responses import tracking
 from backend.responses.models import DISPATCH_CHANNELS, Dispatch
 from backend.responses.tracking import fix_due_dates, get_tracked, link_of, today
 from backend.security import hash_token
@@ -67,6 +69,7 @@ def send(
     Email goes through the outbox with the letter PDF attached and a reply-to address unique to the letter
     and recipient. A recipient already sent to needs `again_reason`.
     """
+    tracking.require(session=session, letter=letter, user=user, action=Action.send)
     version = letters.current_version(session=session, letter=letter)
     if version is None:
         raise InvalidInput("The letter has no text yet: save a version before sending it.")
@@ -119,7 +122,7 @@ def send(
         session.add(dispatch)
         session.flush()
         made.append(dispatch)
-        audit.record(session=session, action="letter_sent", actor=f"user:{user.id} {user.email}",
+        audit.record(session=session, action="letter_sent", actor=audit.actor_of(user),
                      actor_user_id=user.id, subject_type="letter", subject_id=letter.id, ip=ip,
                      details={"recipient": recipient.name, "channel": choice.channel, "again": bool(already)})
     if letter.status in ("draft", "open"):

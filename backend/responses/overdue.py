@@ -9,24 +9,26 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.db import utcnow
 from backend.errors import InvalidInput
 from backend.letters.models import REPLY_STATUSES, Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
-from backend.responses import workdays
+from backend.responses import tracking, workdays
 from backend.responses.models import OverdueAlert
 from backend.responses.tracking import WAITING_STATUSES, first_dispatch_on, lead_emails, link_of, reply_state, today
 
 
 def set_reply_status(*, session: Session, letter: Letter, letter_recipient_id: int, status: str, user: User) -> None:
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     if status not in REPLY_STATUSES:
         raise InvalidInput("Choose a reply status from the list.", field="reply_status")
     link, recipient = link_of(session=session, letter=letter, letter_recipient_id=letter_recipient_id)
     before = link.reply_status
     link.reply_status = status
     session.add(link)
-    audit.record(session=session, action="reply_status_set", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="reply_status_set", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="letter", subject_id=letter.id,
                  details={"recipient": recipient.name, "from": before, "to": status})
     revision.bump(session=session, letter_id=letter.id)
@@ -34,6 +36,7 @@ def set_reply_status(*, session: Session, letter: Letter, letter_recipient_id: i
 
 def confirm_still_waiting(*, session: Session, letter: Letter, letter_recipient_id: int, user: User) -> None:
     """The lead says they are still waiting: no more alerts for the current due date."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     link, _ = link_of(session=session, letter=letter, letter_recipient_id=letter_recipient_id)
     link.still_waiting_for = link.due_on
     session.add(link)

@@ -8,9 +8,11 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient
 from backend.publishing import revision
+from backend.responses import tracking
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence, Response
 from backend.responses.replies import get_response
 from backend.responses.tracking import today
@@ -19,6 +21,7 @@ from backend.responses.tracking import today
 def add_commitment(
     *, session: Session, letter: Letter, response_id: int, text: str, due_on: date | None, user: User,
 ) -> Commitment:
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     response, _ = get_response(session=session, letter=letter, response_id=response_id)
     text = " ".join((text or "").split())
     if not text:
@@ -29,7 +32,7 @@ def add_commitment(
     commitment = Commitment(response_id=response.id, text=text, due_on=due_on, position=count)  # type: ignore[arg-type]
     session.add(commitment)
     session.flush()
-    audit.record(session=session, action="commitment_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id)
     revision.bump(session=session, letter_id=letter.id)
     return commitment
@@ -53,6 +56,7 @@ def update_commitment(
     noted_on: date | None = None, user: User,
 ) -> CommitmentEvidence:
     """Adds a dated evidence note, changing the status when a new one is given."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     if status not in COMMITMENT_STATUSES:
         raise InvalidInput("Choose a status from the list.", field="status")

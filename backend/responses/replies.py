@@ -12,11 +12,13 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
 from backend.config import get_settings
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
+from backend.responses import tracking
 from backend.responses.models import RESPONSE_KINDS, Response, ResponseRevision
 from backend.responses.tracking import KIND_LABELS, first_dispatch_on, link_of, today
 from backend.signatures import service as signing
@@ -136,6 +138,7 @@ def record_response(
     attachment: Upload | None = None,
 ) -> Response:
     """Records a response and moves the stored reply status on; signatories who opted in hear of public ones."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     link, recipient = link_of(session=session, letter=letter, letter_recipient_id=letter_recipient_id)
     errors = validate_response(session=session, link=link, data=data)
     problem = check_attachment(attachment)
@@ -157,7 +160,7 @@ def record_response(
     link.reply_status = STATUS_AFTER[data.kind]
     session.add(link)
     session.flush()
-    audit.record(session=session, action="response_recorded", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="response_recorded", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="response", subject_id=response.id,
                  details={"letter": letter.slug, "recipient": recipient.name, "kind": data.kind,
                           "author": author_line(response, recipient)})
@@ -202,6 +205,7 @@ def update_response(
     *, session: Session, letter: Letter, response_id: int, data: ResponseInput, user: User,
 ) -> Response:
     """Edits a response, keeping the text before the edit as a revision."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     response, link = get_response(session=session, letter=letter, response_id=response_id)
     errors = validate_response(session=session, link=link, data=data)
     if errors:
@@ -227,7 +231,7 @@ def update_response(
     response.author_organisation = data.author_organisation.strip()
     session.add(response)
     session.flush()
-    audit.record(session=session, action="response_edited", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="response_edited", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="response", subject_id=response.id)
     if response.is_public and not was_public:
         recipient = session.get(Recipient, link.recipient_id)

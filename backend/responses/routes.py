@@ -13,12 +13,13 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser
-from backend.accounts.models import User
-from backend.audit import service as audit
+from backend.campaigns import policy
 from backend.campaigns import service as campaigns
+from backend.campaigns.policy import Action, Permissions
 from backend.config import get_settings
 from backend.db import SessionDep
 from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.inbound import service as inbound
 from backend.letters import service as letters
 from backend.letters.markdown import render_pasted
 from backend.letters.models import REPLY_STATUSES, Letter
@@ -49,15 +50,6 @@ async def read_form(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def load_letter(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Letter, str]:
-    """The letter and the user's role on its campaign: NotFound, or Forbidden when the role is too low."""
-    letter = letters.get_by_slug(session=session, slug=slug)
-    if letter is None:
-        raise NotFound("There is no letter at this address.")
-    role = campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least=at_least)
-    return letter, role
 
 
 # Sending -----------------------------------------------------------------------------------------------
@@ -104,7 +96,7 @@ def _send_problems(tracked: list[tracking.Tracked], rows: list[forms.SendRow], r
 
 @router.get("/letters/{slug}/send", response_class=HTMLResponse, name="letter_send")
 def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.send)
     rows = [forms.SendRow(t.link.id or 0, "" if t.dispatches else ("email" if t.recipient.email else "post"),
                           tracking.today().isoformat(), "")
             for t in tracking.get_tracked(session=session, letter=letter)]
@@ -113,7 +105,7 @@ def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 @router.post("/letters/{slug}/send", name="letter_send_post")
 def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.send)
     tracked = tracking.get_tracked(session=session, letter=letter)
     rows = forms.send_rows(form, [t.link.id or 0 for t in tracked])
     reason = forms.text(form, "again_reason", 2000)
@@ -157,38 +149,32 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
 
 # Tracking ----------------------------------------------------------------------------------------------
 
-def _tracking_page(request: Request, session: Session, letter: Letter, role: str,
+def _tracking_page(request: Request, session: Session, letter: Letter, perms: Permissions,
                    errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     tracked = tracking.get_tracked(session=session, letter=letter)
     responses: dict[int, list[Any]] = {}
     for response, _recipient in replies.get_responses(session=session, letter=letter):
         responses.setdefault(response.letter_recipient_id, []).append(response)
     return render(request, "responses/tracking.html", {
-        "letter": letter, "role": role, "tracked": tracked, "responses": responses,
+        "letter": letter, "role": perms.role, "perms": perms, "tracked": tracked, "responses": responses,
         "entries": timeline.timeline(session=session, letter=letter, public=False),
         "commitments": pledges.get_commitments(session=session, letter=letter),
         "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": tracking.today(),
-        "can_edit": role in ("lead", "editor"), **LABELS,
-        "inbound_messages": _inbound_for(session, letter),
+        "can_edit": perms.record_response, **LABELS,
+        "inbound_messages": inbound.for_letter(session=session, letter=letter),
     }, status_code=status_code)
-
-
-def _inbound_for(session: Session, letter: Letter) -> list[Any]:
-    from backend.inbound import service as inbound
-
-    return inbound.for_letter(session=session, letter=letter)  # type: ignore[return-value]
 
 
 @router.get("/letters/{slug}/tracking", response_class=HTMLResponse, name="letter_tracking")
 def tracking_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _tracking_page(request, session, letter, role)
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _tracking_page(request, session, letter, perms)
 
 
 @router.get("/letters/{slug}/tracking/{letter_recipient_id}/due", response_class=HTMLResponse, name="due_date")
 def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   letter_recipient_id: int) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
     recipient, start, due, very = overdue.explain_due_date(session=session, letter=letter,
                                                            letter_recipient_id=letter_recipient_id)
     link = next(t.link for t in tracking.get_tracked(session=session, letter=letter)
@@ -202,13 +188,13 @@ def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug
 @router.post("/letters/{slug}/tracking/{letter_recipient_id}/status", name="reply_status_set")
 def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                      letter_recipient_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     try:
         overdue.set_reply_status(session=session, letter=letter, letter_recipient_id=letter_recipient_id,
                                  status=forms.text(form, "reply_status", 30), user=user)
     except InvalidInput as exc:
         session.rollback()
-        return _tracking_page(request, session, letter, role, {f"status-{letter_recipient_id}": exc.message}, 422)
+        return _tracking_page(request, session, letter, perms, {f"status-{letter_recipient_id}": exc.message}, 422)
     session.commit()
     flash(request, "The reply status has been saved.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/tracking#recipient-{letter_recipient_id}", status_code=303)
@@ -217,7 +203,7 @@ def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, f
 @router.post("/letters/{slug}/tracking/{letter_recipient_id}/still-waiting", name="still_waiting")
 def still_waiting(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   letter_recipient_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     overdue.confirm_still_waiting(session=session, letter=letter, letter_recipient_id=letter_recipient_id, user=user)
     session.commit()
     flash(request, "Noted: you are still waiting. There will be no more reminders for this due date.", "success")
@@ -254,7 +240,7 @@ async def _read_upload(value: object) -> replies.Upload | None:
 @router.get("/letters/{slug}/responses/new", response_class=HTMLResponse, name="response_new")
 def response_new(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                  recipient: Annotated[int, Query()]) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     tracked = _tracked_one(session, letter, recipient)
     return _response_form(request, letter, tracked, forms.ResponseForm.empty(),
                           f"/letters/{letter.slug}/responses/new?recipient={recipient}")
@@ -263,7 +249,7 @@ def response_new(request: Request, session: SessionDep, user: CurrentUser, slug:
 @router.post("/letters/{slug}/responses/new", name="response_create")
 async def response_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                           recipient: Annotated[int, Query()]) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     tracked = _tracked_one(session, letter, recipient)
     typed = forms.ResponseForm.of(form)
     upload = await _read_upload(form.get("attachment"))
@@ -282,7 +268,7 @@ async def response_create(request: Request, session: SessionDep, user: CurrentUs
     return RedirectResponse(f"/letters/{letter.slug}/responses/{response.id}", status_code=303)
 
 
-def _response_page(request: Request, session: Session, letter: Letter, role: str, response_id: int,
+def _response_page(request: Request, session: Session, letter: Letter, perms: Permissions, response_id: int,
                    show_revisions: bool = False, errors: dict[str, str] | None = None,
                    values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
@@ -290,14 +276,14 @@ def _response_page(request: Request, session: Session, letter: Letter, role: str
     commitments = [c for c in pledges.get_commitments(session=session, letter=letter) if c[1].id == response.id]
     revisions = replies.get_revisions(session=session, response_id=response.id) if show_revisions else []  # type: ignore[arg-type]
     return render(request, "responses/response.html", {
-        "letter": letter, "role": role, "response": response, "tracked": tracked,
+        "letter": letter, "role": perms.role, "perms": perms, "response": response, "tracked": tracked,
         "body_html": render_pasted(response.body),
         "author": replies.author_line(response, tracked.recipient),
         "author_label": replies.author_label(response, tracked.recipient),
         "own_author": replies.has_own_author(response),
         "commitments": commitments, "revisions": revisions, "show_revisions": show_revisions,
         "revision_count": len(replies.get_revisions(session=session, response_id=response.id)),  # type: ignore[arg-type]
-        "can_edit": role in ("lead", "editor"), "statuses": COMMITMENT_STATUSES, "errors": errors or {},
+        "can_edit": perms.record_response, "statuses": COMMITMENT_STATUSES, "errors": errors or {},
         "values": values or {}, "today": tracking.today(), **LABELS,
     }, status_code=status_code)
 
@@ -305,14 +291,14 @@ def _response_page(request: Request, session: Session, letter: Letter, role: str
 @router.get("/letters/{slug}/responses/{response_id}", response_class=HTMLResponse, name="response")
 def response_page(request: Request, session: SessionDep, user: CurrentUser, slug: str, response_id: int,
                   revisions: Annotated[str, Query()] = "") -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _response_page(request, session, letter, role, response_id, show_revisions=revisions == "1")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _response_page(request, session, letter, perms, response_id, show_revisions=revisions == "1")
 
 
 @router.get("/letters/{slug}/responses/{response_id}/edit", response_class=HTMLResponse, name="response_edit")
 def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   response_id: int) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
     values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
               "body": response.body, "source_url": response.source_url or "", "author_name": response.author_name,
@@ -325,7 +311,7 @@ def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug
 @router.post("/letters/{slug}/responses/{response_id}/edit", name="response_update")
 def response_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                     response_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
     typed = forms.ResponseForm.of(form)
     try:
@@ -348,8 +334,8 @@ def response_attachment(session: SessionDep, user: OptionalUser, slug: str, resp
     if letter is None:
         raise NotFound("There is no letter at this address.")
     response, _ = replies.get_response(session=session, letter=letter, response_id=response_id)
-    member = user is not None and campaigns.role_of(session=session, campaign_id=letter.campaign_id,
-                                                    user=user) is not None
+    member = user is not None and policy.allows(
+        campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user), Action.read)
     public = response.is_public and letter.status == "published"
     if not (member or public) or not response.attachment_path:
         raise NotFound("There is no attachment to download here.")
@@ -366,7 +352,7 @@ def response_attachment(session: SessionDep, user: OptionalUser, slug: str, resp
 @router.post("/letters/{slug}/responses/{response_id}/commitments", name="commitment_create")
 def commitment_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                       response_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     values = {"text": forms.text(form, "new-text", 4000), "due_on": forms.text(form, "new-due_on", 20)}
     problem = forms.date_error(values["due_on"], "the due date")
     try:
@@ -376,7 +362,7 @@ def commitment_create(request: Request, session: SessionDep, user: CurrentUser, 
                                due_on=forms.parse_date(values["due_on"]), user=user)
     except InvalidInput as exc:
         session.rollback()
-        return _response_page(request, session, letter, role, response_id,
+        return _response_page(request, session, letter, perms, response_id,
                               errors={f"new-{exc.field or 'text'}": exc.message},
                               values={f"new-{k}": v for k, v in values.items()}, status_code=422)
     session.commit()
@@ -387,7 +373,7 @@ def commitment_create(request: Request, session: SessionDep, user: CurrentUser, 
 @router.post("/letters/{slug}/commitments/{commitment_id}", name="commitment_update")
 def commitment_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
                       commitment_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = pledges.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     # The page holds one form per commitment, so the fields carry the commitment's prefix.
     values = {name: forms.text(form, f"c{commitment_id}-{name}", 4000) for name in ("status", "note", "link",
@@ -404,7 +390,7 @@ def commitment_update(request: Request, session: SessionDep, user: CurrentUser, 
                                   noted_on=day, user=user)
     except InvalidInput as exc:
         session.rollback()
-        return _response_page(request, session, letter, role, commitment.response_id or 0,
+        return _response_page(request, session, letter, perms, commitment.response_id or 0,
                               errors={f"c{commitment_id}-{exc.field or 'note'}": exc.message},
                               values={f"c{commitment_id}-{k}": v for k, v in values.items()}, status_code=422)
     session.commit()
@@ -429,13 +415,7 @@ def _region_year(region: str, year: str) -> tuple[str, int]:
     return region, int(year) if year.isdigit() and 1990 <= int(year) <= 2100 else tracking.today().year
 
 
-def _after_holiday_change(request: Request, session: Session, admin: User, message: str, action: str,
-                          region: str, year: int) -> HttpResponse:
-    changed = overdue.recompute_due_dates(session=session)
-    audit.record(session=session, action=action, actor=f"user:{admin.id} {admin.email}", actor_user_id=admin.id,
-                 subject_type="holiday", subject_id=None, ip=client_ip(request),
-                 details={"region": region, "year": year, "due_dates_changed": changed})
-    session.commit()
+def _after_holiday_change(request: Request, message: str, changed: int, region: str, year: int) -> HttpResponse:
     flash(request, f"{message} {changed} due date{' has' if changed == 1 else 's have'} changed.", "success")
     return RedirectResponse(f"/admin/holidays?region={region}&year={year}", status_code=303)
 
@@ -456,22 +436,23 @@ def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form
         problem = forms.date_error(values["day"], "the date of the holiday")
         if problem:
             raise InvalidInput(problem, field="day")
-        holiday = holidays.create_holiday(session=session, region=values["region"], day=day,
-                                         description=values["description"])
+        holiday, changed = holidays.create_holiday(session=session, region=values["region"], day=day,
+                                                   description=values["description"], admin=admin,
+                                                   ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _holidays_page(request, session, region, year, values, {exc.field or "day": exc.message}, 422)
-    return _after_holiday_change(request, session, admin, f"{holiday.description} has been added.",
-                                 "holiday_added", region, year)
+    session.commit()
+    return _after_holiday_change(request, f"{holiday.description} has been added.", changed, region, year)
 
 
 @router.post("/admin/holidays/fill", name="admin_holidays_fill")
 def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
     region, year = _region_year(forms.text(form, "region", 40), forms.text(form, "year", 10))
-    added = holidays.fill_year(session=session, region=region, year=year)
-    return _after_holiday_change(request, session, admin,
-                                 f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
-                                 f"({REGION_LABELS[region]}).", "holidays_filled", region, year)
+    added, changed = holidays.fill_year(session=session, region=region, year=year, admin=admin, ip=client_ip(request))
+    session.commit()
+    return _after_holiday_change(request, f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
+                                          f"({REGION_LABELS[region]}).", changed, region, year)
 
 
 @router.post("/admin/holidays/{holiday_id}", name="admin_holiday_update")
@@ -481,21 +462,23 @@ def holiday_update(request: Request, session: SessionDep, admin: AdminUser, form
     region, year = holiday.region, holiday.day.year
     description = forms.text(form, "description", 400)
     try:
-        holidays.update_holiday(session=session, holiday_id=holiday_id, description=description)
+        _, changed = holidays.update_holiday(session=session, holiday_id=holiday_id, description=description,
+                                             admin=admin, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _holidays_page(request, session, region, year, {f"h{holiday_id}": description},
                               {f"h{holiday_id}": exc.message}, 422)
-    return _after_holiday_change(request, session, admin, "The description has been saved.", "holiday_edited",
-                                 region, year)
+    session.commit()
+    return _after_holiday_change(request, "The description has been saved.", changed, region, year)
 
 
 @router.post("/admin/holidays/{holiday_id}/delete", name="admin_holiday_delete")
 def holiday_delete(request: Request, session: SessionDep, admin: AdminUser, holiday_id: int) -> HttpResponse:
-    holiday = holidays.delete_holiday(session=session, holiday_id=holiday_id)
-    return _after_holiday_change(request, session, admin,
-                                 f"{holiday.description} ({holiday.day.strftime('%-d %B %Y')}) has been removed.",
-                                 "holiday_deleted", holiday.region, holiday.day.year)
+    holiday, changed = holidays.delete_holiday(session=session, holiday_id=holiday_id, admin=admin,
+                                               ip=client_ip(request))
+    session.commit()
+    return _after_holiday_change(request, f"{holiday.description} ({holiday.day.strftime('%-d %B %Y')}) has been "
+                                          "removed.", changed, holiday.region, holiday.day.year)
 
 
 # For the publishing pages: the public timeline and commitments of a letter.

@@ -13,9 +13,12 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import Membership, User
+from backend.campaigns import policy
 from backend.campaigns.models import Campaign
+from backend.campaigns.policy import Action, Permissions
 from backend.db import utcnow
 from backend.errors import NotFound
+from backend.letters import service as letters
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.responses import workdays
 from backend.responses.models import RESPONSE_KINDS, Dispatch
@@ -33,6 +36,20 @@ class Tracked:
     recipient: Recipient
     dispatches: list[Dispatch]
     state: str  # the stored status, or overdue / very_overdue
+
+
+def letter_for(*, session: Session, slug: str, user: User, action: Action) -> tuple[Letter, Permissions]:
+    """The letter at `slug` when the user may do `action` on it, and what else they may do there (for the page)."""
+    letter = letters.get_by_slug(session=session, slug=slug)
+    if letter is None:
+        raise NotFound("There is no letter at this address.")
+    role = policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=action)
+    return letter, Permissions.of(role)
+
+
+def require(*, session: Session, letter: Letter, user: User, action: Action) -> None:
+    """Forbidden (or NotFound for an outsider) unless the user may do `action` on the letter."""
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=action)
 
 
 def today() -> date:
