@@ -16,9 +16,10 @@ from backend.accounts.deps import CurrentUser
 from backend.campaigns.policy import Action, Permissions
 from backend.commitments import service
 from backend.commitments.models import Direction, Unit
-from backend.config import get_settings
 from backend.db import SessionDep, as_utc
+from backend.deps import SettingsDep
 from backend.letters.models import Letter
+from backend.publishing import service as publishing
 from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
 from backend.responses.routes import COMMITMENT_LABELS
@@ -234,9 +235,7 @@ def update_save(request: Request, session: SessionDep, user: CurrentUser, form: 
 # The public feed of commitment updates --------------------------------------------------------------------------
 
 @router.get("/letters/{slug}/commitments.atom", name="commitments_feed", include_in_schema=False)
-def commitments_feed(session: SessionDep, slug: str) -> HttpResponse:
-    from backend.publishing import service as publishing
-
+def commitments_feed(session: SessionDep, settings: SettingsDep, slug: str) -> HttpResponse:
     letter = publishing.get_public(session=session, slug=slug)
     # Newest first by the day each is about (the figure's date, the day the commitment was recorded).
     dated: list[tuple[date, datetime, str, service.Tracked, Any]] = []
@@ -249,7 +248,7 @@ def commitments_feed(session: SessionDep, slug: str) -> HttpResponse:
     entries = [entry[1:] for entry in dated]
     updated = max((entry[1] for entry in dated), default=as_utc(letter.published_at))
     body = templates.env.get_template("commitments/feed.xml").render({
-        "settings": get_settings(), "letter": letter, "entries": entries[:200], "updated": updated,
+        "settings": settings, "letter": letter, "entries": entries[:200], "updated": updated,
         "labels": COMMITMENT_LABELS,
     })
     return HttpResponse(body, media_type="application/atom+xml; charset=utf-8",

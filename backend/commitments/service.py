@@ -611,15 +611,13 @@ def due_reminders(*, tracked: Tracked, on: date, silence_months: int) -> list[tu
     return found
 
 
-def check_reminders(*, session: Session, on: date | None = None, silence_months: int | None = None) -> int:
+def check_reminders(*, session: Session, silence_months: int, on: date | None = None) -> int:
     """The daily job: tells the lead when a target date passes, or a measured commitment has gone quiet.
 
     Once per event: the CommitmentAlert row is unique and written in the same transaction as the queued mail.
     """
-    from backend.config import get_settings
-
     on = on or tracking.today()
-    months = silence_months if silence_months is not None else get_settings().commitment_silence_months
+    months = silence_months
     sent = 0
     letter_ids = set(session.exec(select(PublicDocument.letter_id)).all()) | set(session.exec(
         select(LetterRecipient.letter_id).join(Response, col(Response.letter_recipient_id) == LetterRecipient.id)

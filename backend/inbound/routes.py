@@ -14,6 +14,7 @@ from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound
 from backend.inbound import service
 from backend.inbound.models import InboundMessage, InboundState
@@ -78,14 +79,14 @@ def review(request: Request, session: SessionDep, user: CurrentUser, slug: str, 
 
 
 @router.post("/letters/{slug}/inbound/{message_id}/file", name="inbound_file")
-def file_reply(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-               message_id: int) -> HttpResponse:
+def file_reply(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, form: FormDep,
+               slug: str, message_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.file_reply)
     message, recipient = _one(session, letter, message_id)
     kind, summary, public = _text(form, "kind", 40), _text(form, "summary"), _text(form, "is_public", 10) == "yes"
     try:
         service.file(session=session, letter=letter, message=message, kind=kind, summary=summary,
-                     is_public=public, user=user)
+                     is_public=public, user=user, settings=settings)
     except (InvalidInput, replies.ResponseErrors) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, replies.ResponseErrors) else {exc.field or "kind": exc.message}

@@ -26,7 +26,7 @@ from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
 from backend.campaigns.policy import Action, allows
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.inbound.models import InboundAttachment, InboundMessage, InboundState
@@ -248,9 +248,9 @@ def _attachments(message: EmailMessage, limit: int) -> tuple[list[tuple[str, str
     return kept, notes
 
 
-def receive(*, session: Session, raw: bytes, source: str, envelope_to: list[str] | None = None) -> InboundMessage:
+def receive(*, session: Session, raw: bytes, source: str, settings: Settings,
+            envelope_to: list[str] | None = None) -> InboundMessage:
     """Stores one raw RFC 5322 message, matched to the letter recipient it answers when it can be."""
-    settings = get_settings()
     if len(raw) > settings.inbound_max_bytes:
         raise MessageTooLarge(f"{len(raw)} bytes is over the {settings.inbound_max_bytes} byte limit")
     parsed = parse(raw)
@@ -335,7 +335,7 @@ def attachments_of(*, session: Session, message: InboundMessage) -> list[Inbound
 
 
 def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str, summary: str, is_public: bool,
-         user: User) -> None:
+         user: User, settings: Settings) -> None:
     """Files a reply: as a response of `kind` (which moves the reply status on), or as an automatic reply."""
     tracking.require(session=session, letter=letter, user=user, action=Action.file_reply)
     if message.state not in (InboundState.to_review, InboundState.filed) or message.response_id is not None:
@@ -353,7 +353,8 @@ def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str
             data=replies.ResponseInput(received_on=received, kind=kind,
                                          summary=(summary.strip() or message.subject or "Reply by email")[:1000],
                                          body=message.text, is_public=is_public),
-            user=user, attachment=replies.Upload(pdf.filename, pdf.data) if pdf is not None else None)
+            user=user, settings=settings,
+            attachment=replies.Upload(pdf.filename, pdf.data) if pdf is not None else None)
         message.response_id = response.id
         message.auto_reply = ""
     message.state = InboundState.filed

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns.policy import Action
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.letters import service as letters
@@ -37,8 +37,8 @@ class SendChoice:
     proof: str = ""
 
 
-def _reply_address(token: str) -> str:
-    domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2] or "undersigned.localhost"
+def _reply_address(token: str, settings: Settings) -> str:
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "undersigned.localhost"
     return f"reply+{token}@{domain}"
 
 
@@ -62,7 +62,7 @@ def sending_pdf(*, session: Session, letter: Letter) -> SendingPdf | None:
 
 def send(
     *, session: Session, letter: Letter, choices: list[SendChoice], user: User, again_reason: str = "",
-    ip: str | None = None, pdf: SendingPdf | None = None,
+    ip: str | None = None, pdf: SendingPdf | None = None, settings: Settings,
 ) -> list[Dispatch]:
     """Closes signatures and sends the letter to each chosen recipient; fixes their due dates.
 
@@ -112,7 +112,7 @@ def send(
                          "letter_html": render_letter(session=session, letter=letter, version=version,
                                                       signatures=signatures)},
                 attachments=[mail.Attachment(f"{letter.slug}.pdf", "application/pdf", attachment)],
-                reply_to=_reply_address(token),
+                reply_to=_reply_address(token, settings),
             )
             if email is not None:
                 dispatch.outbound_email_id = email.id

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns.policy import Action
-from backend.config import get_settings
+from backend.config import Settings
 from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
@@ -124,9 +124,9 @@ def check_attachment(upload: Upload | None) -> str | None:
     return None
 
 
-def _store_attachment(upload: Upload) -> tuple[str, str]:
+def _store_attachment(upload: Upload, media_dir: str | Path) -> tuple[str, str]:
     relative = f"responses/{uuid.uuid4().hex}.pdf"
-    target = Path(get_settings().media_dir) / relative
+    target = Path(media_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(upload.data)
     name = Path(upload.filename or "response.pdf").name[:150] or "response.pdf"
@@ -135,7 +135,7 @@ def _store_attachment(upload: Upload) -> tuple[str, str]:
 
 def record_response(
     *, session: Session, letter: Letter, letter_recipient_id: int, data: ResponseInput, user: User,
-    attachment: Upload | None = None,
+    settings: Settings, attachment: Upload | None = None,
 ) -> Response:
     """Records a response and moves the stored reply status on; signatories who opted in hear of public ones."""
     tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
@@ -155,7 +155,7 @@ def record_response(
         author_organisation=data.author_organisation.strip(),
     )
     if attachment is not None and attachment.data:
-        response.attachment_path, response.attachment_name = _store_attachment(attachment)
+        response.attachment_path, response.attachment_name = _store_attachment(attachment, settings.media_dir)
     session.add(response)
     link.reply_status = STATUS_AFTER[data.kind]
     session.add(link)

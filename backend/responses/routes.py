@@ -16,8 +16,8 @@ from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser
 from backend.campaigns import policy
 from backend.campaigns import service as campaigns
 from backend.campaigns.policy import Action, Permissions
-from backend.config import get_settings
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.inbound import service as inbound
 from backend.letters import service as letters
@@ -104,7 +104,8 @@ def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 
 @router.post("/letters/{slug}/send", name="letter_send_post")
-def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HttpResponse:
+def send_submit(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, form: FormDep,
+                slug: str) -> HttpResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.send)
     tracked = tracking.get_tracked(session=session, letter=letter)
     rows = forms.send_rows(form, [t.link.id or 0 for t in tracked])
@@ -137,7 +138,7 @@ def send_submit(request: Request, session: SessionDep, user: CurrentUser, form: 
             pdf = dispatch.sending_pdf(session=reader, letter=found) if found is not None else None
     try:
         made = dispatch.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
-                            ip=client_ip(request), pdf=pdf)
+                            ip=client_ip(request), pdf=pdf, settings=settings)
     except ServiceError as exc:
         session.rollback()
         return _send_page(request, session, letter, rows, reason, {exc.field or "recipients": exc.message}, 422)
@@ -247,7 +248,8 @@ def response_new(request: Request, session: SessionDep, user: CurrentUser, slug:
 
 
 @router.post("/letters/{slug}/responses/new", name="response_create")
-async def response_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+async def response_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                          form: FormDep, slug: str,
                           recipient: Annotated[int, Query()]) -> HttpResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     tracked = _tracked_one(session, letter, recipient)
@@ -255,7 +257,8 @@ async def response_create(request: Request, session: SessionDep, user: CurrentUs
     upload = await _read_upload(form.get("attachment"))
     try:
         response = replies.record_response(session=session, letter=letter, letter_recipient_id=recipient,
-                                           data=typed.data(), user=user, attachment=upload)
+                                           data=typed.data(), user=user, attachment=upload,
+                                           settings=settings)
     except replies.ResponseErrors as exc:
         session.rollback()
         typed.errors = exc.errors | typed.errors
@@ -328,7 +331,8 @@ def response_update(request: Request, session: SessionDep, user: CurrentUser, fo
 
 
 @router.get("/letters/{slug}/responses/{response_id}/attachment", name="response_attachment")
-def response_attachment(session: SessionDep, user: OptionalUser, slug: str, response_id: int) -> HttpResponse:
+def response_attachment(session: SessionDep, settings: SettingsDep, user: OptionalUser, slug: str,
+                        response_id: int) -> HttpResponse:
     """The PDF sent with a response: the coalition always; everyone once the letter and response are public."""
     letter = letters.get_by_slug(session=session, slug=slug)
     if letter is None:
@@ -339,7 +343,7 @@ def response_attachment(session: SessionDep, user: OptionalUser, slug: str, resp
     public = response.is_public and letter.status == "published"
     if not (member or public) or not response.attachment_path:
         raise NotFound("There is no attachment to download here.")
-    path = Path(get_settings().media_dir) / response.attachment_path
+    path = Path(settings.media_dir) / response.attachment_path
     if not path.is_file():
         raise NotFound("The attachment file is missing.")
     headers = {"Cache-Control": "public, max-age=3600" if public else "private, no-store"}

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from backend.config import get_settings
+
 SHOTS = Path("/tmp/16-shots")
 
 
@@ -46,7 +48,7 @@ def sent_letter(db: Any, make_user: Any, *, embargo_in: Any = None, days_ago: in
 
     ready = ready_letter(db, make_user, embargo_in=embargo_in)
     link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == ready.letter.id)).one()
-    dispatch.send(session=db, letter=ready.letter, user=ready.lead, choices=[
+    dispatch.send(settings=get_settings(), session=db, letter=ready.letter, user=ready.lead, choices=[
         dispatch.SendChoice(link.id, "post", sent_on=tracking.today() - timedelta(days=days_ago))])
     db.commit()
     ready.link = link

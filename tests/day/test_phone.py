@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
@@ -18,7 +19,7 @@ def test_commitments_on_a_phone(page, live_server, smtp, db, make_user, axe_chec
     from backend.responses import pledges, replies, tracking
 
     ready = sent_letter(db, make_user)
-    response = replies.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
         data=replies.ResponseInput(received_on=tracking.today(), kind="substantive_reply", summary="They agree"))
     for text in ("Meet the coalition before the appointment of the next Commissioner of Police of the Metropolis",

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
@@ -19,14 +20,14 @@ def _published_with_replies(db, make_user):
     from backend.responses import pledges, replies, tracking
 
     ready = sent_letter(db, make_user)
-    response = replies.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
         data=replies.ResponseInput(received_on=tracking.today(), kind="public_statement",
                                    summary="The Met will review its approach", body=STATEMENT,
                                    author_organisation="Metropolitan Police Service"))
     pledges.add_commitment(session=db, letter=ready.letter, response_id=response.id,
                            text="Review the policing of protest", due_on=None, user=ready.lead)
-    replies.record_response(
+    replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
         data=replies.ResponseInput(received_on=tracking.today(), kind="acknowledgement", summary="Private note",
                                    body="Not for the public", is_public=False))

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
@@ -18,11 +19,12 @@ def test_service_keeps_the_author_and_refuses_a_position_alone(db, make_user):
     data = replies.ResponseInput(received_on=tracking.today(), kind="public_statement", summary="A statement",
                                  author_position="Commissioner")
     with pytest.raises(replies.ResponseErrors) as caught:
-        replies.record_response(session=db, letter=ready.letter, letter_recipient_id=ready.link.id, data=data,
+        replies.record_response(settings=get_settings(),
+                                session=db, letter=ready.letter, letter_recipient_id=ready.link.id, data=data,
                                 user=ready.lead)
     assert "author_name" in caught.value.errors
     db.rollback()
-    response = replies.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
         data=replies.ResponseInput(received_on=tracking.today(), kind="public_statement", summary="A statement",
                                    author_name="Sir Mark Rowley", author_position="Commissioner",

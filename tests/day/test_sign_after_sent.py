@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from backend.config import get_settings
 from tests.day.helpers import path_of, shot, to_letter
 from tests.signatures.helpers import open_letter
 
@@ -30,7 +31,7 @@ def test_invite_link_after_sending(page, live_server, smtp, db, make_user, axe_c
     link = path_of(next(x for x in smtp.wait_for(1, to="late@late.example")[0].links() if "/sign/" in x))
     lr = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == setup.letter.id)).one()
     db.refresh(setup.letter)
-    dispatch.send(session=db, letter=setup.letter, user=setup.lead,
+    dispatch.send(settings=get_settings(), session=db, letter=setup.letter, user=setup.lead,
                    choices=[dispatch.SendChoice(lr.id, "post", sent_on=tracking.today())])
     db.commit()
 

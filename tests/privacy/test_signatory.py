@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from backend.config import get_settings
 from tests.privacy.helpers import manage_token, tables_holding
 from tests.publishing.helpers import ready_letter
 from tests.signatures.helpers import link_in, open_letter, sign_data
@@ -166,7 +167,7 @@ def test_erasure_drops_the_letter_pdf_kept_with_mail_already_sent(db: Any, make_
     recipient.email = "private.office@homeoffice.example"
     db.add(recipient)
     pdf = dispatch.sending_pdf(session=db, letter=ready.letter)
-    dispatch.send(session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
+    dispatch.send(settings=get_settings(), session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
                    choices=[dispatch.SendChoice(link.id, "email")])
     db.commit()
     deliver()

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from backend.accounts import service as accounts
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.db import utcnow
 from backend.letters import service as letters
 from backend.letters.models import LetterRecipient, Recipient
@@ -57,13 +58,13 @@ def coalition(db, make_user):
 
 
 def _send_by_post(db, c, days_ago=3):
-    dispatch.send(session=db, letter=c["letter"], user=c["lead"], choices=[
+    dispatch.send(settings=get_settings(), session=db, letter=c["letter"], user=c["lead"], choices=[
         dispatch.SendChoice(c["home"].id, "post", sent_on=tracking.today() - timedelta(days=days_ago))])
     db.commit()
 
 
 def _reply(db, c):
-    response = replies.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=c["letter"], letter_recipient_id=c["home"].id, user=c["lead"],
         data=replies.ResponseInput(tracking.today(), "substantive_reply", "They will meet us", "Full *text*."))
     db.commit()
@@ -197,7 +198,7 @@ def test_send_form_refuses_bad_choices(client, db, coalition, login, post):
 
 def test_the_due_date_page_lists_skipped_days(client, db, coalition, login):
     c = coalition
-    dispatch.send(session=db, letter=c["letter"], user=c["lead"],
+    dispatch.send(settings=get_settings(), session=db, letter=c["letter"], user=c["lead"],
                  choices=[dispatch.SendChoice(c["home"].id, "post", sent_on=date(2025, 12, 19))])
     db.commit()
     login(client, c["viewer"])

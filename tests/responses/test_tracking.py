@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from backend.accounts import service as accounts
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.letters import service as letters
@@ -52,7 +53,7 @@ def sent_letter(db, make_user):
 def test_send_by_email_and_post_fixes_due_dates_and_tells_signatories(db, sent_letter, smtp, deliver):
     lead, letter, (home, met) = sent_letter
     posted = tracking.today() - timedelta(days=3)
-    dispatch.send(session=db, letter=letter, user=lead, choices=[
+    dispatch.send(settings=get_settings(), session=db, letter=letter, user=lead, choices=[
         dispatch.SendChoice(home.id, "email"),
         dispatch.SendChoice(met.id, "post", sent_on=posted, proof="RM tracking AB123456789GB"),
     ])
@@ -77,12 +78,15 @@ def test_send_by_email_and_post_fixes_due_dates_and_tells_signatories(db, sent_l
 
 def test_sending_twice_needs_a_reason(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     with pytest.raises(Conflict, match="give a reason"):
-        dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+        dispatch.send(settings=get_settings(),
+                      session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.rollback()
-    again = dispatch.send(session=db, letter=letter, user=lead, again_reason="Wrong address first time",
+    again = dispatch.send(settings=get_settings(),
+                          session=db, letter=letter, user=lead, again_reason="Wrong address first time",
                          choices=[dispatch.SendChoice(home.id, "post")])
     assert again[0].reason == "Wrong address first time"
 
@@ -90,12 +94,14 @@ def test_sending_twice_needs_a_reason(db, sent_letter):
 def test_email_to_a_recipient_without_an_address_is_refused(db, sent_letter):
     lead, letter, (_home, met) = sent_letter
     with pytest.raises(InvalidInput, match="no email address"):
-        dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(met.id, "email")])
+        dispatch.send(settings=get_settings(),
+                      session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(met.id, "email")])
 
 
 def test_overdue_job_alerts_the_lead_once_per_due_date(db, sent_letter, smtp, deliver):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
     later = home.due_on + timedelta(days=1)
@@ -116,7 +122,8 @@ def test_overdue_job_alerts_the_lead_once_per_due_date(db, sent_letter, smtp, de
 
 def test_very_overdue_after_the_second_target(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
     assert tracking.reply_state(home, home.very_overdue_on + timedelta(days=1)) == "very_overdue"
@@ -125,12 +132,13 @@ def test_very_overdue_after_the_second_target(db, sent_letter):
 
 def test_responses_commitments_and_the_timeline(db, sent_letter, smtp, deliver):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     today = tracking.today()
-    replies.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+    replies.record_response(settings=get_settings(), session=db, letter=letter, letter_recipient_id=home.id, user=lead,
                             data=replies.ResponseInput(today, "acknowledgement", "Received, reply to follow"))
-    reply = replies.record_response(
+    reply = replies.record_response(settings=get_settings(),
         session=db, letter=letter, letter_recipient_id=home.id, user=lead,
         data=replies.ResponseInput(today, "substantive_reply", "The Home Secretary agrees to meet",
                                    "Full text of the reply.", "https://example.gov.uk/reply"),
@@ -156,22 +164,26 @@ def test_responses_commitments_and_the_timeline(db, sent_letter, smtp, deliver):
 
 def test_bad_responses_are_refused_and_nothing_is_stored(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     before_dispatch = tracking.today() - timedelta(days=1)
     with pytest.raises(replies.ResponseErrors) as info:
-        replies.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+        replies.record_response(settings=get_settings(),
+                                session=db, letter=letter, letter_recipient_id=home.id, user=lead,
                                 data=replies.ResponseInput(before_dispatch, "acknowledgement", "x"))
     assert "before the letter was sent" in info.value.errors["received_on"]
     for upload, message in [(replies.Upload("x.pdf", b"MZ\x90\x00 not a pdf"), "must be a PDF"),
                             (replies.Upload("big.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "too large")]:
         with pytest.raises(replies.ResponseErrors) as info:
-            replies.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+            replies.record_response(settings=get_settings(),
+                                    session=db, letter=letter, letter_recipient_id=home.id, user=lead,
                                     data=replies.ResponseInput(tracking.today(), "acknowledgement", "x"),
                                     attachment=upload)
         assert message in info.value.errors["attachment"]
     with pytest.raises(InvalidInput, match="Write what was promised"):
-        reply = replies.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+        reply = replies.record_response(settings=get_settings(),
+                                        session=db, letter=letter, letter_recipient_id=home.id, user=lead,
                                         data=replies.ResponseInput(tracking.today(), "substantive_reply", "ok"))
         pledges.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead, text="  ", due_on=None)
     db.rollback()
@@ -183,8 +195,10 @@ def test_bad_responses_are_refused_and_nothing_is_stored(db, sent_letter):
 
 def test_editing_a_response_keeps_the_earlier_text(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
-    response = replies.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    response = replies.record_response(settings=get_settings(),
+                                       session=db, letter=letter, letter_recipient_id=home.id, user=lead,
                                        data=replies.ResponseInput(tracking.today(), "holding_reply", "First"))
     replies.update_response(session=db, letter=letter, response_id=response.id, user=lead,
                             data=replies.ResponseInput(tracking.today(), "holding_reply", "Corrected"))
@@ -197,7 +211,8 @@ def test_due_dates_are_recounted_when_holidays_change(db, sent_letter):
     from backend.responses.models import Holiday
 
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
     before = home.due_on
@@ -215,7 +230,8 @@ def test_due_dates_are_recounted_when_holidays_change(db, sent_letter):
 
 def test_outbox_holds_the_letter_with_its_pdf(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    dispatch.send(session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "email")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "email")])
     db.commit()
     row = db.exec(select(OutboundEmail).where(OutboundEmail.to_address == "homesec@example.gov.uk")).one()
     assert row.reply_to and row.reply_to.startswith("reply+")
