@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
@@ -16,30 +15,32 @@ from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
 from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound
+from backend.forms import DeclaredForm
 from backend.inbound import service
 from backend.inbound.models import InboundMessage, InboundState
 from backend.letters.models import Letter, Recipient
 from backend.responses import replies, tracking
 from backend.responses.models import RESPONSE_KINDS
-from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render
 
 router = APIRouter()
 
+
+class FileForm(DeclaredForm):
+    """Filing a reply: what kind it is, a one-line summary, whether it is public."""
+
+    kind: str = ""
+    summary: str = ""
+    is_public: str = ""  # the ticked box sends "yes"
+
+
+class AssignForm(DeclaredForm):
+    """Putting a held message on a letter recipient."""
+
+    letter_recipient_id: str = ""
+
 KIND_CHOICES = [(k, tracking.KIND_LABELS[k]) for k in RESPONSE_KINDS] + [
     (service.AUTO_REPLY_KIND, "Automatic reply (out of office): not an answer")]
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form(max_part_size=FORM_FIELD_LIMIT)
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def _text(form: FormData, name: str, limit: int = 1000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _download(data: bytes, filename: str, media_type: str) -> HttpResponse:
@@ -79,11 +80,11 @@ def review(request: Request, session: SessionDep, user: CurrentUser, slug: str, 
 
 
 @router.post("/letters/{slug}/inbound/{message_id}/file", name="inbound_file")
-def file_reply(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, form: FormDep,
-               slug: str, message_id: int) -> HttpResponse:
+def file_reply(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+               form: Annotated[FileForm, Form()], slug: str, message_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.file_reply)
     message, recipient = _one(session, letter, message_id)
-    kind, summary, public = _text(form, "kind", 40), _text(form, "summary"), _text(form, "is_public", 10) == "yes"
+    kind, summary, public = form.kind, form.summary, form.is_public == "yes"
     try:
         service.file(session=session, letter=letter, message=message, kind=kind, summary=summary,
                      is_public=public, user=user, settings=settings)
@@ -152,9 +153,10 @@ def holding_pen(request: Request, session: SessionDep, user: CurrentUser) -> HTM
 
 
 @router.post("/inbound/{message_id}/assign", name="inbound_assign")
-def assign(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, message_id: int) -> HttpResponse:
+def assign(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[AssignForm, Form()],
+           message_id: int) -> HttpResponse:
     message = service.get_held(session=session, message_id=message_id, user=user)
-    raw = _text(form, "letter_recipient_id", 20)
+    raw = form.letter_recipient_id
     try:
         link = service.assign(session=session, message=message,
                               letter_recipient_id=int(raw) if raw.isdigit() else 0, user=user)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser
 from backend.campaigns import policy
@@ -187,12 +187,13 @@ def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug
 
 
 @router.post("/letters/{slug}/tracking/{letter_recipient_id}/status", name="reply_status_set")
-def reply_status_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
+def reply_status_set(request: Request, session: SessionDep, user: CurrentUser,
+                     form: Annotated[forms.ReplyStatusForm, Form()], slug: str,
                      letter_recipient_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     try:
         overdue.set_reply_status(session=session, letter=letter, letter_recipient_id=letter_recipient_id,
-                                 status=forms.text(form, "reply_status", 30), user=user)
+                                 status=form.reply_status, user=user)
     except InvalidInput as exc:
         session.rollback()
         return _tracking_page(request, session, letter, perms, {f"status-{letter_recipient_id}": exc.message}, 422)
@@ -222,17 +223,17 @@ def _tracked_one(session: Session, letter: Letter, letter_recipient_id: int) -> 
 
 def _response_form(request: Request, letter: Letter, tracked: tracking.Tracked, form: forms.ResponseForm,
                    action: str, response: Any = None, status_code: int = 200, file_dropped: bool = False,
-                   ) -> HTMLResponse:
+                   errors: dict[str, str] | None = None) -> HTMLResponse:
     return render(request, "responses/response_form.html", {
-        "letter": letter, "tracked": tracked, "values": form.values, "is_public": form.is_public,
-        "errors": form.errors, "action": action, "response": response, "kinds": RESPONSE_KINDS,
+        "letter": letter, "tracked": tracked, "values": form.values(), "is_public": form.public,
+        "errors": errors or {}, "action": action, "response": response, "kinds": RESPONSE_KINDS,
         "file_dropped": file_dropped, "today": tracking.today(), **LABELS,
     }, status_code=status_code)
 
 
-async def _read_upload(value: object) -> replies.Upload | None:
+async def _read_upload(value: UploadFile | None) -> replies.Upload | None:
     """The uploaded file, read at most one byte past the limit so a huge file is refused cheaply."""
-    if not isinstance(value, UploadFile) or not value.filename:
+    if value is None or not value.filename:
         return None
     data = await value.read(replies.MAX_ATTACHMENT + 1)
     return replies.Upload(value.filename, data) if data else None
@@ -249,22 +250,21 @@ def response_new(request: Request, session: SessionDep, user: CurrentUser, slug:
 
 @router.post("/letters/{slug}/responses/new", name="response_create")
 async def response_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
-                          form: FormDep, slug: str,
-                          recipient: Annotated[int, Query()]) -> HttpResponse:
+                          form: Annotated[forms.ResponseForm, Form()], slug: str,
+                          recipient: Annotated[int, Query()],
+                          attachment: Annotated[UploadFile | None, File()] = None) -> HttpResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     tracked = _tracked_one(session, letter, recipient)
-    typed = forms.ResponseForm.of(form)
-    upload = await _read_upload(form.get("attachment"))
+    upload = await _read_upload(attachment)
     try:
         response = replies.record_response(session=session, letter=letter, letter_recipient_id=recipient,
-                                           data=typed.data(), user=user, attachment=upload,
+                                           data=form.data(), user=user, attachment=upload,
                                            settings=settings)
     except replies.ResponseErrors as exc:
         session.rollback()
-        typed.errors = exc.errors | typed.errors
-        return _response_form(request, letter, tracked, typed,
+        return _response_form(request, letter, tracked, form,
                               f"/letters/{letter.slug}/responses/new?recipient={recipient}", status_code=422,
-                              file_dropped=upload is not None)
+                              file_dropped=upload is not None, errors=exc.errors | form.errors())
     session.commit()
     flash(request, f"The {tracking.KIND_LABELS[response.kind].lower()} from "
                    f"{replies.author_label(response, tracked.recipient)} has been recorded.", "success")
@@ -303,28 +303,23 @@ def response_edit(request: Request, session: SessionDep, user: CurrentUser, slug
                   response_id: int) -> HTMLResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
-    values = {"received_on": response.received_on.isoformat(), "kind": response.kind, "summary": response.summary,
-              "body": response.body, "source_url": response.source_url or "", "author_name": response.author_name,
-              "author_position": response.author_position, "author_organisation": response.author_organisation}
     return _response_form(request, letter, _tracked_one(session, letter, link.id or 0),
-                          forms.ResponseForm(values, response.is_public),
+                          forms.ResponseForm.of_response(response),
                           f"/letters/{letter.slug}/responses/{response.id}/edit", response=response)
 
 
 @router.post("/letters/{slug}/responses/{response_id}/edit", name="response_update")
-def response_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                    response_id: int) -> HttpResponse:
+def response_update(request: Request, session: SessionDep, user: CurrentUser,
+                    form: Annotated[forms.ResponseForm, Form()], slug: str, response_id: int) -> HttpResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     response, link = replies.get_response(session=session, letter=letter, response_id=response_id)
-    typed = forms.ResponseForm.of(form)
     try:
-        replies.update_response(session=session, letter=letter, response_id=response_id, data=typed.data(), user=user)
+        replies.update_response(session=session, letter=letter, response_id=response_id, data=form.data(), user=user)
     except replies.ResponseErrors as exc:
         session.rollback()
-        typed.errors = exc.errors | typed.errors
-        return _response_form(request, letter, _tracked_one(session, letter, link.id or 0), typed,
+        return _response_form(request, letter, _tracked_one(session, letter, link.id or 0), form,
                               f"/letters/{letter.slug}/responses/{response_id}/edit", response=response,
-                              status_code=422)
+                              status_code=422, errors=exc.errors | form.errors())
     session.commit()
     flash(request, "The response has been saved. The earlier text is kept as a revision.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/responses/{response_id}", status_code=303)
@@ -354,10 +349,10 @@ def response_attachment(session: SessionDep, settings: SettingsDep, user: Option
 # Commitments -------------------------------------------------------------------------------------------
 
 @router.post("/letters/{slug}/responses/{response_id}/commitments", name="commitment_create")
-def commitment_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                      response_id: int) -> HttpResponse:
+def commitment_create(request: Request, session: SessionDep, user: CurrentUser,
+                      form: Annotated[forms.CommitmentForm, Form()], slug: str, response_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
-    values = {"text": forms.text(form, "new-text", 4000), "due_on": forms.text(form, "new-due_on", 20)}
+    values = {"text": form.text, "due_on": form.due_on}
     problem = forms.date_error(values["due_on"], "the due date")
     try:
         if problem:
@@ -432,8 +427,9 @@ def holidays_page(request: Request, session: SessionDep, admin: AdminUser, regio
 
 
 @router.post("/admin/holidays", name="admin_holiday_create")
-def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
-    values = {name: forms.text(form, name, 400) for name in ("region", "day", "description")}
+def holiday_create(request: Request, session: SessionDep, admin: AdminUser,
+                   form: Annotated[forms.HolidayForm, Form()]) -> HttpResponse:
+    values = form.values()
     day = forms.parse_date(values["day"])
     region, year = _region_year(values["region"], str(day.year) if day else "")
     try:
@@ -451,8 +447,9 @@ def holiday_create(request: Request, session: SessionDep, admin: AdminUser, form
 
 
 @router.post("/admin/holidays/fill", name="admin_holidays_fill")
-def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form: FormDep) -> HttpResponse:
-    region, year = _region_year(forms.text(form, "region", 40), forms.text(form, "year", 10))
+def holidays_fill(request: Request, session: SessionDep, admin: AdminUser,
+                  form: Annotated[forms.HolidayFillForm, Form()]) -> HttpResponse:
+    region, year = _region_year(form.region, form.year)
     added, changed = holidays.fill_year(session=session, region=region, year=year, admin=admin, ip=client_ip(request))
     session.commit()
     return _after_holiday_change(request, f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
@@ -460,11 +457,11 @@ def holidays_fill(request: Request, session: SessionDep, admin: AdminUser, form:
 
 
 @router.post("/admin/holidays/{holiday_id}", name="admin_holiday_update")
-def holiday_update(request: Request, session: SessionDep, admin: AdminUser, form: FormDep,
-                   holiday_id: int) -> HttpResponse:
+def holiday_update(request: Request, session: SessionDep, admin: AdminUser,
+                   form: Annotated[forms.HolidayDescriptionForm, Form()], holiday_id: int) -> HttpResponse:
     holiday = holidays.get_holiday(session=session, holiday_id=holiday_id)
     region, year = holiday.region, holiday.day.year
-    description = forms.text(form, "description", 400)
+    description = form.description
     try:
         _, changed = holidays.update_holiday(session=session, holiday_id=holiday_id, description=description,
                                              admin=admin, ip=client_ip(request))
