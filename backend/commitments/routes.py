@@ -22,14 +22,13 @@ from backend.letters.models import Letter
 from backend.publishing import service as publishing
 from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
-from backend.responses.routes import COMMITMENT_LABELS
 from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render, templates
 
 router = APIRouter()
 
 LABELS = {"unit_labels": service.UNIT_LABELS, "direction_labels": service.DIRECTION_LABELS,
-          "commitment_labels": COMMITMENT_LABELS, "statuses": COMMITMENT_STATUSES,
+          "commitment_labels": tracking.COMMITMENT_LABELS, "statuses": COMMITMENT_STATUSES,
           "units": list(Unit), "directions": list(Direction)}
 
 
@@ -249,7 +248,7 @@ def commitments_feed(session: SessionDep, settings: SettingsDep, slug: str) -> H
     updated = max((entry[1] for entry in dated), default=as_utc(letter.published_at))
     body = templates.env.get_template("commitments/feed.xml").render({
         "settings": settings, "letter": letter, "entries": entries[:200], "updated": updated,
-        "labels": COMMITMENT_LABELS,
+        "labels": tracking.COMMITMENT_LABELS,
     })
     return HttpResponse(body, media_type="application/atom+xml; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns.policy import Action
+from backend.commitments import chart
 from backend.commitments import standing as computed
 from backend.commitments.models import (
     AlertKind,
@@ -501,8 +502,6 @@ def standing_of(*, measure: CommitmentMeasure, evidence: list[CommitmentEvidence
 def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, on: date | None = None,
                 commitment_id: int | None = None, charts: bool = True) -> list[Tracked]:
     """Every commitment of the letter (from responses and from public documents), oldest source first."""
-    from backend.commitments import chart
-
     on = on or tracking.today()
     from_responses = select(Commitment, Response, Recipient).join(
         Response, col(Response.id) == Commitment.response_id).join(

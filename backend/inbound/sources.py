@@ -3,6 +3,7 @@ routed to it. Both hand each raw message to `service.receive` in a transaction o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
+from imap_tools import MailBox, MailBoxUnencrypted
 from sqlalchemy import Engine
 
 from backend.config import Settings
@@ -41,8 +43,6 @@ class Handler:
         self.source = source
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        import asyncio
-
         raw = bytes(envelope.original_content or envelope.content or b"")
         try:
             await asyncio.to_thread(take, engine=self.engine, raw=raw, source=self.source, settings=self.settings,
@@ -79,8 +79,6 @@ def listener(*, engine: Engine, settings: Settings, host: str | None = None,
 
 def poll_imap(*, engine: Engine, settings: Settings) -> int:
     """Reads every message in the folder, stores it, and moves it to the done folder; returns how many."""
-    from imap_tools import MailBox, MailBoxUnencrypted
-
     if not (settings.inbound_imap_host and settings.inbound_imap_user):
         raise RuntimeError("Set INBOUND_IMAP_HOST, INBOUND_IMAP_USER and INBOUND_IMAP_PASSWORD to read replies "
                            "from a mailbox.")

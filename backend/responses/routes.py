@@ -31,17 +31,8 @@ from backend.web import flash, render
 
 router = APIRouter()
 
-STATE_LABELS = {
-    "awaiting": "Awaiting reply", "acknowledged": "Acknowledged", "holding_reply": "Holding reply",
-    "replied": "Replied", "partial": "Partly replied", "declined": "Declined", "replied_offsite": "Replied elsewhere",
-    "overdue": "Overdue", "very_overdue": "Very overdue",
-}
-COMMITMENT_LABELS = {"open": "Open", "in_progress": "In progress", "met": "Met", "missed": "Missed",
-                     "dropped": "Dropped"}
-REGION_LABELS = {"england-and-wales": "England and Wales", "scotland": "Scotland",
-                 "northern-ireland": "Northern Ireland"}
-LABELS = {"state_labels": STATE_LABELS, "kind_labels": tracking.KIND_LABELS, "channel_labels": tracking.CHANNEL_LABELS,
-          "commitment_labels": COMMITMENT_LABELS}
+LABELS = {"state_labels": tracking.STATE_LABELS, "kind_labels": tracking.KIND_LABELS,
+          "channel_labels": tracking.CHANNEL_LABELS, "commitment_labels": tracking.COMMITMENT_LABELS}
 
 
 async def read_form(request: Request) -> FormData:
@@ -182,7 +173,7 @@ def due_date_page(request: Request, session: SessionDep, user: CurrentUser, slug
                 if t.link.id == letter_recipient_id)
     return render(request, "responses/due.html", {
         "letter": letter, "recipient": recipient, "start": start, "due": due, "very": very,
-        "region": REGION_LABELS.get(link.holiday_region, link.holiday_region),
+        "region": tracking.REGION_LABELS.get(link.holiday_region, link.holiday_region),
     })
 
 
@@ -403,7 +394,7 @@ def commitment_update(request: Request, session: SessionDep, user: CurrentUser, 
 def _holidays_page(request: Request, session: Session, region: str, year: int, values: dict[str, str] | None = None,
                    errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     return render(request, "responses/holidays.html", {
-        "region": region, "year": year, "regions": REGION_LABELS,
+        "region": region, "year": year, "regions": tracking.REGION_LABELS,
         "holidays": holidays.get_holidays(session=session, region=region, year=year),
         "values": values or {"region": region}, "errors": errors or {},
     }, status_code=status_code)
@@ -453,7 +444,7 @@ def holidays_fill(request: Request, session: SessionDep, admin: AdminUser,
     added, changed = holidays.fill_year(session=session, region=region, year=year, admin=admin, ip=client_ip(request))
     session.commit()
     return _after_holiday_change(request, f"{added} holiday{' was' if added == 1 else 's were'} added for {year} "
-                                          f"({REGION_LABELS[region]}).", changed, region, year)
+                                          f"({tracking.REGION_LABELS[region]}).", changed, region, year)
 
 
 @router.post("/admin/holidays/{holiday_id}", name="admin_holiday_update")
@@ -480,11 +471,3 @@ def holiday_delete(request: Request, session: SessionDep, admin: AdminUser, holi
     session.commit()
     return _after_holiday_change(request, f"{holiday.description} ({holiday.day.strftime('%-d %B %Y')}) has been "
                                           "removed.", changed, holiday.region, holiday.day.year)
-
-
-# For the publishing pages: the public timeline and commitments of a letter.
-def public_context(*, session: Session, letter: Letter) -> dict[str, Any]:
-    """What `_timeline.html` and `_commitments.html` need on the public letter page."""
-    return {"entries": timeline.timeline(session=session, letter=letter, public=True),
-            "commitments": pledges.get_commitments(session=session, letter=letter, public_only=True), **LABELS}
-

@@ -27,6 +27,16 @@ WAITING_STATUSES = ("awaiting", "acknowledged")
 KIND_LABELS = {k: k.replace("_", " ").capitalize() for k in RESPONSE_KINDS}
 CHANNEL_LABELS = {"email": "by email", "post": "by post", "hand": "by hand", "published_only": "published only"}
 
+STATE_LABELS = {
+    "awaiting": "Awaiting reply", "acknowledged": "Acknowledged", "holding_reply": "Holding reply",
+    "replied": "Replied", "partial": "Partly replied", "declined": "Declined", "replied_offsite": "Replied elsewhere",
+    "overdue": "Overdue", "very_overdue": "Very overdue",
+}
+COMMITMENT_LABELS = {"open": "Open", "in_progress": "In progress", "met": "Met", "missed": "Missed",
+                     "dropped": "Dropped"}
+REGION_LABELS = {"england-and-wales": "England and Wales", "scotland": "Scotland",
+                 "northern-ireland": "Northern Ireland"}
+
 
 @dataclass(frozen=True)
 class Tracked:
