@@ -80,7 +80,7 @@ def fill_holidays(*, session: Session, region: str = DEFAULT_REGION, years: Iter
     added = 0
     for year in years:
         have = set(session.exec(
-            select(Holiday.day)
+            select(col(Holiday.day))
             .where(Holiday.region == region)
             .where(col(Holiday.day) >= date(year, 1, 1))
             .where(col(Holiday.day) <= date(year, 12, 31))
