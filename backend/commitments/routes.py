@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
 from backend.campaigns.policy import Action, Permissions
-from backend.commitments import service
+from backend.commitments import forms, service
 from backend.commitments.models import Direction, Unit
 from backend.db import SessionDep, as_utc
 from backend.deps import SettingsDep
@@ -22,7 +21,6 @@ from backend.letters.models import Letter
 from backend.publishing import service as publishing
 from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
-from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render, templates
 
 router = APIRouter()
@@ -30,25 +28,6 @@ router = APIRouter()
 LABELS = {"unit_labels": service.UNIT_LABELS, "direction_labels": service.DIRECTION_LABELS,
           "commitment_labels": tracking.COMMITMENT_LABELS, "statuses": COMMITMENT_STATUSES,
           "units": list(Unit), "directions": list(Direction)}
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form(max_part_size=FORM_FIELD_LIMIT)
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def _values(form: FormData, names: tuple[str, ...], prefix: str = "") -> dict[str, str]:
-    found = {}
-    for name in names:
-        value = form.get(prefix + name)
-        found[name] = value[:4000] if isinstance(value, str) else ""
-    return found
-
-
-DOCUMENT_FIELDS = ("title", "publisher", "published_on", "url")
-COMMITMENT_FIELDS = ("source", "text", "due_on", *service.MEASURE_FIELDS)
 
 
 # The letter's commitments -----------------------------------------------------------------------------------
@@ -75,10 +54,10 @@ def commitments_page(request: Request, session: SessionDep, user: CurrentUser, s
 
 
 @router.post("/letters/{slug}/documents", name="public_document_create")
-def document_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                    slug: str) -> HttpResponse:
+def document_create(request: Request, session: SessionDep, user: CurrentUser,
+                    form: Annotated[forms.DocumentForm, Form()], slug: str) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
-    values = _values(form, DOCUMENT_FIELDS, "doc-")
+    values = form.values()
     try:
         document = service.add_document(session=session, letter=letter, values=values, user=user)
     except service.CommitmentErrors as exc:
@@ -92,10 +71,10 @@ def document_create(request: Request, session: SessionDep, user: CurrentUser, fo
 
 
 @router.post("/letters/{slug}/commitments", name="commitment_record")
-def commitment_record(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                      slug: str) -> HttpResponse:
+def commitment_record(request: Request, session: SessionDep, user: CurrentUser,
+                      form: Annotated[forms.CommitmentForm, Form()], slug: str) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
-    values = _values(form, COMMITMENT_FIELDS)
+    values = form.values()
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
     due_on = service.parse_day(values["due_on"], "due_on", errors, what="the due date")
@@ -150,12 +129,12 @@ def commitment_show(request: Request, session: SessionDep, user: CurrentUser, sl
 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/updates", name="commitment_update_add")
-def update_add(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-               commitment_id: int) -> HttpResponse:
+def update_add(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[forms.UpdateForm, Form()],
+               slug: str, commitment_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     measured = service.get_measure(session=session, commitment_id=commitment_id) is not None
-    values = _values(form, service.UPDATE_FIELDS)
+    values = form.values()
     try:
         data = service.read_update(values, measured=measured, current_status=commitment.status)
         service.add_update(session=session, letter=letter, commitment_id=commitment_id, data=data, user=user)
@@ -170,11 +149,11 @@ def update_add(request: Request, session: SessionDep, user: CurrentUser, form: F
 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/numbers", name="commitment_numbers")
-def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                commitment_id: int) -> HttpResponse:
+def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[forms.MeasureForm, Form()],
+                slug: str, commitment_id: int) -> HttpResponse:
     letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
-    values = _values(form, service.MEASURE_FIELDS)
+    values = form.values()
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
     if errors:
@@ -209,13 +188,14 @@ def update_edit(request: Request, session: SessionDep, user: CurrentUser, slug: 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/updates/{evidence_id}/edit",
              name="commitment_update_save")
-def update_save(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                commitment_id: int, evidence_id: int) -> HttpResponse:
+def update_save(request: Request, session: SessionDep, user: CurrentUser,
+                form: Annotated[forms.UpdateEditForm, Form()], slug: str, commitment_id: int,
+                evidence_id: int) -> HttpResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     evidence = service.get_evidence(session=session, letter=letter, commitment_id=commitment_id,
                                     evidence_id=evidence_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id, charts=False)[0]
-    values = _values(form, ("noted_on", "value", "link", "note"))
+    values = form.values()
     try:
         # An edit corrects the record; the status stays as it is (a change of status is a new update).
         data = service.read_update(values | {"status": tracked.commitment.status}, measured=tracked.measure is not None,
