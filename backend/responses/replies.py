@@ -12,9 +12,11 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
-from backend.campaigns.policy import Action
+from backend.campaigns import service as campaigns
+from backend.campaigns.policy import Action, allows
 from backend.config import Settings
 from backend.errors import InvalidInput, NotFound
+from backend.letters import service as letters
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
@@ -258,3 +260,30 @@ def get_responses(*, session: Session, letter: Letter, public_only: bool = False
     if public_only:
         stmt = stmt.where(col(Response.is_public).is_(True))
     return [(r, rec) for r, rec in session.exec(stmt).all()]
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A response's PDF as it may be downloaded: where it is, its name, and whether anyone may have it."""
+
+    path: Path
+    name: str
+    public: bool
+
+
+def attachment_file(*, session: Session, slug: str, response_id: int, user: User | None,
+                    settings: Settings) -> AttachmentFile:
+    """The PDF sent with a response: the coalition always; everyone once the letter and response are public."""
+    letter = letters.get_by_slug(session=session, slug=slug)
+    if letter is None:
+        raise NotFound("There is no letter at this address.")
+    response, _ = get_response(session=session, letter=letter, response_id=response_id)
+    member = user is not None and allows(
+        campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user), Action.read)
+    public = response.is_public and letter.status == "published"
+    if not (member or public) or not response.attachment_path:
+        raise NotFound("There is no attachment to download here.")
+    path = Path(settings.media_dir) / response.attachment_path
+    if not path.is_file():
+        raise NotFound("The attachment file is missing.")
+    return AttachmentFile(path=path, name=response.attachment_name or "response.pdf", public=public)

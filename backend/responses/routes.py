@@ -3,7 +3,6 @@ attachments, and the site admin's holiday table."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -13,8 +12,6 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser
-from backend.campaigns import policy
-from backend.campaigns import service as campaigns
 from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
 from backend.deps import SettingsDep
@@ -319,22 +316,10 @@ def response_update(request: Request, session: SessionDep, user: CurrentUser,
 @router.get("/letters/{slug}/responses/{response_id}/attachment", name="response_attachment")
 def response_attachment(session: SessionDep, settings: SettingsDep, user: OptionalUser, slug: str,
                         response_id: int) -> HttpResponse:
-    """The PDF sent with a response: the coalition always; everyone once the letter and response are public."""
-    letter = letters.get_by_slug(session=session, slug=slug)
-    if letter is None:
-        raise NotFound("There is no letter at this address.")
-    response, _ = replies.get_response(session=session, letter=letter, response_id=response_id)
-    member = user is not None and policy.allows(
-        campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user), Action.read)
-    public = response.is_public and letter.status == "published"
-    if not (member or public) or not response.attachment_path:
-        raise NotFound("There is no attachment to download here.")
-    path = Path(settings.media_dir) / response.attachment_path
-    if not path.is_file():
-        raise NotFound("The attachment file is missing.")
-    headers = {"Cache-Control": "public, max-age=3600" if public else "private, no-store"}
-    return FileResponse(path, media_type="application/pdf", filename=response.attachment_name or "response.pdf",
-                        headers=headers)
+    """The PDF sent with a response (who may have it: replies.attachment_file)."""
+    found = replies.attachment_file(session=session, slug=slug, response_id=response_id, user=user, settings=settings)
+    headers = {"Cache-Control": "public, max-age=3600" if found.public else "private, no-store"}
+    return FileResponse(found.path, media_type="application/pdf", filename=found.name, headers=headers)
 
 
 # Commitments -------------------------------------------------------------------------------------------
