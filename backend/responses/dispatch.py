@@ -23,8 +23,9 @@ from backend.letters.rendering import render_letter
 from backend.mail import service as mail
 from backend.publishing import revision
 from backend.responses import tracking
+from backend.responses.forms import SendRow, date_error, parse_date
 from backend.responses.models import DISPATCH_CHANNELS, Dispatch
-from backend.responses.tracking import fix_due_dates, get_tracked, link_of, today
+from backend.responses.tracking import CHANNEL_LABELS, Tracked, fix_due_dates, get_tracked, link_of, today
 from backend.security import hash_token
 from backend.signatures import service as signing
 
@@ -140,3 +141,35 @@ def send(
     session.flush()
     revision.bump(session=session, letter_id=letter.id)
     return made
+
+
+def send_problems(*, session: Session, letter: Letter, tracked: list[Tracked], rows: list[SendRow],
+                  reason: str) -> dict[str, str]:
+    """Per-field problems with the send form, each beside its field (`send` checks again as it sends)."""
+    errors: dict[str, str] = {}
+    by_id = {t.link.id: t for t in tracked}
+    for row in rows:
+        t = by_id[row.letter_recipient_id]
+        name = t.recipient.name
+        if row.channel == "":
+            continue
+        if row.channel not in CHANNEL_LABELS:
+            errors[f"channel-{row.letter_recipient_id}"] = f"Choose how the letter goes to {name}."
+        elif row.channel == "email" and not t.recipient.email:
+            errors[f"channel-{row.letter_recipient_id}"] = (f"{name} has no email address: "
+                                                            "send by post or by hand instead.")
+        if row.channel in ("post", "hand", "published_only"):
+            problem = date_error(row.sent_on, f"the date the letter went to {name}")
+            day = parse_date(row.sent_on)
+            if problem:
+                errors[f"sent_on-{row.letter_recipient_id}"] = problem
+            elif day is not None and day > today():
+                errors[f"sent_on-{row.letter_recipient_id}"] = f"The date sent to {name} cannot be in the future."
+        if t.dispatches and not reason.strip():
+            errors.setdefault("again_reason", f"The letter was already sent to {name}. "
+                                              "To send it again, say why.")
+    if not any(r.channel for r in rows):
+        errors["recipients"] = "Choose at least one recipient to send the letter to."
+    if letters.current_version(session=session, letter=letter) is None:
+        errors["recipients"] = "The letter has no text yet: save a version before sending it."
+    return errors

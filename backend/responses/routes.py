@@ -53,35 +53,6 @@ def _send_page(request: Request, session: Session, letter: Letter, rows: list[fo
     }, status_code=status_code)
 
 
-def _send_problems(tracked: list[tracking.Tracked], rows: list[forms.SendRow], reason: str) -> dict[str, str]:
-    """Per-field problems with the send form (the service checks again when it sends)."""
-    errors: dict[str, str] = {}
-    by_id = {t.link.id: t for t in tracked}
-    for row in rows:
-        t = by_id[row.letter_recipient_id]
-        name = t.recipient.name
-        if row.channel == "":
-            continue
-        if row.channel not in tracking.CHANNEL_LABELS:
-            errors[f"channel-{row.letter_recipient_id}"] = f"Choose how the letter goes to {name}."
-        elif row.channel == "email" and not t.recipient.email:
-            errors[f"channel-{row.letter_recipient_id}"] = (f"{name} has no email address: "
-                                                            "send by post or by hand instead.")
-        if row.channel in ("post", "hand", "published_only"):
-            problem = forms.date_error(row.sent_on, f"the date the letter went to {name}")
-            day = forms.parse_date(row.sent_on)
-            if problem:
-                errors[f"sent_on-{row.letter_recipient_id}"] = problem
-            elif day is not None and day > tracking.today():
-                errors[f"sent_on-{row.letter_recipient_id}"] = f"The date sent to {name} cannot be in the future."
-        if t.dispatches and not reason.strip():
-            errors.setdefault("again_reason", f"The letter was already sent to {name}. "
-                                              "To send it again, say why.")
-    if not any(r.channel for r in rows):
-        errors["recipients"] = "Choose at least one recipient to send the letter to."
-    return errors
-
-
 @router.get("/letters/{slug}/send", response_class=HTMLResponse, name="letter_send")
 def send_form(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.send)
@@ -98,9 +69,7 @@ def send_submit(request: Request, session: SessionDep, settings: SettingsDep, us
     tracked = tracking.get_tracked(session=session, letter=letter)
     rows = forms.send_rows(form, [t.link.id or 0 for t in tracked])
     reason = forms.text(form, "again_reason", 2000)
-    errors = _send_problems(tracked, rows, reason)
-    if letters.current_version(session=session, letter=letter) is None:
-        errors["recipients"] = "The letter has no text yet: save a version before sending it."
+    errors = dispatch.send_problems(session=session, letter=letter, tracked=tracked, rows=rows, reason=reason)
     if errors:
         return _send_page(request, session, letter, rows, reason, errors, 422)
     step = forms.text(form, "step", 10)
