@@ -58,6 +58,8 @@ def update_commitment(
     """Adds a dated evidence note, changing the status when a new one is given."""
     tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
+    if noted_on is not None and noted_on > today():
+        raise InvalidInput("The date of the note cannot be in the future.", field="noted_on")
     if status not in COMMITMENT_STATUSES:
         raise InvalidInput("Choose a status from the list.", field="status")
     note = (note or "").strip()

@@ -327,8 +327,6 @@ def commitment_update(request: Request, session: SessionDep, user: CurrentUser, 
         if problem:
             raise InvalidInput(problem, field="noted_on")
         day = forms.parse_date(values["noted_on"])
-        if day is not None and day > tracking.today():
-            raise InvalidInput("The date of the note cannot be in the future.", field="noted_on")
         pledges.update_commitment(session=session, letter=letter, commitment_id=commitment_id,
                                   status=values["status"], note=values["note"], link=values["link"],
                                   noted_on=day, user=user)
