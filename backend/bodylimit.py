@@ -20,7 +20,7 @@ MB = 1024 * KB
 PLAIN = 64 * KB  # any form of short fields
 LOGO = 3 * MB  # a form with a logo (2 MB at most, backend.signatures.logos) or a CSV of invites (2 MB)
 TEXT = 9 * MB  # a pasted letter (the form reads fields of up to 8 MB, so the service can say what is too long)
-ATTACHMENT = 11 * MB  # a reply with its PDF (10 MB at most, backend.responses.service)
+ATTACHMENT = 11 * MB  # a reply with its PDF (10 MB at most, backend.responses.replies)
 
 # (path pattern, ceiling), first match wins; anything else gets PLAIN.
 RULES: tuple[tuple[re.Pattern[str], int], ...] = tuple((re.compile(pattern), size) for pattern, size in (

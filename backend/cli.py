@@ -134,7 +134,7 @@ def cmd_inbound(args: argparse.Namespace) -> int:
     if args.source == "file":
         raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
         try:
-            row_id = sources.take(engine=engine, raw=raw, source="file")
+            row_id = sources.take(engine=engine, raw=raw, source="file", settings=settings)
         except service.MessageTooLarge as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -128,11 +128,12 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
     """Loads the letters; the mail this causes (publication, replies) is marked captured, not left queued."""
     from backend.accounts import service as accounts
     from backend.campaigns import service as campaigns
+    from backend.config import get_settings
     from backend.db import utcnow
     from backend.letters.models import LetterRecipient
     from backend.mail.models import OutboundEmail
     from backend.publishing import service as publishing
-    from backend.responses import service as responses
+    from backend.responses import dispatch, replies, tracking
     from backend.signatures import logos
     from backend.signatures.enums import SignatureKind, SignatureStatus, SignatureVia
     from backend.signatures.models import Signature
@@ -174,16 +175,16 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
         # Sent by post ten days ago, then two replies recorded, then published.
         links = session.exec(select(LetterRecipient).where(LetterRecipient.letter_id == letter.id)
                              .order_by(col(LetterRecipient.position))).all()
-        sent_on = responses.today() - timedelta(days=10)
-        responses.send(session=session, letter=letter, user=lead, choices=[
-            responses.SendChoice(link.id, "post", sent_on=sent_on) for link in links if link.id is not None])
-        replies = [("acknowledgement", "The Home Office acknowledged the letter."),
+        sent_on = tracking.today() - timedelta(days=10)
+        dispatch.send(session=session, letter=letter, user=lead, settings=get_settings(), choices=[
+            dispatch.SendChoice(link.id, "post", sent_on=sent_on) for link in links if link.id is not None])
+        answers = [("acknowledgement", "The Home Office acknowledged the letter."),
                    ("substantive_reply", "The Minister replied that the proposals strike the right balance.")]
-        for link, (kind, summary) in zip(links, replies, strict=False):
+        for link, (kind, summary) in zip(links, answers, strict=False):
             assert link.id is not None
-            responses.record_response(
-                session=session, letter=letter, letter_recipient_id=link.id, user=lead,
-                data=responses.ResponseInput(received_on=responses.today(), kind=kind, summary=summary,
+            replies.record_response(
+                session=session, letter=letter, letter_recipient_id=link.id, user=lead, settings=get_settings(),
+                data=replies.ResponseInput(received_on=tracking.today(), kind=kind, summary=summary,
                                              body=summary + "\n\nWe will consider the points you raise."))
         session.commit()
         publishing.publish(session=session, letter=letter, user=lead, ip=None)

@@ -14,8 +14,6 @@ KNOWN: set[frozenset[str]] = {
     # letters helper: letters/files takes `_engine` from the CLI (the import/export commands move out of cli.py);
     # commitments/files and letters/files import each other (the front matter of measured commitments).
     frozenset({"backend.cli", "backend.commitments.files", "backend.devdata", "backend.letters.files"}),
-    # resp helper: commitments.service and responses.service import each other.
-    frozenset({"backend.commitments.service", "backend.responses.service"}),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from backend.commitments import service
+from backend.config import get_settings
 from backend.db import session_for_write
 from backend.scheduler import scheduled_job
 
@@ -13,5 +14,7 @@ from backend.scheduler import scheduled_job
 def commitment_reminders(engine: Engine) -> None:
     """Reminds leads of passed target dates and silent commitments; safe to rerun, so hourly does for daily."""
     with session_for_write(engine) as session:
-        service.check_reminders(session=session)
+        # deliberate: the worker hands its jobs the engine only, so the job reads the settings as an entry point.
+        months = get_settings().commitment_silence_months
+        service.check_reminders(session=session, silence_months=months)
         session.commit()

@@ -6,61 +6,42 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
-from backend.commitments import service
+from backend.campaigns.policy import Action, Permissions
+from backend.commitments import forms, service
 from backend.commitments.models import Direction, Unit
-from backend.config import get_settings
 from backend.db import SessionDep, as_utc
+from backend.deps import SettingsDep
 from backend.letters.models import Letter
-from backend.responses import service as responses
+from backend.publishing import service as publishing
+from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
-from backend.responses.routes import COMMITMENT_LABELS, load_letter
-from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render, templates
 
 router = APIRouter()
 
 LABELS = {"unit_labels": service.UNIT_LABELS, "direction_labels": service.DIRECTION_LABELS,
-          "commitment_labels": COMMITMENT_LABELS, "statuses": COMMITMENT_STATUSES,
+          "commitment_labels": tracking.COMMITMENT_LABELS, "statuses": COMMITMENT_STATUSES,
           "units": list(Unit), "directions": list(Direction)}
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form(max_part_size=FORM_FIELD_LIMIT)
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def _values(form: FormData, names: tuple[str, ...], prefix: str = "") -> dict[str, str]:
-    found = {}
-    for name in names:
-        value = form.get(prefix + name)
-        found[name] = value[:4000] if isinstance(value, str) else ""
-    return found
-
-
-DOCUMENT_FIELDS = ("title", "publisher", "published_on", "url")
-COMMITMENT_FIELDS = ("source", "text", "due_on", *service.MEASURE_FIELDS)
 
 
 # The letter's commitments -----------------------------------------------------------------------------------
 
-def _index(request: Request, session: Session, letter: Letter, role: str, *, errors: dict[str, str] | None = None,
-           values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+def _index(request: Request, session: Session, letter: Letter, perms: Permissions, *,
+           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+           status_code: int = 200) -> HTMLResponse:
     documents = service.get_documents(session=session, letter=letter)
     sources = [(f"document:{d.id}", f"{d.title} ({d.publisher})") for d in documents]
-    sources += [(f"response:{r.id}", f"{responses.KIND_LABELS[r.kind]} from {rec.name}, "
+    sources += [(f"response:{r.id}", f"{tracking.KIND_LABELS[r.kind]} from {rec.name}, "
                                      f"{r.received_on.day} {r.received_on:%B %Y}")
-                for r, rec in responses.get_responses(session=session, letter=letter)]
+                for r, rec in replies.get_responses(session=session, letter=letter)]
     return render(request, "commitments/index.html", {
-        "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "documents": documents,
+        "letter": letter, "role": perms.role, "perms": perms, "can_edit": perms.record_response, "documents": documents,
         "sources": sources, "tracked": service.get_tracked(session=session, letter=letter),
         "errors": errors or {}, "values": values or {"direction": "up"}, **LABELS,
     }, status_code=status_code)
@@ -68,20 +49,20 @@ def _index(request: Request, session: Session, letter: Letter, role: str, *, err
 
 @router.get("/letters/{slug}/commitments", response_class=HTMLResponse, name="commitments")
 def commitments_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _index(request, session, letter, role)
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _index(request, session, letter, perms)
 
 
 @router.post("/letters/{slug}/documents", name="public_document_create")
-def document_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                    slug: str) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    values = _values(form, DOCUMENT_FIELDS, "doc-")
+def document_create(request: Request, session: SessionDep, user: CurrentUser,
+                    form: Annotated[forms.DocumentForm, Form()], slug: str) -> HttpResponse:
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
+    values = form.values()
     try:
         document = service.add_document(session=session, letter=letter, values=values, user=user)
     except service.CommitmentErrors as exc:
         session.rollback()
-        return _index(request, session, letter, role, errors=exc.errors,
+        return _index(request, session, letter, perms, errors=exc.errors,
                       values={f"doc-{k}": v for k, v in values.items()} | {"direction": "up"}, status_code=422)
     session.commit()
     flash(request, f"“{document.title}” is attached to the letter: you can now record the commitments it makes.",
@@ -90,10 +71,10 @@ def document_create(request: Request, session: SessionDep, user: CurrentUser, fo
 
 
 @router.post("/letters/{slug}/commitments", name="commitment_record")
-def commitment_record(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                      slug: str) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    values = _values(form, COMMITMENT_FIELDS)
+def commitment_record(request: Request, session: SessionDep, user: CurrentUser,
+                      form: Annotated[forms.CommitmentForm, Form()], slug: str) -> HttpResponse:
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
+    values = form.values()
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
     due_on = service.parse_day(values["due_on"], "due_on", errors, what="the due date")
@@ -106,7 +87,7 @@ def commitment_record(request: Request, session: SessionDep, user: CurrentUser, 
         session.rollback()
         if values["text"].strip() == "" and "text" not in exc.errors:
             exc.errors["text"] = "Enter what was promised."
-        return _index(request, session, letter, role, errors=errors | exc.errors, values=values, status_code=422)
+        return _index(request, session, letter, perms, errors=errors | exc.errors, values=values, status_code=422)
     session.commit()
     flash(request, "The commitment has been recorded.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/commitments/{commitment.id}", status_code=303)
@@ -126,15 +107,15 @@ def _measure_values(tracked: service.Tracked) -> dict[str, str]:
     }
 
 
-def _show(request: Request, session: Session, letter: Letter, role: str, commitment_id: int, *,
+def _show(request: Request, session: Session, letter: Letter, perms: Permissions, commitment_id: int, *,
           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           status_code: int = 200) -> HTMLResponse:
     service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id)[0]
     return render(request, "commitments/show.html", {
-        "letter": letter, "role": role, "can_edit": role in ("lead", "editor"), "t": tracked,
+        "letter": letter, "role": perms.role, "perms": perms, "can_edit": perms.record_response, "t": tracked,
         "errors": errors or {},
-        "values": values or (_measure_values(tracked) | {"noted_on": responses.today().isoformat(),
+        "values": values or (_measure_values(tracked) | {"noted_on": tracking.today().isoformat(),
                                                           "status": tracked.commitment.status}),
         **LABELS,
     }, status_code=status_code)
@@ -143,24 +124,24 @@ def _show(request: Request, session: Session, letter: Letter, role: str, commitm
 @router.get("/letters/{slug}/commitments/{commitment_id}", response_class=HTMLResponse, name="commitment_show")
 def commitment_show(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                     commitment_id: int) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    return _show(request, session, letter, role, commitment_id)
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.read)
+    return _show(request, session, letter, perms, commitment_id)
 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/updates", name="commitment_update_add")
-def update_add(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-               commitment_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+def update_add(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[forms.UpdateForm, Form()],
+               slug: str, commitment_id: int) -> HttpResponse:
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     measured = service.get_measure(session=session, commitment_id=commitment_id) is not None
-    values = _values(form, service.UPDATE_FIELDS)
+    values = form.values()
     try:
         data = service.read_update(values, measured=measured, current_status=commitment.status)
         service.add_update(session=session, letter=letter, commitment_id=commitment_id, data=data, user=user)
     except service.CommitmentErrors as exc:
         session.rollback()
         tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id)[0]
-        return _show(request, session, letter, role, commitment_id, errors=exc.errors,
+        return _show(request, session, letter, perms, commitment_id, errors=exc.errors,
                      values=_measure_values(tracked) | values, status_code=422)
     session.commit()
     flash(request, "The update has been added.", "success")
@@ -168,16 +149,16 @@ def update_add(request: Request, session: SessionDep, user: CurrentUser, form: F
 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/numbers", name="commitment_numbers")
-def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                commitment_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+def numbers_set(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[forms.MeasureForm, Form()],
+                slug: str, commitment_id: int) -> HttpResponse:
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     commitment = service.get_commitment(session=session, letter=letter, commitment_id=commitment_id)
-    values = _values(form, service.MEASURE_FIELDS)
+    values = form.values()
     errors: dict[str, str] = {}
     measure = service.read_measure(values, errors)
     if errors:
-        return _show(request, session, letter, role, commitment_id, errors=errors,
-                     values=values | {"noted_on": responses.today().isoformat(), "status": commitment.status},
+        return _show(request, session, letter, perms, commitment_id, errors=errors,
+                     values=values | {"noted_on": tracking.today().isoformat(), "status": commitment.status},
                      status_code=422)
     service.set_measure(session=session, letter=letter, commitment_id=commitment_id, measure=measure, user=user)
     session.commit()
@@ -196,7 +177,7 @@ def _edit_page(request: Request, letter: Letter, tracked: service.Tracked, evide
             name="commitment_update_edit")
 def update_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str, commitment_id: int,
                 evidence_id: int) -> HTMLResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     evidence = service.get_evidence(session=session, letter=letter, commitment_id=commitment_id,
                                     evidence_id=evidence_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id, charts=False)[0]
@@ -207,13 +188,14 @@ def update_edit(request: Request, session: SessionDep, user: CurrentUser, slug: 
 
 @router.post("/letters/{slug}/commitments/{commitment_id}/updates/{evidence_id}/edit",
              name="commitment_update_save")
-def update_save(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                commitment_id: int, evidence_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+def update_save(request: Request, session: SessionDep, user: CurrentUser,
+                form: Annotated[forms.UpdateEditForm, Form()], slug: str, commitment_id: int,
+                evidence_id: int) -> HttpResponse:
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     evidence = service.get_evidence(session=session, letter=letter, commitment_id=commitment_id,
                                     evidence_id=evidence_id)
     tracked = service.get_tracked(session=session, letter=letter, commitment_id=commitment_id, charts=False)[0]
-    values = _values(form, ("noted_on", "value", "link", "note"))
+    values = form.values()
     try:
         # An edit corrects the record; the status stays as it is (a change of status is a new update).
         data = service.read_update(values | {"status": tracked.commitment.status}, measured=tracked.measure is not None,
@@ -232,9 +214,7 @@ def update_save(request: Request, session: SessionDep, user: CurrentUser, form: 
 # The public feed of commitment updates --------------------------------------------------------------------------
 
 @router.get("/letters/{slug}/commitments.atom", name="commitments_feed", include_in_schema=False)
-def commitments_feed(session: SessionDep, slug: str) -> HttpResponse:
-    from backend.publishing import service as publishing
-
+def commitments_feed(session: SessionDep, settings: SettingsDep, slug: str) -> HttpResponse:
     letter = publishing.get_public(session=session, slug=slug)
     # Newest first by the day each is about (the figure's date, the day the commitment was recorded).
     dated: list[tuple[date, datetime, str, service.Tracked, Any]] = []
@@ -247,8 +227,8 @@ def commitments_feed(session: SessionDep, slug: str) -> HttpResponse:
     entries = [entry[1:] for entry in dated]
     updated = max((entry[1] for entry in dated), default=as_utc(letter.published_at))
     body = templates.env.get_template("commitments/feed.xml").render({
-        "settings": get_settings(), "letter": letter, "entries": entries[:200], "updated": updated,
-        "labels": COMMITMENT_LABELS,
+        "settings": settings, "letter": letter, "entries": entries[:200], "updated": updated,
+        "labels": tracking.COMMITMENT_LABELS,
     })
     return HttpResponse(body, media_type="application/atom+xml; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})

@@ -17,6 +17,8 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns.policy import Action
+from backend.commitments import chart
 from backend.commitments import standing as computed
 from backend.commitments.models import (
     AlertKind,
@@ -32,7 +34,7 @@ from backend.errors import InvalidInput, NotFound
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
 from backend.publishing import revision
-from backend.responses import service as responses
+from backend.responses import replies, tracking
 from backend.responses.enums import CommitmentStatus
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence, Response
 
@@ -149,13 +151,14 @@ def get_documents(*, session: Session, letter: Letter) -> list[PublicDocument]:
 
 def add_document(*, session: Session, letter: Letter, values: dict[str, str], user: User) -> PublicDocument:
     """Attaches a public document (an action plan, a press release) that commitments can come from."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     errors: dict[str, str] = {}
     title = _clean_text(values.get("title", ""), "doc-title", errors, what="the title of the document", limit=300)
     publisher = _clean_text(values.get("publisher", ""), "doc-publisher", errors,
                             what="who published it (for example Metropolitan Police)", limit=200)
     published_on = parse_day(values.get("published_on", ""), "doc-published_on", errors,
                               what="the date it was published", required=True)
-    if published_on and published_on > responses.today():
+    if published_on and published_on > tracking.today():
         errors["doc-published_on"] = "The date it was published cannot be in the future."
     url = _clean_url(values.get("url", ""), "doc-url", errors, required=True, what="the link to the document")
     if errors:
@@ -165,7 +168,7 @@ def add_document(*, session: Session, letter: Letter, values: dict[str, str], us
                               published_on=published_on, url=url, created_by_id=user.id)
     session.add(document)
     session.flush()
-    audit.record(session=session, action="public_document_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="public_document_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="public_document", subject_id=document.id,
                  details={"letter_id": letter.id, "title": title})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page
@@ -247,13 +250,14 @@ def _apply_measure(measure: CommitmentMeasure, data: MeasureData) -> None:
 def create_commitment(*, session: Session, letter: Letter, source: str, text: str, due_on: date | None,
                       measure: MeasureData | None, user: User) -> Commitment:
     """Records a promise from a response (`response:ID`) or a public document (`document:ID`) on the letter."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     errors: dict[str, str] = {}
     text = _clean_text(text, "text", errors, what="what was promised", limit=2000)
     kind, _, raw_id = (source or "").partition(":")
     response_id = document_id = None
     if kind == "response" and raw_id.isdigit():
         try:
-            response, _ = responses.get_response(session=session, letter=letter, response_id=int(raw_id))
+            response, _ = replies.get_response(session=session, letter=letter, response_id=int(raw_id))
             response_id = response.id
         except NotFound:
             errors["source"] = "Choose where the promise was made from the list."
@@ -278,7 +282,7 @@ def create_commitment(*, session: Session, letter: Letter, source: str, text: st
                                 target_value=0, target_on=measure.target_on)
         _apply_measure(row, measure)
         session.add(row)
-    audit.record(session=session, action="commitment_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"letter_id": letter.id, "measured": measure is not None})
     session.flush()
@@ -310,6 +314,7 @@ def get_measure(*, session: Session, commitment_id: int) -> CommitmentMeasure | 
 def set_measure(*, session: Session, letter: Letter, commitment_id: int, measure: MeasureData | None,
                 user: User) -> CommitmentMeasure | None:
     """Gives a commitment its numbers, or changes them; the earlier numbers go into the audit line."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     row = get_measure(session=session, commitment_id=commitment_id)
     before = _measure_snapshot(row) if row else None
@@ -324,7 +329,7 @@ def set_measure(*, session: Session, letter: Letter, commitment_id: int, measure
         session.add(row)
     commitment.updated_at = utcnow()
     session.add(commitment)
-    audit.record(session=session, action="commitment_numbers_changed", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_numbers_changed", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"before": before})
     session.flush()
@@ -351,7 +356,7 @@ def read_update(values: dict[str, str], *, measured: bool, current_status: str) 
     errors: dict[str, str] = {}
     noted_on = parse_day(values.get("noted_on", ""), "noted_on", errors, what="the date of the update",
                           required=True)
-    if noted_on and noted_on > responses.today():
+    if noted_on and noted_on > tracking.today():
         errors["noted_on"] = "The date of the update cannot be in the future."
     value = _parse_value(values.get("value", ""), "value", errors, what="the figure")
     link = _clean_url(values.get("link", ""), "link", errors, what="the source link")
@@ -375,6 +380,7 @@ def read_update(values: dict[str, str], *, measured: bool, current_status: str) 
 def add_update(*, session: Session, letter: Letter, commitment_id: int, data: UpdateData,
                user: User) -> CommitmentEvidence:
     """Adds an evidence update (a dated figure, link and note), changing the status when a new one is given."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     commitment = get_commitment(session=session, letter=letter, commitment_id=commitment_id)
     changed = data.status != commitment.status
     evidence = CommitmentEvidence(
@@ -390,7 +396,7 @@ def add_update(*, session: Session, letter: Letter, commitment_id: int, data: Up
     session.add(commitment)
     session.add(evidence)
     session.flush()
-    audit.record(session=session, action="commitment_evidence_added", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_evidence_added", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment.id,
                  details={"evidence_id": evidence.id, "value": data.value})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page
@@ -412,6 +418,7 @@ def _evidence_snapshot(e: CommitmentEvidence) -> dict[str, Any]:
 def edit_update(*, session: Session, letter: Letter, commitment_id: int, evidence_id: int, data: UpdateData,
                 user: User) -> CommitmentEvidence:
     """Corrects an evidence update; what it said before is kept as a revision, shown beside it."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.record_response)
     evidence = get_evidence(session=session, letter=letter, commitment_id=commitment_id, evidence_id=evidence_id)
     before = _evidence_snapshot(evidence)
     after = {"noted_on": data.noted_on.isoformat(), "value": data.value, "link": data.link, "note": data.note}
@@ -423,7 +430,7 @@ def edit_update(*, session: Session, letter: Letter, commitment_id: int, evidenc
     evidence.note = data.note
     session.add(evidence)
     session.flush()
-    audit.record(session=session, action="commitment_evidence_edited", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="commitment_evidence_edited", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="commitment", subject_id=commitment_id,
                  details={"evidence_id": evidence.id, "before": before})
     revision.bump(session=session, letter_id=letter.id)  # shown on the public page
@@ -497,9 +504,7 @@ def standing_of(*, measure: CommitmentMeasure, evidence: list[CommitmentEvidence
 def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, on: date | None = None,
                 commitment_id: int | None = None, charts: bool = True) -> list[Tracked]:
     """Every commitment of the letter (from responses and from public documents), oldest source first."""
-    from backend.commitments import chart
-
-    on = on or responses.today()
+    on = on or tracking.today()
     from_responses = select(Commitment, Response, Recipient).join(
         Response, col(Response.id) == Commitment.response_id).join(
         LetterRecipient, col(LetterRecipient.id) == Response.letter_recipient_id).join(
@@ -541,26 +546,26 @@ def get_tracked(*, session: Session, letter: Letter, public_only: bool = False, 
     return found
 
 
-def timeline_entries(*, session: Session, letter: Letter, public: bool) -> list[responses.TimelineEntry]:
+def timeline_entries(*, session: Session, letter: Letter, public: bool) -> list[tracking.TimelineEntry]:
     """For the letter's timeline: commitments from public documents, and the figures reported on any commitment.
 
-    (Commitments from responses, and their status changes, are already there: see responses.service.timeline.)
+    (Commitments from responses, and their status changes, are already there: see responses.timeline.timeline.)
     """
-    entries: list[responses.TimelineEntry] = []
+    entries: list[tracking.TimelineEntry] = []
     for t in get_tracked(session=session, letter=letter, public_only=public, charts=False):
         anchor = f"commitment-{t.commitment.id}"
         if t.document is not None:
             d = t.document
-            entries.append(responses.TimelineEntry(d.published_on, None, "commitment",
+            entries.append(tracking.TimelineEntry(d.published_on, None, "commitment",
                                                    f"Commitment in “{d.title}” ({d.publisher}): {t.commitment.text}",
                                                    "", anchor=anchor))
         for e in t.evidence:
             if e.value is not None:
-                entries.append(responses.TimelineEntry(
+                entries.append(tracking.TimelineEntry(
                     e.noted_on, e.created_at, "commitment",
                     f"Figure reported: {t.fmt(e.value)} for “{t.commitment.text}”", e.note, anchor=anchor))
             if e.status_to and t.document is not None:
-                entries.append(responses.TimelineEntry(
+                entries.append(tracking.TimelineEntry(
                     e.noted_on, e.created_at, "commitment",
                     f"Commitment {e.status_to.replace('_', ' ')}: {t.commitment.text}", e.note, anchor=anchor))
     return entries
@@ -607,15 +612,13 @@ def due_reminders(*, tracked: Tracked, on: date, silence_months: int) -> list[tu
     return found
 
 
-def check_reminders(*, session: Session, on: date | None = None, silence_months: int | None = None) -> int:
+def check_reminders(*, session: Session, silence_months: int, on: date | None = None) -> int:
     """The daily job: tells the lead when a target date passes, or a measured commitment has gone quiet.
 
     Once per event: the CommitmentAlert row is unique and written in the same transaction as the queued mail.
     """
-    from backend.config import get_settings
-
-    on = on or responses.today()
-    months = silence_months if silence_months is not None else get_settings().commitment_silence_months
+    on = on or tracking.today()
+    months = silence_months
     sent = 0
     letter_ids = set(session.exec(select(PublicDocument.letter_id)).all()) | set(session.exec(
         select(LetterRecipient.letter_id).join(Response, col(Response.letter_recipient_id) == LetterRecipient.id)
@@ -639,7 +642,7 @@ def check_reminders(*, session: Session, on: date | None = None, silence_months:
                         session.flush()
                 except IntegrityError:
                     continue  # another worker got there first
-                for address in responses.lead_emails(session=session, letter=letter):
+                for address in tracking.lead_emails(session=session, letter=letter):
                     mail.enqueue(session=session, to=address, template="commitment_reminder",
                                  context={"letter": letter, "commitment": t.commitment, "measure": t.measure,
                                           "kind": str(kind), "about_on": about_on, "months": months,

@@ -4,41 +4,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
+from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
-from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.deps import SettingsDep
+from backend.errors import InvalidInput, NotFound
+from backend.forms import DeclaredForm
 from backend.inbound import service
 from backend.inbound.models import InboundMessage, InboundState
 from backend.letters.models import Letter, Recipient
-from backend.responses import service as responses
+from backend.responses import replies, tracking
 from backend.responses.models import RESPONSE_KINDS
-from backend.responses.routes import load_letter
-from backend.security import FORM_FIELD_LIMIT
 from backend.web import flash, render
 
 router = APIRouter()
 
-KIND_CHOICES = [(k, responses.KIND_LABELS[k]) for k in RESPONSE_KINDS] + [
+
+class FileForm(DeclaredForm):
+    """Filing a reply: what kind it is, a one-line summary, whether it is public."""
+
+    kind: str = ""
+    summary: str = ""
+    is_public: str = ""  # the ticked box sends "yes"
+
+
+class AssignForm(DeclaredForm):
+    """Putting a held message on a letter recipient."""
+
+    letter_recipient_id: str = ""
+
+KIND_CHOICES = [(k, tracking.KIND_LABELS[k]) for k in RESPONSE_KINDS] + [
     (service.AUTO_REPLY_KIND, "Automatic reply (out of office): not an answer")]
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form(max_part_size=FORM_FIELD_LIMIT)
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def _text(form: FormData, name: str, limit: int = 1000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _download(data: bytes, filename: str, media_type: str) -> HttpResponse:
@@ -50,13 +52,13 @@ def _download(data: bytes, filename: str, media_type: str) -> HttpResponse:
 
 # On a letter --------------------------------------------------------------------------------------------
 
-def _review_page(request: Request, session: Session, letter: Letter, role: str, message: InboundMessage,
+def _review_page(request: Request, session: Session, letter: Letter, perms: Permissions, message: InboundMessage,
                  recipient: Recipient, errors: dict[str, str] | None = None,
                  values: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     return render(request, "inbound/review.html", {
         "letter": letter, "message": message, "recipient": recipient,
         "attachments": service.attachments_of(session=session, message=message),
-        "can_file": role == "lead" and message.state == InboundState.to_review,
+        "can_file": perms.file_reply and message.state == InboundState.to_review,
         "is_auto": bool(message.auto_reply), "kinds": KIND_CHOICES, "errors": errors or {},
         "values": values or {"kind": service.AUTO_REPLY_KIND if message.auto_reply else "",
                              "summary": message.subject},
@@ -72,30 +74,30 @@ def _one(session: Session, letter: Letter, message_id: int) -> tuple[InboundMess
 
 @router.get("/letters/{slug}/inbound/{message_id}", response_class=HTMLResponse, name="inbound_review")
 def review(request: Request, session: SessionDep, user: CurrentUser, slug: str, message_id: int) -> HTMLResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     message, recipient = _one(session, letter, message_id)
-    return _review_page(request, session, letter, role, message, recipient)
+    return _review_page(request, session, letter, perms, message, recipient)
 
 
 @router.post("/letters/{slug}/inbound/{message_id}/file", name="inbound_file")
-def file_reply(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-               message_id: int) -> HttpResponse:
-    letter, role = load_letter(session=session, slug=slug, user=user, at_least="lead")
+def file_reply(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+               form: Annotated[FileForm, Form()], slug: str, message_id: int) -> HttpResponse:
+    letter, perms = tracking.letter_for(session=session, slug=slug, user=user, action=Action.file_reply)
     message, recipient = _one(session, letter, message_id)
-    kind, summary, public = _text(form, "kind", 40), _text(form, "summary"), _text(form, "is_public", 10) == "yes"
+    kind, summary, public = form.kind, form.summary, form.is_public == "yes"
     try:
         service.file(session=session, letter=letter, message=message, kind=kind, summary=summary,
-                     is_public=public, user=user)
-    except (InvalidInput, responses.ResponseErrors) as exc:
+                     is_public=public, user=user, settings=settings)
+    except (InvalidInput, replies.ResponseErrors) as exc:
         session.rollback()
-        errors = exc.errors if isinstance(exc, responses.ResponseErrors) else {exc.field or "kind": exc.message}
+        errors = exc.errors if isinstance(exc, replies.ResponseErrors) else {exc.field or "kind": exc.message}
         message, recipient = _one(session, letter, message_id)
-        return _review_page(request, session, letter, role, message, recipient, errors,
+        return _review_page(request, session, letter, perms, message, recipient, errors,
                             {"kind": kind, "summary": summary, "is_public": "yes" if public else ""}, 422)
     session.commit()
     if message.response_id is not None:
         flash(request, f"The reply from {recipient.name} is filed as a "
-                       f"{responses.KIND_LABELS[kind].lower()}.", "success")
+                       f"{tracking.KIND_LABELS[kind].lower()}.", "success")
         return RedirectResponse(f"/letters/{letter.slug}/responses/{message.response_id}", status_code=303)
     flash(request, f"The automatic reply from {recipient.name} is filed; it does not count as an answer.", "success")
     return RedirectResponse(f"/letters/{letter.slug}/tracking", status_code=303)
@@ -104,7 +106,7 @@ def file_reply(request: Request, session: SessionDep, user: CurrentUser, form: F
 @router.post("/letters/{slug}/inbound/{message_id}/discard", name="inbound_discard_on_letter")
 def discard_on_letter(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       message_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="lead")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.file_reply)
     message, _recipient = _one(session, letter, message_id)
     service.discard(session=session, message=message, user=user)
     session.commit()
@@ -114,7 +116,7 @@ def discard_on_letter(request: Request, session: SessionDep, user: CurrentUser, 
 
 @router.get("/letters/{slug}/inbound/{message_id}/raw", name="inbound_raw")
 def raw_on_letter(session: SessionDep, user: CurrentUser, slug: str, message_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     message, _recipient = _one(session, letter, message_id)
     return _download(message.raw, f"reply-{message.id}.eml", "message/rfc822")
 
@@ -122,7 +124,7 @@ def raw_on_letter(session: SessionDep, user: CurrentUser, slug: str, message_id:
 @router.get("/letters/{slug}/inbound/{message_id}/attachments/{attachment_id}", name="inbound_attachment")
 def attachment_on_letter(session: SessionDep, user: CurrentUser, slug: str, message_id: int,
                          attachment_id: int) -> HttpResponse:
-    letter, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, _ = tracking.letter_for(session=session, slug=slug, user=user, action=Action.record_response)
     message, _recipient = _one(session, letter, message_id)
     return _attachment(session, message, attachment_id)
 
@@ -135,11 +137,6 @@ def _attachment(session: Session, message: InboundMessage, attachment_id: int) -
 
 
 # The holding pen -----------------------------------------------------------------------------------------
-
-def _pen_user(session: Session, user: User) -> None:
-    if not service.can_use_holding_pen(session=session, user=user):
-        raise Forbidden("Only a site admin or a campaign lead can see mail that could not be matched.")
-
 
 def _pen_page(request: Request, session: Session, user: User, errors: dict[str, str] | None = None,
               status_code: int = 200) -> HTMLResponse:
@@ -156,10 +153,10 @@ def holding_pen(request: Request, session: SessionDep, user: CurrentUser) -> HTM
 
 
 @router.post("/inbound/{message_id}/assign", name="inbound_assign")
-def assign(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, message_id: int) -> HttpResponse:
-    _pen_user(session, user)
-    message = service.get_held(session=session, message_id=message_id)
-    raw = _text(form, "letter_recipient_id", 20)
+def assign(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[AssignForm, Form()],
+           message_id: int) -> HttpResponse:
+    message = service.get_held(session=session, message_id=message_id, user=user)
+    raw = form.letter_recipient_id
     try:
         link = service.assign(session=session, message=message,
                               letter_recipient_id=int(raw) if raw.isdigit() else 0, user=user)
@@ -175,8 +172,8 @@ def assign(request: Request, session: SessionDep, user: CurrentUser, form: FormD
 
 @router.post("/inbound/{message_id}/discard", name="inbound_discard")
 def discard(request: Request, session: SessionDep, user: CurrentUser, message_id: int) -> HttpResponse:
-    _pen_user(session, user)
-    service.discard(session=session, message=service.get_held(session=session, message_id=message_id), user=user)
+    message = service.get_held(session=session, message_id=message_id, user=user)
+    service.discard(session=session, message=message, user=user)
     session.commit()
     flash(request, "The message is discarded.", "success")
     return RedirectResponse("/inbound", status_code=303)
@@ -184,12 +181,10 @@ def discard(request: Request, session: SessionDep, user: CurrentUser, message_id
 
 @router.get("/inbound/{message_id}/raw", name="inbound_held_raw")
 def held_raw(session: SessionDep, user: CurrentUser, message_id: int) -> HttpResponse:
-    _pen_user(session, user)
-    message = service.get_held(session=session, message_id=message_id)
+    message = service.get_held(session=session, message_id=message_id, user=user)
     return _download(message.raw, f"message-{message.id}.eml", "message/rfc822")
 
 
 @router.get("/inbound/{message_id}/attachments/{attachment_id}", name="inbound_held_attachment")
 def held_attachment(session: SessionDep, user: CurrentUser, message_id: int, attachment_id: int) -> HttpResponse:
-    _pen_user(session, user)
-    return _attachment(session, service.get_held(session=session, message_id=message_id), attachment_id)
+    return _attachment(session, service.get_held(session=session, message_id=message_id, user=user), attachment_id)

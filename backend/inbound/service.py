@@ -25,15 +25,15 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.campaigns import service as campaigns
-from backend.config import get_settings
+from backend.campaigns.policy import Action, allows
+from backend.config import Settings
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.inbound.enums import InboundSource
 from backend.inbound.models import InboundAttachment, InboundMessage, InboundState
 from backend.letters.models import Letter, LetterRecipient, Recipient
 from backend.mail import service as mail
-from backend.responses import service as responses
-from backend.responses import workdays
+from backend.responses import replies, tracking, workdays
 from backend.responses.models import RESPONSE_KINDS, Dispatch
 from backend.security import hash_token
 
@@ -249,9 +249,9 @@ def _attachments(message: EmailMessage, limit: int) -> tuple[list[tuple[str, str
     return kept, notes
 
 
-def receive(*, session: Session, raw: bytes, source: str, envelope_to: list[str] | None = None) -> InboundMessage:
+def receive(*, session: Session, raw: bytes, source: str, settings: Settings,
+            envelope_to: list[str] | None = None) -> InboundMessage:
     """Stores one raw RFC 5322 message, matched to the letter recipient it answers when it can be."""
-    settings = get_settings()
     if len(raw) > settings.inbound_max_bytes:
         raise MessageTooLarge(f"{len(raw)} bytes is over the {settings.inbound_max_bytes} byte limit")
     parsed = parse(raw)
@@ -295,7 +295,7 @@ def _tell_the_lead(*, session: Session, row: InboundMessage, link: LetterRecipie
     recipient = session.get(Recipient, link.recipient_id)
     if letter is None or recipient is None:
         return
-    for address in responses.lead_emails(session=session, letter=letter):
+    for address in tracking.lead_emails(session=session, letter=letter):
         mail.enqueue(session=session, to=address, template="inbound_to_review",
                      context={"letter": letter, "recipient": recipient, "message": row},
                      dedupe_key=f"inbound-review:{row.id}:{address}")
@@ -336,8 +336,9 @@ def attachments_of(*, session: Session, message: InboundMessage) -> list[Inbound
 
 
 def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str, summary: str, is_public: bool,
-         user: User) -> None:
+         user: User, settings: Settings) -> None:
     """Files a reply: as a response of `kind` (which moves the reply status on), or as an automatic reply."""
+    tracking.require(session=session, letter=letter, user=user, action=Action.file_reply)
     if message.state not in (InboundState.to_review, InboundState.filed) or message.response_id is not None:
         raise InvalidInput("This reply has already been filed.", field="kind")
     if kind != AUTO_REPLY_KIND and kind not in RESPONSE_KINDS:
@@ -348,18 +349,19 @@ def file(*, session: Session, letter: Letter, message: InboundMessage, kind: str
         pdf = next((a for a in attachments_of(session=session, message=message)
                     if a.content_type == "application/pdf"), None)
         received = workdays.london_date(message.received_at)
-        response = responses.record_response(
+        response = replies.record_response(
             session=session, letter=letter, letter_recipient_id=message.letter_recipient_id,  # type: ignore[arg-type]
-            data=responses.ResponseInput(received_on=received, kind=kind,
+            data=replies.ResponseInput(received_on=received, kind=kind,
                                          summary=(summary.strip() or message.subject or "Reply by email")[:1000],
                                          body=message.text, is_public=is_public),
-            user=user, attachment=responses.Upload(pdf.filename, pdf.data) if pdf is not None else None)
+            user=user, settings=settings,
+            attachment=replies.Upload(pdf.filename, pdf.data) if pdf is not None else None)
         message.response_id = response.id
         message.auto_reply = ""
     message.state = InboundState.filed
     message.reviewed_by_id, message.reviewed_at = user.id, utcnow()
     session.add(message)
-    audit.record(session=session, action="inbound_filed", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_filed", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id,
                  details={"letter": letter.slug, "kind": kind, "public": is_public})
 
@@ -372,8 +374,7 @@ def can_use_holding_pen(*, session: Session, user: User) -> bool:
 
 
 def holding(*, session: Session, user: User) -> list[InboundMessage]:
-    if not can_use_holding_pen(session=session, user=user):
-        raise Forbidden("Only a site admin or a campaign lead can see mail that could not be matched.")
+    require_holding_pen(session=session, user=user)
     return list(session.exec(select(InboundMessage).where(InboundMessage.state == InboundState.holding)
                              .order_by(col(InboundMessage.received_at).desc())))
 
@@ -398,13 +399,21 @@ def assignable(*, session: Session, user: User) -> list[Target]:
     for link, letter, recipient in rows:
         if letter.campaign_id not in roles:
             roles[letter.campaign_id] = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
-        if roles[letter.campaign_id] == "lead":
+        if allows(roles[letter.campaign_id], Action.file_reply):
             out.append(Target(link.id, f"{letter.title}: {recipient.name}"  # type: ignore[arg-type]
                                        f"{', ' + recipient.position if recipient.position else ''}"))
     return out
 
 
-def get_held(*, session: Session, message_id: int) -> InboundMessage:
+def require_holding_pen(*, session: Session, user: User) -> None:
+    """Forbidden unless the user may see the holding pen."""
+    if not can_use_holding_pen(session=session, user=user):
+        raise Forbidden("Only a site admin or a campaign lead can see mail that could not be matched.")
+
+
+def get_held(*, session: Session, message_id: int, user: User) -> InboundMessage:
+    """A message in the holding pen, for someone who may see the pen."""
+    require_holding_pen(session=session, user=user)
     row = session.get(InboundMessage, message_id)
     if row is None or row.state != InboundState.holding:
         raise NotFound("There is no such message in the holding pen.")
@@ -421,15 +430,22 @@ def assign(*, session: Session, message: InboundMessage, letter_recipient_id: in
     message.matched_by = "assigned"
     message.state = InboundState.filed if message.auto_reply else InboundState.to_review
     session.add(message)
-    audit.record(session=session, action="inbound_assigned", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_assigned", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id,
                  details={"letter_recipient_id": letter_recipient_id})
     return link
 
 
 def discard(*, session: Session, message: InboundMessage, user: User) -> None:
+    """Sets a message aside: one on a letter by whoever may file its replies, a held one by a holding-pen user."""
+    link = session.get(LetterRecipient, message.letter_recipient_id) if message.letter_recipient_id else None
+    letter = session.get(Letter, link.letter_id) if link is not None else None
+    if letter is not None:
+        tracking.require(session=session, letter=letter, user=user, action=Action.file_reply)
+    else:
+        require_holding_pen(session=session, user=user)
     message.state = InboundState.discarded
     message.reviewed_by_id, message.reviewed_at = user.id, utcnow()
     session.add(message)
-    audit.record(session=session, action="inbound_discarded", actor=f"user:{user.id} {user.email}",
+    audit.record(session=session, action="inbound_discarded", actor=audit.actor_of(user),
                  actor_user_id=user.id, subject_type="inbound_message", subject_id=message.id)

@@ -14,7 +14,7 @@ from backend.commitments import service as measured
 from backend.db import SessionDep, as_utc
 from backend.letters.models import Letter
 from backend.publishing import service
-from backend.responses import service as responses
+from backend.responses import replies, timeline
 from backend.signatures import identity
 from backend.templating import Templating
 
@@ -227,7 +227,7 @@ def api_responses(session: SessionDep, slug: Slug) -> list[ResponseOut]:
                         body_html=str(p.body_html), source_url=p.response.source_url,
                         commitments=[ResponseCommitmentOut(id=c.id or 0, text=c.text, due_on=c.due_on,
                                                            status=c.status) for c in p.commitments])
-            for p in responses.public_replies(session=session, letter=letter)]
+            for p in timeline.public_replies(session=session, letter=letter)]
 
 
 @api.get("/letters/{slug}/commitments", response_model=list[CommitmentOut],
@@ -295,7 +295,7 @@ def responses_feed(request: Request, session: SessionDep) -> Response:
                            .order_by(col(Letter.published_at).desc()).limit(200)).all()
     entries = []
     for letter in letters:
-        for r, recipient in responses.get_responses(session=session, letter=letter, public_only=True):
+        for r, recipient in replies.get_responses(session=session, letter=letter, public_only=True):
             entries.append((letter, r, recipient))
     entries.sort(key=lambda e: (e[1].received_on, e[1].id or 0), reverse=True)
     entries = entries[:100]

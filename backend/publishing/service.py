@@ -27,7 +27,7 @@ from backend.privacy.models import Erasure
 from backend.publishing import revision
 from backend.publishing import search as search_index
 from backend.publishing.models import PressDownload, PressLink, PublicationSchedule
-from backend.responses import service as responses
+from backend.responses import pledges, timeline
 from backend.responses.models import Commitment, CommitmentEvidence, Response
 from backend.security import hash_token, new_token
 from backend.signatures import service as signing
@@ -115,7 +115,7 @@ class PublicView:
     commitments: list[Any] = field(default_factory=list)
     measured: list[Any] = field(default_factory=list)  # backend.commitments: every commitment, with numbers
     names_removed: int = 0  # names removed at their owners' request after publication
-    replies: list[Any] = field(default_factory=list)  # responses.service.PublicReply: full text, commitments
+    replies: list[Any] = field(default_factory=list)  # responses.timeline.PublicReply: full text, commitments
 
 
 def public_view(*, session: Session, letter: Letter) -> PublicView:
@@ -130,11 +130,11 @@ def public_view(*, session: Session, letter: Letter) -> PublicView:
         press_contact=letters.get_press_contact(session=session, letter_id=letter_id),
         tags=letters.get_tags(session=session, letter_id=letter_id),
         notes_html=render_markdown(letter.notes_to_editors or ""),
-        timeline=responses.timeline(session=session, letter=letter, public=True),
-        commitments=responses.get_commitments(session=session, letter=letter, public_only=True),
+        timeline=timeline.timeline(session=session, letter=letter, public=True),
+        commitments=pledges.get_commitments(session=session, letter=letter, public_only=True),
         measured=measured_commitments.get_tracked(session=session, letter=letter, public_only=True),
         names_removed=_names_removed(session, letter_id),
-        replies=responses.public_replies(session=session, letter=letter),
+        replies=timeline.public_replies(session=session, letter=letter),
     )
 
 

@@ -1,13 +1,18 @@
-"""Reading the tracking forms: typed values kept as text (to show them again), parsed values for the services."""
+"""The tracking forms, declared (backend/forms.py): typed values kept as text to show them again, parsed for the
+services. The send form's fields are named by recipient, so it is read row by row (`send_rows`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from pydantic import ConfigDict, Field
 from starlette.datastructures import FormData
 
-from backend.responses import service
+from backend.forms import DeclaredForm
+from backend.responses import replies, tracking
+from backend.responses.models import Response
 from backend.text import clean_text
 
 
@@ -31,35 +36,84 @@ def date_error(value: str, what: str) -> str | None:
     return None
 
 
-RESPONSE_FIELDS = ("received_on", "kind", "summary", "body", "source_url", "author_name", "author_position",
-                   "author_organisation")
+class ResponseForm(DeclaredForm):
+    """A response, recorded or edited: what the coalition types (the service applies the rules)."""
 
-
-@dataclass
-class ResponseForm:
-    values: dict[str, str]
-    is_public: bool
-    errors: dict[str, str] = field(default_factory=dict)
+    received_on: str = ""
+    kind: str = ""
+    summary: str = ""
+    body: str = Field("", max_length=200_000)
+    source_url: str = ""
+    author_name: str = ""
+    author_position: str = ""
+    author_organisation: str = ""
+    is_public: str = ""  # the ticked box sends "yes"
 
     @classmethod
     def empty(cls) -> ResponseForm:
-        return cls({name: "" for name in RESPONSE_FIELDS} | {"received_on": service.today().isoformat()}, True)
+        return cls(received_on=tracking.today().isoformat(), is_public="yes")
 
     @classmethod
-    def of(cls, form: FormData) -> ResponseForm:
-        values = {name: text(form, name) for name in RESPONSE_FIELDS}
-        made = cls(values, form.get("is_public") == "yes")
-        problem = date_error(values["received_on"], "the date received")
-        if problem:
-            made.errors["received_on"] = problem
-        return made
+    def of_response(cls, response: Response) -> ResponseForm:
+        """A recorded response, to edit."""
+        return cls(received_on=response.received_on.isoformat(), kind=response.kind, summary=response.summary,
+                   body=response.body, source_url=response.source_url or "", author_name=response.author_name,
+                   author_position=response.author_position, author_organisation=response.author_organisation,
+                   is_public="yes" if response.is_public else "")
 
-    def data(self) -> service.ResponseInput:
-        v = self.values
-        return service.ResponseInput(received_on=parse_date(v["received_on"]), kind=v["kind"], summary=v["summary"],
-                                     body=v["body"], source_url=v["source_url"], is_public=self.is_public,
-                                     author_name=v["author_name"], author_position=v["author_position"],
-                                     author_organisation=v["author_organisation"])
+    @property
+    def public(self) -> bool:
+        return self.is_public == "yes"
+
+    def errors(self) -> dict[str, str]:
+        """What the form alone can tell is wrong (a date that is not one)."""
+        problem = date_error(self.received_on, "the date received")
+        return {"received_on": problem} if problem else {}
+
+    def data(self) -> replies.ResponseInput:
+        return replies.ResponseInput(received_on=parse_date(self.received_on), kind=self.kind, summary=self.summary,
+                                     body=self.body, source_url=self.source_url, is_public=self.public,
+                                     author_name=self.author_name, author_position=self.author_position,
+                                     author_organisation=self.author_organisation)
+
+    def values(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"is_public"})
+
+
+class ReplyStatusForm(DeclaredForm):
+    """The reply status the coalition sets for one recipient."""
+
+    reply_status: str = ""
+
+
+class CommitmentForm(DeclaredForm):
+    """A commitment added under a response (the page's other forms use other names, hence the prefix)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    text: str = Field("", alias="new-text")
+    due_on: str = Field("", alias="new-due_on")
+
+
+class HolidayForm(DeclaredForm):
+    """A day added to a region's holiday table."""
+
+    region: str = ""
+    day: str = ""
+    description: str = ""
+
+
+class HolidayFillForm(DeclaredForm):
+    """A region and year to fill from the `holidays` package."""
+
+    region: str = ""
+    year: str = ""
+
+
+class HolidayDescriptionForm(DeclaredForm):
+    """A holiday's new description."""
+
+    description: str = ""
 
 
 @dataclass

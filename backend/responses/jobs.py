@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from backend.db import session_for_write
-from backend.responses import service
+from backend.responses import overdue
 from backend.scheduler import scheduled_job
 
 
@@ -13,5 +13,5 @@ from backend.scheduler import scheduled_job
 def overdue_replies(engine: Engine) -> None:
     """Alerts leads of overdue replies. The job is safe to rerun, so a quarter-hourly check does for "daily"."""
     with session_for_write(engine) as session:
-        service.check_overdue(session=session)
+        overdue.check_overdue(session=session)
         session.commit()

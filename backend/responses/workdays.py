@@ -71,25 +71,27 @@ def package_holidays(region: str, years: Iterable[int]) -> dict[date, str]:
     return {day: str(name) for day, name in sorted(calendar.items())}
 
 
-def fill_holidays(*, session: Session, region: str = DEFAULT_REGION, years: Iterable[int]) -> int:
+def fill_holidays(*, session: Session, region: str = DEFAULT_REGION, years: Iterable[int],
+                  missing_days: bool = False) -> int:
     """Adds the package's holidays for years the table has none of for that region; returns how many were added.
 
-    A year already present is left alone, so the site admin's edits are never overwritten.
+    A year already present is left alone, so the site admin's edits are never overwritten; `missing_days` (the
+    admin's own "fill" button) adds instead each of the package's days the table lacks, in any year.
     """
     added = 0
     for year in years:
-        have = session.exec(
-            select(Holiday.id)
+        have = set(session.exec(
+            select(col(Holiday.day))
             .where(Holiday.region == region)
             .where(col(Holiday.day) >= date(year, 1, 1))
             .where(col(Holiday.day) <= date(year, 12, 31))
-            .limit(1)
-        ).first()
-        if have is not None:
+        ).all())
+        if have and not missing_days:
             continue
         for day, name in package_holidays(region, [year]).items():
-            session.add(Holiday(day=day, description=name, region=region, source=HolidaySource.package))
-            added += 1
+            if day not in have:
+                session.add(Holiday(day=day, description=name[:200], region=region, source=HolidaySource.package))
+                added += 1
     session.flush()
     return added
 

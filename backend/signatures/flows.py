@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from backend.letters.models import Letter
 from backend.mail import service as mail
-from backend.responses.service import lead_emails
+from backend.responses.tracking import lead_emails
 from backend.signatures import signing
 from backend.signatures.models import Invite, Signature
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from backend.responses import service as responses
+from backend.responses import tracking
 from tests.publishing.helpers import ready_letter
 
 pytestmark = pytest.mark.browser
 
-TODAY = responses.today()
+TODAY = tracking.today()
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 
 

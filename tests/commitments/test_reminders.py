@@ -8,10 +8,10 @@ from sqlmodel import select
 
 from backend.commitments import service
 from backend.commitments.models import CommitmentAlert
-from backend.responses import service as responses
+from backend.responses import tracking
 from tests.responses.test_routes import coalition  # noqa: F401 (a fixture)
 
-TODAY = responses.today()
+TODAY = tracking.today()
 
 
 def _measured(db, c, *, target_on, last_figure_on):

@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from backend.commitments.models import CommitmentMeasure, EvidenceRevision, PublicDocument
-from backend.responses import service as responses
+from backend.responses import tracking
 from backend.responses.models import Commitment, CommitmentEvidence
 from tests.publishing.helpers import build_documents, ready_letter
 from tests.responses.test_routes import coalition  # noqa: F401 (a fixture)
 
-TODAY = responses.today()
+TODAY = tracking.today()
 
 
 def fresh(db):

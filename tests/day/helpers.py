@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from backend.config import get_settings
+
 SHOTS = Path("/tmp/16-shots")
 
 
@@ -41,13 +43,13 @@ def sent_letter(db: Any, make_user: Any, *, embargo_in: Any = None, days_ago: in
     from sqlmodel import select
 
     from backend.letters.models import LetterRecipient
-    from backend.responses import service
+    from backend.responses import dispatch, tracking
     from tests.publishing.helpers import ready_letter
 
     ready = ready_letter(db, make_user, embargo_in=embargo_in)
     link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == ready.letter.id)).one()
-    service.send(session=db, letter=ready.letter, user=ready.lead, choices=[
-        service.SendChoice(link.id, "post", sent_on=service.today() - timedelta(days=days_ago))])
+    dispatch.send(settings=get_settings(), session=db, letter=ready.letter, user=ready.lead, choices=[
+        dispatch.SendChoice(link.id, "post", sent_on=tracking.today() - timedelta(days=days_ago))])
     db.commit()
     ready.link = link
     return ready

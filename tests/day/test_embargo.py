@@ -118,6 +118,6 @@ def test_press_link_emailed_embargo_moved_then_broken(page, live_server, smtp, d
     body = page.request.get(press_path + "/press-pack.zip").body()
     readme = zipfile.ZipFile(io.BytesIO(body)).read(f"{slug}-press-pack/README.txt").decode()
     assert "FOR IMMEDIATE RELEASE" in readme and "EMBARGOED" not in readme
-    from backend.responses.service import today
+    from backend.responses.tracking import today
 
     assert today().strftime("%-d %B %Y") in readme

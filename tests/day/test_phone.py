@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
@@ -15,16 +16,16 @@ def _fits(page) -> bool:
 
 def test_commitments_on_a_phone(page, live_server, smtp, db, make_user, axe_check):
     from backend.publishing import service as publishing
-    from backend.responses import service
+    from backend.responses import pledges, replies, tracking
 
     ready = sent_letter(db, make_user)
-    response = service.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
-        data=service.ResponseInput(received_on=service.today(), kind="substantive_reply", summary="They agree"))
+        data=replies.ResponseInput(received_on=tracking.today(), kind="substantive_reply", summary="They agree"))
     for text in ("Meet the coalition before the appointment of the next Commissioner of Police of the Metropolis",
                  "Publish the selection criteria"):
-        service.add_commitment(session=db, letter=ready.letter, response_id=response.id, text=text,
-                               due_on=service.today(), user=ready.lead)
+        pledges.add_commitment(session=db, letter=ready.letter, response_id=response.id, text=text,
+                               due_on=tracking.today(), user=ready.lead)
     publishing.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()
     page.set_viewport_size({"width": 375, "height": 800})

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
@@ -16,19 +17,19 @@ STATEMENT = ("We have received the coalition's letter.\nWe will respond in due c
 
 def _published_with_replies(db, make_user):
     from backend.publishing import service as publishing
-    from backend.responses import service
+    from backend.responses import pledges, replies, tracking
 
     ready = sent_letter(db, make_user)
-    response = service.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
-        data=service.ResponseInput(received_on=service.today(), kind="public_statement",
+        data=replies.ResponseInput(received_on=tracking.today(), kind="public_statement",
                                    summary="The Met will review its approach", body=STATEMENT,
                                    author_organisation="Metropolitan Police Service"))
-    service.add_commitment(session=db, letter=ready.letter, response_id=response.id,
+    pledges.add_commitment(session=db, letter=ready.letter, response_id=response.id,
                            text="Review the policing of protest", due_on=None, user=ready.lead)
-    service.record_response(
+    replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
-        data=service.ResponseInput(received_on=service.today(), kind="acknowledgement", summary="Private note",
+        data=replies.ResponseInput(received_on=tracking.today(), kind="acknowledgement", summary="Private note",
                                    body="Not for the public", is_public=False))
     publishing.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()

@@ -6,30 +6,32 @@ import re
 
 import pytest
 
+from backend.config import get_settings
 from tests.day.helpers import sent_letter, shot, to_letter
 
 pytestmark = pytest.mark.browser
 
 
 def test_service_keeps_the_author_and_refuses_a_position_alone(db, make_user):
-    from backend.responses import service
+    from backend.responses import replies, timeline, tracking
 
     ready = sent_letter(db, make_user)
-    data = service.ResponseInput(received_on=service.today(), kind="public_statement", summary="A statement",
+    data = replies.ResponseInput(received_on=tracking.today(), kind="public_statement", summary="A statement",
                                  author_position="Commissioner")
-    with pytest.raises(service.ResponseErrors) as caught:
-        service.record_response(session=db, letter=ready.letter, letter_recipient_id=ready.link.id, data=data,
+    with pytest.raises(replies.ResponseErrors) as caught:
+        replies.record_response(settings=get_settings(),
+                                session=db, letter=ready.letter, letter_recipient_id=ready.link.id, data=data,
                                 user=ready.lead)
     assert "author_name" in caught.value.errors
     db.rollback()
-    response = service.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=ready.letter, letter_recipient_id=ready.link.id, user=ready.lead,
-        data=service.ResponseInput(received_on=service.today(), kind="public_statement", summary="A statement",
+        data=replies.ResponseInput(received_on=tracking.today(), kind="public_statement", summary="A statement",
                                    author_name="Sir Mark Rowley", author_position="Commissioner",
                                    author_organisation="Metropolitan Police Service"))
     db.commit()
     assert response.letter_recipient_id == ready.link.id
-    [entry] = [e for e in service.timeline(session=db, letter=ready.letter, public=True) if e.kind == "response"]
+    [entry] = [e for e in timeline.timeline(session=db, letter=ready.letter, public=True) if e.kind == "response"]
     assert entry.title == ("Public statement from Sir Mark Rowley, Commissioner, Metropolitan Police Service "
                            "(on the letter to Rt Hon Jane Doe MP)")
 

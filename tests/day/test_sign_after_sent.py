@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from backend.config import get_settings
 from tests.day.helpers import path_of, shot, to_letter
 from tests.signatures.helpers import open_letter
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_invite_link_after_sending(page, live_server, smtp, db, make_user, axe_check):
     from backend.letters import service as letters
     from backend.letters.models import LetterRecipient, Recipient
-    from backend.responses import service as responses
+    from backend.responses import dispatch, tracking
 
     setup = open_letter(db, make_user)
     letters.set_recipients(session=db, letter=setup.letter, recipients=[
@@ -30,8 +31,8 @@ def test_invite_link_after_sending(page, live_server, smtp, db, make_user, axe_c
     link = path_of(next(x for x in smtp.wait_for(1, to="late@late.example")[0].links() if "/sign/" in x))
     lr = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == setup.letter.id)).one()
     db.refresh(setup.letter)
-    responses.send(session=db, letter=setup.letter, user=setup.lead,
-                   choices=[responses.SendChoice(lr.id, "post", sent_on=responses.today())])
+    dispatch.send(settings=get_settings(), session=db, letter=setup.letter, user=setup.lead,
+                   choices=[dispatch.SendChoice(lr.id, "post", sent_on=tracking.today())])
     db.commit()
 
     page.context.clear_cookies()

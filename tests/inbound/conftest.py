@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from backend.config import get_settings
 from backend.db import utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -30,7 +31,7 @@ def sent(db, make_user, smtp, deliver) -> Sent:
     from backend.campaigns import service as campaigns
     from backend.letters import service as letters
     from backend.letters.models import LetterRecipient, Recipient
-    from backend.responses import service
+    from backend.responses import dispatch
 
     lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Equal Voices")
     org = accounts.organisations_of(session=db, user_id=lead.id)[0]
@@ -44,7 +45,8 @@ def sent(db, make_user, smtp, deliver) -> Sent:
     letters.set_recipients(session=db, letter=letter, recipients=[home])
     db.commit()
     link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == letter.id)).one()
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(link.id, "email")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(link.id, "email")])
     db.commit()
     deliver()
     [mail] = smtp.wait_for(1, to="homesec@homeoffice.example")

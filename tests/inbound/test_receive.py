@@ -8,6 +8,7 @@ import smtplib
 import pytest
 from sqlmodel import select
 
+from backend.config import get_settings
 from backend.inbound import service, sources
 from backend.inbound.models import InboundAttachment, InboundMessage
 from backend.mail.models import OutboundEmail
@@ -25,7 +26,8 @@ def test_a_reply_to_the_letters_address_waits_on_its_letter_and_the_lead_is_told
     text = ("Thank you for your letter. The Home Secretary will reply in full.\n\n"
             "On Tue, 1 Dec 2026 at 10:00, Undersigned <no-reply@undersigned.test> wrote:\n> Dear Home Secretary,\n"
             "> Please protect it.\n")
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, text=text), source="smtp", envelope_to=[sent.reply_to])
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to=sent.reply_to, text=text), source="smtp", envelope_to=[sent.reply_to])
     [row] = _messages(db)
     assert (row.state, row.matched_by, row.letter_recipient_id) == ("to_review", "address", sent.link.id)
     assert row.from_address == "private.office@homeoffice.example"
@@ -38,7 +40,7 @@ def test_a_reply_to_the_letters_address_waits_on_its_letter_and_the_lead_is_told
 
 def test_the_token_matches_whatever_case_the_address_arrives_in(db, sent, engine):
     shouted = sent.reply_to.upper()
-    sources.take(engine=engine, raw=reply(to=shouted), source="imap")
+    sources.take(settings=get_settings(), engine=engine, raw=reply(to=shouted), source="imap")
     [row] = _messages(db)
     assert row.state == "to_review" and row.letter_recipient_id == sent.link.id
 
@@ -46,13 +48,14 @@ def test_the_token_matches_whatever_case_the_address_arrives_in(db, sent, engine
 def test_a_reply_from_another_address_is_matched_by_in_reply_to(db, sent, engine):
     raw = reply(to="undersigned@lead.example", headers={"In-Reply-To": sent.message_id,
                                                         "References": sent.message_id})
-    sources.take(engine=engine, raw=raw, source="imap")
+    sources.take(settings=get_settings(), engine=engine, raw=raw, source="imap")
     [row] = _messages(db)
     assert (row.state, row.matched_by, row.letter_recipient_id) == ("to_review", "in-reply-to", sent.link.id)
 
 
 def test_unmatched_mail_goes_to_the_holding_pen_and_tells_nobody(db, sent, engine):
-    sources.take(engine=engine, raw=reply(to="reply+00000000000000000000000000000000@undersigned.test"),
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to="reply+00000000000000000000000000000000@undersigned.test"),
                  source="smtp")
     [row] = _messages(db)
     assert row.state == "holding" and row.letter_recipient_id is None
@@ -65,7 +68,7 @@ def test_unmatched_mail_goes_to_the_holding_pen_and_tells_nobody(db, sent, engin
     ({"X-Autoreply": "yes"}, "Re: The right to protest"),
 ])
 def test_an_automatic_reply_is_filed_as_such_and_never_counts(db, sent, engine, headers, subject):
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, subject=subject, headers=headers,
+    sources.take(settings=get_settings(), engine=engine, raw=reply(to=sent.reply_to, subject=subject, headers=headers,
                                           text="I am out of the office until Monday."), source="smtp")
     [row] = _messages(db)
     assert row.state == "filed" and row.auto_reply
@@ -84,7 +87,7 @@ def test_html_only_reply_becomes_plain_text(db, sent, engine):
     parsed.set_content("<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
                        "<p>We <b>received</b> your letter.</p><p>Regards,<br>Private Office</p>"
                        "<img src=x onerror=alert(2)></body></html>", subtype="html")
-    sources.take(engine=engine, raw=parsed.as_bytes(), source="smtp")
+    sources.take(settings=get_settings(), engine=engine, raw=parsed.as_bytes(), source="smtp")
     [row] = _messages(db)
     assert row.from_html
     assert row.text == "We received your letter.\n\nRegards,\nPrivate Office"
@@ -98,7 +101,7 @@ def test_attachments_are_kept_within_limits_with_safe_names(db, sent, engine, se
         ("fake.pdf", "application/pdf", b"<html>not a pdf</html>"),
         ("big.pdf", "application/pdf", PDF + b"\0" * 2048),
     ])
-    sources.take(engine=engine, raw=raw, source="smtp")
+    sources.take(settings=get_settings(), engine=engine, raw=raw, source="smtp")
     [row] = _messages(db)
     [kept] = db.exec(select(InboundAttachment)).all()
     assert kept.filename == "Reponse officielle.pdf" and kept.data == PDF
@@ -108,7 +111,8 @@ def test_attachments_are_kept_within_limits_with_safe_names(db, sent, engine, se
 def test_a_message_over_the_size_limit_is_refused(db, engine, settings, monkeypatch):
     monkeypatch.setattr(settings, "inbound_max_bytes", 2000)
     with pytest.raises(service.MessageTooLarge):
-        sources.take(engine=engine, raw=reply(to="x@example.org", text="x" * 5000), source="smtp")
+        sources.take(settings=get_settings(),
+                     engine=engine, raw=reply(to="x@example.org", text="x" * 5000), source="smtp")
     assert _messages(db) == []
 
 
@@ -140,8 +144,8 @@ def test_the_smtp_listener_stores_the_reply_and_refuses_what_is_too_big(db, sent
 
 def test_the_same_message_twice_is_stored_once(db, sent, engine):
     raw = reply(to=sent.reply_to)
-    first = sources.take(engine=engine, raw=raw, source="imap")
-    assert sources.take(engine=engine, raw=raw, source="imap") == first
+    first = sources.take(settings=get_settings(), engine=engine, raw=raw, source="imap")
+    assert sources.take(settings=get_settings(), engine=engine, raw=raw, source="imap") == first
     assert len(_messages(db)) == 1
 
 

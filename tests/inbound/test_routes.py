@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from backend.config import get_settings
 from backend.inbound import sources
 from backend.inbound.models import InboundMessage
 from backend.responses.models import Response
@@ -17,7 +18,8 @@ def _one(db) -> InboundMessage:
 
 
 def test_the_lead_files_a_reply_as_a_substantive_public_response(client, db, sent, engine, login, post):
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, text="We will legislate to protect protest.",
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to=sent.reply_to, text="We will legislate to protect protest.",
                                           attachments=[("reply.pdf", "application/pdf", PDF)]), source="smtp")
     message = _one(db)
     login(client, sent.lead)
@@ -45,7 +47,8 @@ def test_the_lead_files_a_reply_as_a_substantive_public_response(client, db, sen
 
 
 def test_a_senders_markup_is_shown_as_text_never_as_html(client, db, sent, engine, login):
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, text="<script>alert(1)</script> <b>bold</b>"),
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to=sent.reply_to, text="<script>alert(1)</script> <b>bold</b>"),
                  source="smtp")
     message = _one(db)
     login(client, sent.lead)
@@ -54,7 +57,8 @@ def test_a_senders_markup_is_shown_as_text_never_as_html(client, db, sent, engin
 
 
 def test_attachments_and_the_raw_message_are_downloads(client, db, sent, engine, login):
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, attachments=[("a.pdf", "application/pdf", PDF)]),
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to=sent.reply_to, attachments=[("a.pdf", "application/pdf", PDF)]),
                  source="smtp")
     message = _one(db)
     login(client, sent.lead)
@@ -72,7 +76,8 @@ def test_attachments_and_the_raw_message_are_downloads(client, db, sent, engine,
 
 
 def test_a_held_message_is_assigned_to_a_letter_then_reviewed(client, db, sent, engine, login, post):
-    sources.take(engine=engine, raw=reply(to="press@lead.example", subject="Your letter on protest"),
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to="press@lead.example", subject="Your letter on protest"),
                  source="imap")
     message = _one(db)
     assert message.state == "holding"
@@ -90,7 +95,7 @@ def test_a_held_message_is_assigned_to_a_letter_then_reviewed(client, db, sent, 
 
 
 def test_a_held_message_can_be_discarded_and_strangers_see_no_pen(client, db, sent, engine, login, post, make_user):
-    sources.take(engine=engine, raw=reply(to="press@lead.example"), source="imap")
+    sources.take(settings=get_settings(), engine=engine, raw=reply(to="press@lead.example"), source="imap")
     message = _one(db)
     stranger = make_user(email="someone@else.example", organisation="Elsewhere")
     login(client, stranger)
@@ -103,7 +108,8 @@ def test_a_held_message_can_be_discarded_and_strangers_see_no_pen(client, db, se
 
 
 def test_an_out_of_office_is_shown_as_such_and_not_counted(client, db, sent, engine, login):
-    sources.take(engine=engine, raw=reply(to=sent.reply_to, subject="Out of Office: The right to protest",
+    sources.take(settings=get_settings(),
+                 engine=engine, raw=reply(to=sent.reply_to, subject="Out of Office: The right to protest",
                                           text="I am away until Monday."), source="smtp")
     login(client, sent.lead)
     tracking = client.get(f"/letters/{sent.letter.slug}/tracking").text

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from backend.config import get_settings
 from tests.privacy.helpers import manage_token, tables_holding
 from tests.publishing.helpers import build_documents, ready_letter
 from tests.signatures.helpers import link_in, open_letter, sign_data
@@ -160,16 +161,16 @@ def test_erasure_drops_the_letter_pdf_kept_with_mail_already_sent(db: Any, make_
     from backend.letters.models import LetterRecipient, Recipient
     from backend.mail.models import OutboundAttachment
     from backend.privacy import service as privacy
-    from backend.responses import service as responses
+    from backend.responses import dispatch
 
     ready = _published(db, make_user)
     link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == ready.letter.id)).one()
     recipient = db.get(Recipient, link.recipient_id)
     recipient.email = "private.office@homeoffice.example"
     db.add(recipient)
-    pdf = responses.sending_pdf(session=db, letter=ready.letter)
-    responses.send(session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
-                   choices=[responses.SendChoice(link.id, "email")])
+    pdf = dispatch.sending_pdf(session=db, letter=ready.letter)
+    dispatch.send(settings=get_settings(), session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
+                   choices=[dispatch.SendChoice(link.id, "email")])
     db.commit()
     deliver()
     assert smtp.wait_for(1, to="private.office@homeoffice.example")[0].attachments()

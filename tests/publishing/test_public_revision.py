@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from backend.config import get_settings
 from tests.publishing.helpers import ready_letter
 
 
@@ -109,7 +110,7 @@ def test_every_public_change_bumps_the_revision_and_shows_at_once(db: Any, make_
                                                                   login: Any) -> None:
     from backend.letters import service as letters
     from backend.letters.models import Letter, LetterRecipient, Recipient
-    from backend.responses import service as responses
+    from backend.responses import dispatch, replies, tracking
     from backend.signatures import service as signing
 
     ready = _published(db, make_user)
@@ -130,12 +131,13 @@ def test_every_public_change_bumps_the_revision_and_shows_at_once(db: Any, make_
     # A reply recorded on the timeline.
     link = db.exec(LetterRecipient.__table__.select().where(LetterRecipient.letter_id == ready.letter.id)).first()
     letter = db.get(Letter, ready.letter.id)
-    responses.send(session=db, letter=letter, user=ready.lead,
-                   choices=[responses.SendChoice(link.id, "post", responses.today(), "")])
+    dispatch.send(settings=get_settings(), session=db, letter=letter, user=ready.lead,
+                   choices=[dispatch.SendChoice(link.id, "post", tracking.today(), "")])
     db.commit()
     letter = db.get(Letter, ready.letter.id)
-    responses.record_response(session=db, letter=letter, letter_recipient_id=link.id, user=ready.lead,
-                              data=responses.ResponseInput(received_on=responses.today(), kind="holding_reply",
+    replies.record_response(settings=get_settings(),
+                            session=db, letter=letter, letter_recipient_id=link.id, user=ready.lead,
+                              data=replies.ResponseInput(received_on=tracking.today(), kind="holding_reply",
                                                            summary="We will reply in full soon."))
     db.commit()
     assert "We will reply in full soon." in client.get(path).text

@@ -15,7 +15,7 @@ from backend.db import session_for_write, utcnow
 from backend.letters import service as letters
 from backend.letters.models import LetterRecipient, Recipient
 from backend.mail.models import OutboundEmail
-from backend.responses import service
+from backend.responses import overdue, tracking
 from backend.signatures.models import Signature
 
 pytestmark = pytest.mark.browser
@@ -74,7 +74,7 @@ def test_send_wait_alert_reply_and_commitments(page, smtp, axe_check, clock, eng
     axe_check(page)
     page.locator(f"#channel-{home.id}-email").check()
     page.locator(f"#channel-{met.id}-post").check()
-    posted = service.today() - timedelta(days=1)
+    posted = tracking.today() - timedelta(days=1)
     page.locator(f"#f-sent_on-{met.id}").fill(posted.isoformat())
     page.locator(f"#f-proof-{met.id}").fill("Royal Mail AB123456789GB")
     page.get_by_role("button", name="Check before sending").click()
@@ -101,10 +101,10 @@ def test_send_wait_alert_reply_and_commitments(page, smtp, axe_check, clock, eng
     db.refresh(met)
     late = home.due_on + timedelta(days=1)
     assert met.due_on > late
-    clock(late - service.today())
+    clock(late - tracking.today())
     for _ in range(2):  # the daily job, twice (in a write transaction, as the worker runs it)
         with session_for_write(engine) as session:
-            service.check_overdue(session=session)
+            overdue.check_overdue(session=session)
             session.commit()
     with Session(engine) as session:
         alerts = session.exec(select(OutboundEmail).where(OutboundEmail.template == "reply_overdue")).all()
@@ -144,7 +144,7 @@ def test_send_wait_alert_reply_and_commitments(page, smtp, axe_check, clock, eng
     for text, days in (("Meet the coalition before the appointment", 30), ("Publish the selection criteria", 0)):
         page.get_by_label("What was promised").fill(text)
         if days:
-            page.get_by_label("Due date").fill((service.today() + timedelta(days=days)).isoformat())
+            page.get_by_label("Due date").fill((tracking.today() + timedelta(days=days)).isoformat())
         page.get_by_role("button", name="Add the commitment").click()
         page.get_by_text("The commitment has been added to the tracker.").wait_for()
     axe_check(page)

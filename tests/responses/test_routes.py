@@ -9,10 +9,11 @@ from sqlmodel import select
 
 from backend.accounts import service as accounts
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.db import utcnow
 from backend.letters import service as letters
 from backend.letters.models import LetterRecipient, Recipient
-from backend.responses import service
+from backend.responses import dispatch, overdue, pledges, replies, tracking
 from backend.responses.models import Commitment, CommitmentEvidence, Dispatch, Holiday, Response, ResponseRevision
 from backend.signatures.models import Signature
 
@@ -57,15 +58,15 @@ def coalition(db, make_user):
 
 
 def _send_by_post(db, c, days_ago=3):
-    service.send(session=db, letter=c["letter"], user=c["lead"], choices=[
-        service.SendChoice(c["home"].id, "post", sent_on=service.today() - timedelta(days=days_ago))])
+    dispatch.send(settings=get_settings(), session=db, letter=c["letter"], user=c["lead"], choices=[
+        dispatch.SendChoice(c["home"].id, "post", sent_on=tracking.today() - timedelta(days=days_ago))])
     db.commit()
 
 
 def _reply(db, c):
-    response = service.record_response(
+    response = replies.record_response(settings=get_settings(),
         session=db, letter=c["letter"], letter_recipient_id=c["home"].id, user=c["lead"],
-        data=service.ResponseInput(service.today(), "substantive_reply", "They will meet us", "Full *text*."))
+        data=replies.ResponseInput(tracking.today(), "substantive_reply", "They will meet us", "Full *text*."))
     db.commit()
     return response
 
@@ -145,7 +146,7 @@ def test_the_lead_sends_after_a_confirmation_step(client, db, coalition, login, 
     form = client.get(f"/letters/{slug}/send").text
     assert "homesec@example.gov.uk" in form
     assert f'id="channel-{met.id}-email"' not in form  # no address, no email option
-    posted = (service.today() - timedelta(days=2)).isoformat()
+    posted = (tracking.today() - timedelta(days=2)).isoformat()
     choices = {f"channel-{home.id}": "email", f"channel-{met.id}": "post", f"sent_on-{met.id}": posted,
                f"proof-{met.id}": "RM AB123456789GB"}
     check = post(client, f"/letters/{slug}/send", {**choices, "step": "check"})
@@ -158,8 +159,8 @@ def test_the_lead_sends_after_a_confirmation_step(client, db, coalition, login, 
     dispatches = db.exec(select(Dispatch).order_by(Dispatch.id)).all()
     assert [d.channel for d in dispatches] == ["email", "post"]
     assert dispatches[1].sent_on.isoformat() == posted and dispatches[1].proof == "RM AB123456789GB"
-    tracking = client.get(f"/letters/{slug}/tracking").text
-    assert "Awaiting reply" in tracking and "How these dates were counted" in tracking
+    page = client.get(f"/letters/{slug}/tracking").text
+    assert "Awaiting reply" in page and "How these dates were counted" in page
     # Sending again needs a reason.
     again = post(client, f"/letters/{slug}/send", {f"channel-{home.id}": "post", "step": "send"},
                  page=f"/letters/{slug}/send")
@@ -182,7 +183,7 @@ def test_send_form_refuses_bad_choices(client, db, coalition, login, post):
     assert nothing.status_code == 422 and "Choose at least one recipient" in nothing.text
     no_email = post(client, f"/letters/{slug}/send", {f"channel-{met.id}": "email", "step": "send"})
     assert no_email.status_code == 422 and "has no email address" in no_email.text
-    future = (service.today() + timedelta(days=3)).isoformat()
+    future = (tracking.today() + timedelta(days=3)).isoformat()
     later = post(client, f"/letters/{slug}/send", {f"channel-{met.id}": "post", f"sent_on-{met.id}": future,
                                                    f"proof-{met.id}": "kept proof", "step": "send"})
     assert later.status_code == 422 and "cannot be in the future" in later.text
@@ -197,8 +198,8 @@ def test_send_form_refuses_bad_choices(client, db, coalition, login, post):
 
 def test_the_due_date_page_lists_skipped_days(client, db, coalition, login):
     c = coalition
-    service.send(session=db, letter=c["letter"], user=c["lead"],
-                 choices=[service.SendChoice(c["home"].id, "post", sent_on=date(2025, 12, 19))])
+    dispatch.send(settings=get_settings(), session=db, letter=c["letter"], user=c["lead"],
+                 choices=[dispatch.SendChoice(c["home"].id, "post", sent_on=date(2025, 12, 19))])
     db.commit()
     login(client, c["viewer"])
     page = client.get(f"/letters/{c['letter'].slug}/tracking/{c['home'].id}/due").text
@@ -215,7 +216,7 @@ def _response_form(c):
 def test_a_response_dated_before_dispatch_is_refused_with_everything_kept(client, db, coalition, login, post):
     _send_by_post(db, coalition, days_ago=3)
     login(client, coalition["editor"])
-    early = (service.today() - timedelta(days=10)).isoformat()
+    early = (tracking.today() - timedelta(days=10)).isoformat()
     answer = post(client, _response_form(coalition), {
         "received_on": early, "kind": "holding_reply", "summary": "We will reply <soon>",
         "body": "Thank you for your letter.\n\nA reply will follow.", "source_url": "https://example.gov.uk/r",
@@ -248,7 +249,7 @@ def test_an_attachment_that_is_not_a_small_pdf_is_refused(client, db, coalition,
     _send_by_post(db, coalition)
     login(client, coalition["lead"])
     answer = post(client, _response_form(coalition),
-                  {"received_on": service.today().isoformat(), "kind": "substantive_reply", "summary": "A reply"},
+                  {"received_on": tracking.today().isoformat(), "kind": "substantive_reply", "summary": "A reply"},
                   files={"attachment": (name, data, "application/octet-stream")})
     assert answer.status_code == 422 and message in answer.text
     assert "Choose the file again" in answer.text and 'value="A reply"' in answer.text
@@ -261,7 +262,7 @@ def test_record_edit_revisions_and_attachment_access(client, db, coalition, logi
     login(client, c["lead"])
     slug = c["letter"].slug
     answer = post(client, _response_form(c), {
-        "received_on": service.today().isoformat(), "kind": "substantive_reply", "summary": "They will meet us",
+        "received_on": tracking.today().isoformat(), "kind": "substantive_reply", "summary": "They will meet us",
         "body": "We **agree** to meet.", "is_public": "yes",
     }, files={"attachment": ("reply.pdf", PDF, "application/pdf")})
     assert answer.status_code == 303, answer.text
@@ -274,7 +275,7 @@ def test_record_edit_revisions_and_attachment_access(client, db, coalition, logi
     assert download.headers["content-type"] == "application/pdf"
     # Edit: the earlier text is kept and shown on request.
     edited = post(client, f"/letters/{slug}/responses/{response.id}/edit", {
-        "received_on": service.today().isoformat(), "kind": "meeting_offered", "summary": "A meeting in March",
+        "received_on": tracking.today().isoformat(), "kind": "meeting_offered", "summary": "A meeting in March",
         "body": "Revised", "is_public": "yes"})
     assert edited.status_code == 303
     db.commit()
@@ -307,7 +308,7 @@ def test_a_commitment_without_text_is_refused(client, db, coalition, login, post
     response = _reply(db, coalition)
     login(client, coalition["editor"])
     url = f"/letters/{coalition['letter'].slug}/responses/{response.id}/commitments"
-    due = (service.today() + timedelta(days=30)).isoformat()
+    due = (tracking.today() + timedelta(days=30)).isoformat()
     answer = post(client, url, {"new-text": "   ", "new-due_on": due}, page=url.rsplit("/", 1)[0])
     assert answer.status_code == 422 and "Write what was promised" in answer.text
     assert f'value="{due}"' in answer.text
@@ -322,7 +323,7 @@ def test_commitment_updates_need_a_note(client, db, coalition, login, post):
     c = coalition
     _send_by_post(db, c)
     response = _reply(db, c)
-    commitment = service.add_commitment(session=db, letter=c["letter"], response_id=response.id, user=c["lead"],
+    commitment = pledges.add_commitment(session=db, letter=c["letter"], response_id=response.id, user=c["lead"],
                                         text="Publish the criteria", due_on=None)
     db.commit()
     login(client, c["lead"])
@@ -339,7 +340,7 @@ def test_commitment_updates_need_a_note(client, db, coalition, login, post):
     assert db.exec(select(CommitmentEvidence)).all() == []
     db.commit()
     ok = post(client, url, {p + "status": "met", p + "note": "Published on GOV.UK",
-                            p + "link": "https://example.org/criteria", p + "noted_on": service.today().isoformat()},
+                            p + "link": "https://example.org/criteria", p + "noted_on": tracking.today().isoformat()},
               page=page)
     assert ok.status_code == 303
     db.refresh(commitment)
@@ -354,7 +355,7 @@ def test_still_waiting_is_offered_when_overdue(client, db, coalition, login, pos
     c = coalition
     _send_by_post(db, c, days_ago=0)
     db.refresh(c["home"])
-    clock(c["home"].due_on - service.today() + timedelta(days=2))
+    clock(c["home"].due_on - tracking.today() + timedelta(days=2))
     db.commit()
     login(client, c["lead"])
     slug = c["letter"].slug
@@ -365,7 +366,7 @@ def test_still_waiting_is_offered_when_overdue(client, db, coalition, login, pos
     assert answer.status_code == 303
     db.refresh(c["home"])
     assert c["home"].still_waiting_for == c["home"].due_on
-    assert service.check_overdue(session=db) == 0
+    assert overdue.check_overdue(session=db) == 0
 
 
 # Holidays ------------------------------------------------------------------------------------------------
@@ -379,7 +380,7 @@ def test_holidays_admin_changes_recount_due_dates(client, db, coalition, make_us
     admin = make_user(email="admin@example.org", is_admin=True)
     login(client, admin)
     # A one-off holiday inside the count moves the due date by a working day.
-    extra = service.today() + timedelta(days=1)
+    extra = tracking.today() + timedelta(days=1)
     while extra.weekday() >= 5 or db.exec(select(Holiday).where(Holiday.day == extra)).first():
         extra += timedelta(days=1)
     answer = post(client, "/admin/holidays", {"region": "england-and-wales", "day": extra.isoformat(),
@@ -430,7 +431,7 @@ def test_holidays_fill_from_the_package(client, db, make_user, login, post):
 def test_every_form_carries_the_csrf_token(client, db, coalition, make_user, login):
     _send_by_post(db, coalition)
     response = _reply(db, coalition)
-    service.add_commitment(session=db, letter=coalition["letter"], response_id=response.id, user=coalition["lead"],
+    pledges.add_commitment(session=db, letter=coalition["letter"], response_id=response.id, user=coalition["lead"],
                            text="Meet us", due_on=None)
     db.commit()
     login(client, coalition["lead"])

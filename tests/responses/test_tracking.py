@@ -10,12 +10,13 @@ from sqlmodel import select
 
 from backend.accounts import service as accounts
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.letters import service as letters
 from backend.letters.models import LetterRecipient, Recipient
 from backend.mail.models import OutboundEmail
-from backend.responses import service
+from backend.responses import dispatch, overdue, pledges, replies, timeline, tracking
 from backend.responses.models import OverdueAlert
 from backend.signatures.models import Signature
 
@@ -51,10 +52,10 @@ def sent_letter(db, make_user):
 
 def test_send_by_email_and_post_fixes_due_dates_and_tells_signatories(db, sent_letter, smtp, deliver):
     lead, letter, (home, met) = sent_letter
-    posted = service.today() - timedelta(days=3)
-    service.send(session=db, letter=letter, user=lead, choices=[
-        service.SendChoice(home.id, "email"),
-        service.SendChoice(met.id, "post", sent_on=posted, proof="RM tracking AB123456789GB"),
+    posted = tracking.today() - timedelta(days=3)
+    dispatch.send(settings=get_settings(), session=db, letter=letter, user=lead, choices=[
+        dispatch.SendChoice(home.id, "email"),
+        dispatch.SendChoice(met.id, "post", sent_on=posted, proof="RM tracking AB123456789GB"),
     ])
     db.commit()
     deliver()
@@ -69,7 +70,7 @@ def test_send_by_email_and_post_fixes_due_dates_and_tells_signatories(db, sent_l
     db.refresh(met)
     db.refresh(letter)
     assert letter.status == "closed"
-    assert home.due_on is not None and home.due_on > service.today()
+    assert home.due_on is not None and home.due_on > tracking.today()
     assert met.due_on is not None and met.very_overdue_on > met.due_on
     # 20 working days is at least 28 calendar days.
     assert (met.due_on - posted).days >= 28
@@ -77,75 +78,82 @@ def test_send_by_email_and_post_fixes_due_dates_and_tells_signatories(db, sent_l
 
 def test_sending_twice_needs_a_reason(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     with pytest.raises(Conflict, match="give a reason"):
-        service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+        dispatch.send(settings=get_settings(),
+                      session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.rollback()
-    again = service.send(session=db, letter=letter, user=lead, again_reason="Wrong address first time",
-                         choices=[service.SendChoice(home.id, "post")])
+    again = dispatch.send(settings=get_settings(),
+                          session=db, letter=letter, user=lead, again_reason="Wrong address first time",
+                         choices=[dispatch.SendChoice(home.id, "post")])
     assert again[0].reason == "Wrong address first time"
 
 
 def test_email_to_a_recipient_without_an_address_is_refused(db, sent_letter):
     lead, letter, (_home, met) = sent_letter
     with pytest.raises(InvalidInput, match="no email address"):
-        service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(met.id, "email")])
+        dispatch.send(settings=get_settings(),
+                      session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(met.id, "email")])
 
 
 def test_overdue_job_alerts_the_lead_once_per_due_date(db, sent_letter, smtp, deliver):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
     later = home.due_on + timedelta(days=1)
-    assert service.reply_state(home, later) == "overdue"
-    assert service.check_overdue(session=db, on=later) == 1
+    assert tracking.reply_state(home, later) == "overdue"
+    assert overdue.check_overdue(session=db, on=later) == 1
     db.commit()
-    assert service.check_overdue(session=db, on=later) == 0  # rerun: nothing more
+    assert overdue.check_overdue(session=db, on=later) == 0  # rerun: nothing more
     db.commit()
     deliver()
     alerts = smtp.wait_for(1, to="lead@example.org")
     assert len(alerts) == 1 and "overdue" in alerts[0].subject
     assert len(db.exec(select(OverdueAlert)).all()) == 1
     # The lead says they are still waiting: no very-overdue alert for this due date either.
-    service.confirm_still_waiting(session=db, letter=letter, letter_recipient_id=home.id, user=lead)
+    overdue.confirm_still_waiting(session=db, letter=letter, letter_recipient_id=home.id, user=lead)
     db.commit()
-    assert service.check_overdue(session=db, on=home.very_overdue_on + timedelta(days=1)) == 0
+    assert overdue.check_overdue(session=db, on=home.very_overdue_on + timedelta(days=1)) == 0
 
 
 def test_very_overdue_after_the_second_target(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
-    assert service.reply_state(home, home.very_overdue_on + timedelta(days=1)) == "very_overdue"
-    assert service.reply_state(home, home.due_on) == "awaiting"
+    assert tracking.reply_state(home, home.very_overdue_on + timedelta(days=1)) == "very_overdue"
+    assert tracking.reply_state(home, home.due_on) == "awaiting"
 
 
 def test_responses_commitments_and_the_timeline(db, sent_letter, smtp, deliver):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
-    today = service.today()
-    service.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-                            data=service.ResponseInput(today, "acknowledgement", "Received, reply to follow"))
-    reply = service.record_response(
+    today = tracking.today()
+    replies.record_response(settings=get_settings(), session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+                            data=replies.ResponseInput(today, "acknowledgement", "Received, reply to follow"))
+    reply = replies.record_response(settings=get_settings(),
         session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-        data=service.ResponseInput(today, "substantive_reply", "The Home Secretary agrees to meet",
+        data=replies.ResponseInput(today, "substantive_reply", "The Home Secretary agrees to meet",
                                    "Full text of the reply.", "https://example.gov.uk/reply"),
-        attachment=service.Upload("reply.pdf", PDF),
+        attachment=replies.Upload("reply.pdf", PDF),
     )
-    first = service.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead,
+    first = pledges.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead,
                                    text="Meet the coalition before the appointment", due_on=today + timedelta(30))
-    service.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead,
+    pledges.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead,
                            text="Publish the selection criteria", due_on=None)
-    service.update_commitment(session=db, letter=letter, commitment_id=first.id, status="met",
+    pledges.update_commitment(session=db, letter=letter, commitment_id=first.id, status="met",
                               note="Meeting held", link="https://example.org/minutes", user=lead)
     db.commit()
     db.refresh(home)
     assert home.reply_status == "replied"
-    kinds = [e.kind for e in service.timeline(session=db, letter=letter, public=True)]
+    kinds = [e.kind for e in timeline.timeline(session=db, letter=letter, public=True)]
     assert kinds.count("response") == 2 and kinds.count("commitment") == 3 and "sent" in kinds
     assert "drafted" not in kinds  # drafts are not public
     deliver()
@@ -156,24 +164,28 @@ def test_responses_commitments_and_the_timeline(db, sent_letter, smtp, deliver):
 
 def test_bad_responses_are_refused_and_nothing_is_stored(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
-    before_dispatch = service.today() - timedelta(days=1)
-    with pytest.raises(service.ResponseErrors) as info:
-        service.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-                                data=service.ResponseInput(before_dispatch, "acknowledgement", "x"))
+    before_dispatch = tracking.today() - timedelta(days=1)
+    with pytest.raises(replies.ResponseErrors) as info:
+        replies.record_response(settings=get_settings(),
+                                session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+                                data=replies.ResponseInput(before_dispatch, "acknowledgement", "x"))
     assert "before the letter was sent" in info.value.errors["received_on"]
-    for upload, message in [(service.Upload("x.pdf", b"MZ\x90\x00 not a pdf"), "must be a PDF"),
-                            (service.Upload("big.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "too large")]:
-        with pytest.raises(service.ResponseErrors) as info:
-            service.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-                                    data=service.ResponseInput(service.today(), "acknowledgement", "x"),
+    for upload, message in [(replies.Upload("x.pdf", b"MZ\x90\x00 not a pdf"), "must be a PDF"),
+                            (replies.Upload("big.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024)), "too large")]:
+        with pytest.raises(replies.ResponseErrors) as info:
+            replies.record_response(settings=get_settings(),
+                                    session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+                                    data=replies.ResponseInput(tracking.today(), "acknowledgement", "x"),
                                     attachment=upload)
         assert message in info.value.errors["attachment"]
     with pytest.raises(InvalidInput, match="Write what was promised"):
-        reply = service.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-                                        data=service.ResponseInput(service.today(), "substantive_reply", "ok"))
-        service.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead, text="  ", due_on=None)
+        reply = replies.record_response(settings=get_settings(),
+                                        session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+                                        data=replies.ResponseInput(tracking.today(), "substantive_reply", "ok"))
+        pledges.add_commitment(session=db, letter=letter, response_id=reply.id, user=lead, text="  ", due_on=None)
     db.rollback()
     from backend.responses.models import Commitment, Response
 
@@ -183,13 +195,15 @@ def test_bad_responses_are_refused_and_nothing_is_stored(db, sent_letter):
 
 def test_editing_a_response_keeps_the_earlier_text(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
-    response = service.record_response(session=db, letter=letter, letter_recipient_id=home.id, user=lead,
-                                       data=service.ResponseInput(service.today(), "holding_reply", "First"))
-    service.update_response(session=db, letter=letter, response_id=response.id, user=lead,
-                            data=service.ResponseInput(service.today(), "holding_reply", "Corrected"))
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
+    response = replies.record_response(settings=get_settings(),
+                                       session=db, letter=letter, letter_recipient_id=home.id, user=lead,
+                                       data=replies.ResponseInput(tracking.today(), "holding_reply", "First"))
+    replies.update_response(session=db, letter=letter, response_id=response.id, user=lead,
+                            data=replies.ResponseInput(tracking.today(), "holding_reply", "Corrected"))
     db.commit()
-    [(_, snapshot)] = service.get_revisions(session=db, response_id=response.id)
+    [(_, snapshot)] = replies.get_revisions(session=db, response_id=response.id)
     assert snapshot["summary"] == "First" and response.summary == "Corrected"
 
 
@@ -197,17 +211,18 @@ def test_due_dates_are_recounted_when_holidays_change(db, sent_letter):
     from backend.responses.models import Holiday
 
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "post")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "post")])
     db.commit()
     db.refresh(home)
     before = home.due_on
     # The admin adds a one-off holiday tomorrow-ish (a weekday before the due date).
-    day = service.today() + timedelta(days=1)
+    day = tracking.today() + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
     db.add(Holiday(day=day, description="Extra bank holiday", region="england-and-wales", source="admin"))
     db.commit()
-    assert service.recompute_due_dates(session=db) >= 1
+    assert overdue.recompute_due_dates(session=db) >= 1
     db.commit()
     db.refresh(home)
     assert home.due_on > before
@@ -215,7 +230,8 @@ def test_due_dates_are_recounted_when_holidays_change(db, sent_letter):
 
 def test_outbox_holds_the_letter_with_its_pdf(db, sent_letter):
     lead, letter, (home, _met) = sent_letter
-    service.send(session=db, letter=letter, user=lead, choices=[service.SendChoice(home.id, "email")])
+    dispatch.send(settings=get_settings(),
+                  session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(home.id, "email")])
     db.commit()
     row = db.exec(select(OutboundEmail).where(OutboundEmail.to_address == "homesec@example.gov.uk")).one()
     assert row.reply_to and row.reply_to.startswith("reply+")
