@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/undersigned serve
 
-## Run the test suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set).
+# Test processes (pytest-xdist): one per CPU by default; TEST_WORKERS=1 for one, TEST_WORKERS=0 for none (pdb).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 1)
+
+## Run the test suite (SQLite; PostgreSQL instead when TEST_DATABASE_URL is set), TEST_WORKERS processes at once.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

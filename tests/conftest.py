@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 # Settings are read from the environment once, so set them before anything imports the app.
-_TMP = Path(tempfile.mkdtemp(prefix="undersigned-tests-"))
+# One folder per run and per xdist worker: its SQLite file and its media folder.
+_TMP = Path(tempfile.mkdtemp(prefix=f"undersigned-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"))
 os.environ.update(
     {
         "ENVIRONMENT": "test",
@@ -176,9 +177,133 @@ def smtp(smtp_server: SmtpSink) -> Iterator[SmtpSink]:
 
 
 # --- Database ------------------------------------------------------------------------------------
+#
+# Each test runs inside one transaction that is rolled back at its end (the default), or, for a test that needs
+# real commits, on the real engine with every table emptied afterwards. See README, "Tests".
+#
+# Rolled back: one connection for the whole run (per xdist worker), an outer transaction per test, and a SAVEPOINT
+# for every transaction that the code under test or the test itself begins on the `engine` fixture. The app under
+# test (TestClient) is built on that engine, so requests, the test's `db` session, `deliver()`, jobs and the
+# in-process worker functions all share the test's transaction. "COMMIT" releases the savepoint; "ROLLBACK" rolls
+# back to it, unless the transaction only read (then it is released: a GET's session that closes without
+# committing must not undo the short write transaction it opened inside, as `touch_session` does).
+#
+# Real commits: a live server thread, the worker in another thread or process, a CLI command run in-process (it
+# makes its own engine), threads writing at once. Marked `@pytest.mark.real_commits`, or found by their fixtures.
+
+REAL_COMMIT_FIXTURES = frozenset({"live_server", "live_worker", "page", "browser"})
+_READ_ONLY = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "PRAGMA", "SHOW")
+
+
+def needs_real_commits(item: pytest.Item) -> bool:
+    """True when a test runs on the real engine (its data committed, then wiped) rather than in a rolled-back
+    transaction."""
+    return item.get_closest_marker("real_commits") is not None or \
+        not REAL_COMMIT_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+class RolledBack:
+    """An engine on one connection whose transactions are savepoints inside a transaction opened per test."""
+
+    def __init__(self, database_url: str) -> None:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import StaticPool
+
+        self.sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        connect_args = {"check_same_thread": False, "timeout": 30} if self.sqlite else {}
+        self.engine = create_engine(database_url, poolclass=StaticPool, pool_reset_on_return=None,
+                                    connect_args=connect_args)
+        if self.sqlite:
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                # pysqlite's own transaction handling would COMMIT before a SAVEPOINT: SQLAlchemy's documented
+                # workaround is to turn it off and emit BEGIN ourselves (here, once per test: `begin_test`).
+                dbapi_connection.isolation_level = None
+                for pragma in ("foreign_keys=ON", "busy_timeout=30000"):
+                    dbapi_connection.execute(f"PRAGMA {pragma}")
+
+        fairy = self.engine.raw_connection()  # connects once (and lets the dialect initialise) before the hooks
+        self.dbapi = fairy.dbapi_connection
+        fairy.close()
+        # The test's transaction is the only real one: the dialect's BEGIN, COMMIT and ROLLBACK do nothing, and
+        # the events below turn each SQLAlchemy transaction into a savepoint.
+        dialect: Any = self.engine.dialect
+        dialect.do_begin = dialect.do_commit = dialect.do_rollback = lambda _dbapi_connection: None
+        self.lock = threading.RLock()
+        self.savepoints: list[str] = []  # open, innermost last
+        self.opened: dict[Any, list[Any]] = {}  # SQLAlchemy connection -> [its savepoint, it wrote]
+        self.count = 0
+        self.in_test = False
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._commit)
+        event.listen(self.engine, "rollback", self._rollback)
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "handle_error", self._error)
+
+    def _sql(self, statement: str) -> None:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    def _begin(self, connection: Any) -> None:
+        assert self.in_test, "the rolled-back engine was used outside a test"
+        with self.lock:
+            self.count += 1
+            name = f"test_sp_{self.count}"
+            self._sql(f"SAVEPOINT {name}")
+            self.savepoints.append(name)
+            self.opened[connection] = [name, False]
+
+    def _end(self, connection: Any, *, rollback: bool) -> None:
+        with self.lock:
+            name, wrote = self.opened.pop(connection, (None, False))
+            if name not in self.savepoints:  # already released with an enclosing savepoint
+                return
+            if rollback and wrote:
+                self._sql(f"ROLLBACK TO SAVEPOINT {name}")
+            self._sql(f"RELEASE SAVEPOINT {name}")
+            del self.savepoints[self.savepoints.index(name):]
+
+    def _commit(self, connection: Any) -> None:
+        self._end(connection, rollback=False)
+
+    def _rollback(self, connection: Any) -> None:
+        self._end(connection, rollback=True)
+
+    def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        opened = self.opened.get(connection)
+        if opened is not None and not opened[1] and not statement.lstrip().upper().startswith(_READ_ONLY):
+            opened[1] = True
+
+    def _error(self, context: Any) -> None:
+        opened = self.opened.get(context.connection)
+        if opened is not None:
+            opened[1] = True  # on PostgreSQL an error aborts the transaction until a rollback to the savepoint
+
+    def begin_test(self) -> None:
+        self.savepoints.clear()
+        self.opened.clear()
+        if self.sqlite:
+            self._sql("BEGIN")  # (psycopg begins on the first statement)
+        self.in_test = True
+
+    def end_test(self) -> None:
+        self.in_test = False
+        self.dbapi.rollback()
+        self.savepoints.clear()
+        self.opened.clear()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
 
 @pytest.fixture(scope="session")
 def database_url(smtp_server: SmtpSink) -> Iterator[str]:
+    """A database of this run (of this xdist worker): a SQLite file in the run's folder, or a PostgreSQL database
+    made on the server of TEST_DATABASE_URL and dropped at the end."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         url = f"sqlite:///{_TMP / 'test.db'}"
@@ -188,7 +313,7 @@ def database_url(smtp_server: SmtpSink) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"undersigned_test_{secrets.token_hex(4)}"
+    name = f"undersigned_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{secrets.token_hex(4)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -211,7 +336,8 @@ def settings(database_url: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Any) -> Iterator[Any]:
+def real_engine(settings: Any) -> Iterator[Any]:
+    """The app's own engine on the migrated test database: what real-commit tests and the live server use."""
     from backend.db import make_engine
     from backend.migrations import upgrade
 
@@ -226,14 +352,18 @@ def engine(settings: Any) -> Iterator[Any]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def rolled_back(real_engine: Any, settings: Any) -> Iterator[RolledBack]:
+    found = RolledBack(settings.database_url)
+    yield found
+    found.dispose()
+
+
 def _wipe(engine: Any) -> None:
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
     import backend.models  # noqa: F401
-    from backend.publishing import pagecache
-
-    pagecache.clear()  # cached public pages are keyed by letter id and revision, which restart with the data
 
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -248,13 +378,35 @@ def _wipe(engine: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "engine" in request.fixturenames:
-        _wipe(request.getfixturevalue("engine"))
-        media = _TMP / "media"
-        if media.exists():
-            shutil.rmtree(media, ignore_errors=True)
+def _database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that touches the database runs in a transaction rolled back at its end, or, if it needs real
+    commits, has every table emptied after it."""
+    if {"engine", "real_engine"}.isdisjoint(request.fixturenames):
+        yield
+        return
+    from backend.publishing import pagecache
+
+    if needs_real_commits(request.node):
+        real_engine = request.getfixturevalue("real_engine")
+        yield
+        _wipe(real_engine)
+    else:
+        rolled_back: RolledBack = request.getfixturevalue("rolled_back")
+        rolled_back.begin_test()
+        try:
+            yield
+        finally:
+            rolled_back.end_test()
+    pagecache.clear()  # cached public pages are keyed by letter id and revision, which SQLite hands out again
+    shutil.rmtree(_TMP / "media", ignore_errors=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> Any:
+    """The engine of this test: the rolled-back one by default, the real one for real-commit tests."""
+    if needs_real_commits(request.node):
+        return request.getfixturevalue("real_engine")
+    return request.getfixturevalue("rolled_back").engine
 
 
 @pytest.fixture(autouse=True)
@@ -287,10 +439,18 @@ def db(engine: Any) -> Iterator[Any]:
 # --- The app -------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def app(engine: Any, settings: Any) -> Any:
+def _apps(settings: Any) -> dict[Any, Any]:
+    return {}
+
+
+@pytest.fixture
+def app(engine: Any, settings: Any, _apps: dict[Any, Any]) -> Any:
+    """The app on this test's engine (made once per engine)."""
     from backend.main import create_app
 
-    return create_app(settings, engine=engine, run_worker=False)
+    if engine not in _apps:
+        _apps[engine] = create_app(settings, engine=engine, run_worker=False)
+    return _apps[engine]
 
 
 @pytest.fixture
@@ -373,7 +533,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(engine: Any, settings: Any) -> Iterator[LiveServer]:
+def live_server(real_engine: Any, settings: Any) -> Iterator[LiveServer]:
     """The app on a real port. Its worker (mail, scheduled jobs) runs only during browser tests: see `page`."""
     import uvicorn
 
@@ -382,7 +542,7 @@ def live_server(engine: Any, settings: Any) -> Iterator[LiveServer]:
     port = _free_port()
     live_settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}",
                                                 "outbox_poll_seconds": 0.2})
-    application = create_app(live_settings, engine=engine, run_worker=False)
+    application = create_app(live_settings, engine=real_engine, run_worker=False)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -397,14 +557,14 @@ def live_server(engine: Any, settings: Any) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def live_worker(engine: Any, live_server: LiveServer) -> Iterator[None]:
+def live_worker(real_engine: Any, live_server: LiveServer) -> Iterator[None]:
     """The embedded worker of the live server, delivering mail to the SMTP test server while a test runs."""
     from backend import worker
 
     # The first tick (holidays, daily jobs) writes; done here, it cannot race a test's first arrangement write
     # (on SQLite a read transaction that another commit overtook cannot become a write: "database is locked").
-    worker.run_once(engine, live_server.settings)
-    thread, stop = worker.start_thread(engine, live_server.settings)
+    worker.run_once(real_engine, live_server.settings)
+    thread, stop = worker.start_thread(real_engine, live_server.settings)
     yield
     stop.set()
     thread.join(timeout=30)

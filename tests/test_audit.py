@@ -6,6 +6,7 @@ import itertools
 import threading
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 
@@ -32,6 +33,7 @@ def test_the_chain_verifies_and_an_altered_event_breaks_it(engine: Any, db: Any)
     assert not audit.verify_chain(session=db)
 
 
+@pytest.mark.real_commits
 def test_concurrent_writers_append_to_one_chain(engine: Any, db: Any) -> None:
     """Eight threads, each appending batches in transactions of their own (on PostgreSQL: the advisory lock and
     the chain's end read in one round trip; on SQLite: one writer at a time)."""

@@ -77,6 +77,7 @@ def test_app_refuses_to_serve_on_a_database_behind_the_latest_migration(tmp_path
         pass
 
 
+@pytest.mark.real_commits
 def test_create_admin_makes_a_verified_admin(settings, db):
     from backend.accounts import service
     from backend.cli import main

@@ -29,6 +29,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.real_commits,  # a server in other processes
     pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                        reason="runs on PostgreSQL: set TEST_DATABASE_URL (CI's PostgreSQL pass)"),
     pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed (apt-get install nginx)"),

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backend.accounts import service as accounts
-from backend.campaigns import service as campaigns
-from backend.letters import service as letters
-from backend.letters.models import Recipient
+from backend.letters.service import LetterText
+from tests import factories
 
 BODY = """We write as a coalition of charities working with people seeking asylum.
 
@@ -29,29 +27,18 @@ class Coalition:
 
 def arrange(db: Any, make_user: Any, with_letter: bool = True) -> Coalition:
     """A campaign led by Lead Org with an editor and a viewer organisation, an outsider, and a saved letter."""
-    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Lead Org")
-    editor = make_user(email="ed@partner.example", name="Eddie Editor", organisation="Partner Org")
-    viewer = make_user(email="viv@watcher.example", name="Viv Viewer", organisation="Watcher Org")
-    outsider = make_user(email="out@other.example", name="Otto Outsider", organisation="Other Org")
-    lead_org = accounts.organisations_of(session=db, user_id=lead.id)[0]
-    campaign = campaigns.create(session=db, title="Safe routes now", lead_organisation=lead_org, created_by=lead)
-    campaigns.add_member(session=db, campaign=campaign,
-                         organisation=accounts.organisations_of(session=db, user_id=editor.id)[0], role="editor")
-    campaigns.add_member(session=db, campaign=campaign,
-                         organisation=accounts.organisations_of(session=db, user_id=viewer.id)[0], role="viewer")
-    other = accounts.organisations_of(session=db, user_id=outsider.id)[0]
-    campaigns.create(session=db, title="Another coalition", lead_organisation=other, created_by=outsider)
-    result = Coalition(campaign, lead, editor, viewer, outsider)
-    if with_letter:
-        letter = letters.create(session=db, campaign=campaign, title="Letter to the Home Secretary")
-        letters.save_version(session=db, letter=letter, author_id=lead.id, text=letters.LetterText(
-            salutation="Dear Home Secretary,", subject="Asylum decisions", body=BODY, sign_off="Yours sincerely,"))
-        letters.set_recipients(session=db, letter=letter, recipients=[Recipient(
-            organisation_id=lead_org.id, name="Jane Example MP", position="Home Secretary",
-            recipient_organisation="Home Office")])
-        result.letter = letter
-    db.commit()
-    return result
+    made = factories.coalition(
+        db, make_user, organisation="Lead Org", campaign="Safe routes now",
+        title="Letter to the Home Secretary" if with_letter else None,
+        text=LetterText(salutation="Dear Home Secretary,", subject="Asylum decisions", body=BODY,
+                        sign_off="Yours sincerely,"),
+        recipients=[factories.home_secretary(name="Jane Example MP")], address_book=True,
+        members=[factories.Member("ed@partner.example", "Eddie Editor", "Partner Org", "editor"),
+                 factories.Member("viv@watcher.example", "Viv Viewer", "Watcher Org", "viewer")])
+    outsider = factories.coalition(db, make_user, lead=("out@other.example", "Otto Outsider"),
+                                   organisation="Other Org", campaign="Another coalition", title=None).lead
+    return Coalition(made.campaign, made.lead, made.members["ed@partner.example"],
+                     made.members["viv@watcher.example"], outsider, made.letter)
 
 
 def fresh(db: Any) -> None:

@@ -27,6 +27,7 @@ def test_every_error_in_a_file_at_once(tmp_path, capsys):
     assert len(err) == 4 and err[2].startswith(f"{path}:3: slug:")
 
 
+@pytest.mark.real_commits
 def test_recipient_reused_embargo_explained_tags_keep_case(db, engine, tmp_path, capsys):
     from backend.letters import service
     from backend.letters.models import Recipient

@@ -12,6 +12,10 @@ from sqlmodel import select
 
 from backend.config import get_settings
 from backend.db import utcnow
+from backend.letters.models import LetterRecipient
+from backend.letters.service import LetterText
+from backend.responses import dispatch
+from tests import factories
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -27,23 +31,12 @@ class Sent:
 
 @pytest.fixture
 def sent(db, make_user, smtp, deliver) -> Sent:
-    from backend.accounts import service as accounts
-    from backend.campaigns import service as campaigns
-    from backend.letters import service as letters
-    from backend.letters.models import LetterRecipient, Recipient
-    from backend.responses import dispatch
-
-    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Equal Voices")
-    org = accounts.organisations_of(session=db, user_id=lead.id)[0]
-    campaign = campaigns.create(session=db, title="Protest rights", lead_organisation=org, created_by=lead)
-    letter = letters.create(session=db, campaign=campaign, title="Protect the right to protest")
-    letters.save_version(session=db, letter=letter, author_id=lead.id, base_version_id=None,
-                         text=letters.LetterText("Dear Home Secretary,", "The right to protest",
-                                                 "Please protect it.", "Yours sincerely,"))
-    home = Recipient(name="Home Secretary", position="Secretary of State for the Home Department",
-                     recipient_organisation="Home Office", email="homesec@homeoffice.example")
-    letters.set_recipients(session=db, letter=letter, recipients=[home])
-    db.commit()
+    made = factories.coalition(
+        db, make_user, organisation="Equal Voices", campaign="Protest rights",
+        text=LetterText("Dear Home Secretary,", "The right to protest", "Please protect it.", "Yours sincerely,"),
+        recipients=[factories.home_secretary(name="Home Secretary", email="homesec@homeoffice.example",
+                                             position="Secretary of State for the Home Department")])
+    lead, letter = made.lead, made.letter
     link = db.exec(select(LetterRecipient).where(LetterRecipient.letter_id == letter.id)).one()
     dispatch.send(settings=get_settings(),
                   session=db, letter=letter, user=lead, choices=[dispatch.SendChoice(link.id, "email")])

@@ -158,6 +158,7 @@ def test_quoted_history_is_trimmed():
     assert service.trim_quoted("Yes.\n-----Original Message-----\nold") == "Yes."
 
 
+@pytest.mark.real_commits
 def test_the_command_takes_one_message_from_a_file(db, sent, tmp_path, capsys):
     from backend.cli import main
 

@@ -176,6 +176,7 @@ def test_import_creates_organisation_campaign_letter_and_approved_signatures(db,
     assert (info.value.field, info.value.line) == ("slug", 3)
 
 
+@pytest.mark.real_commits
 def test_cli_import_then_export_gives_back_the_same_file(engine, settings, tmp_path, capsys):
     source = PROJECT_ROOT / "letters" / "next-commissioner-recruitment.md"
     assert cli(["import", str(source)]) == 0
@@ -187,6 +188,7 @@ def test_cli_import_then_export_gives_back_the_same_file(engine, settings, tmp_p
     assert capsys.readouterr().out == source.read_text(encoding="utf-8")
 
 
+@pytest.mark.real_commits
 def test_cli_import_takes_the_slug_from_the_file_name_and_a_campaign(db, make_user, engine, settings, tmp_path,
                                                                    capsys):
     from backend.accounts.service import organisations_of
@@ -204,6 +206,7 @@ def test_cli_import_takes_the_slug_from_the_file_name_and_a_campaign(db, make_us
     assert letter is not None and letter.campaign_id == campaign.id
 
 
+@pytest.mark.real_commits
 def test_cli_errors_are_file_line_field_message_and_exit_2(engine, settings, tmp_path: Path, capsys):
     path = tmp_path / "bad.md"
     path.write_text(MINIMAL.replace("subject:", "subjekt:"), encoding="utf-8")

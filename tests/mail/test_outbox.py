@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from backend.db import utcnow, write_engine
@@ -134,6 +135,7 @@ def test_dedupe_key_queues_once(db):
     assert len(db.exec(select(OutboundEmail)).all()) == 1
 
 
+@pytest.mark.real_commits
 def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, settings):
     """Two `undersigned worker` processes on one PostgreSQL outbox (FOR UPDATE SKIP LOCKED)."""
     import os
@@ -156,6 +158,7 @@ def test_two_worker_processes_deliver_each_of_500_exactly_once(db, smtp, setting
     _assert_each_sent_at_first_attempt(db)
 
 
+@pytest.mark.real_commits
 def test_a_backlog_goes_out_over_several_connections_at_once_each_message_once(db, smtp, engine, settings):
     custom = settings.model_copy(update={"outbox_batch_size": 10, "outbox_connections": 3})
     smtp.delay = 0.01  # a relay across a network: waiting for it is most of a message's time
@@ -181,6 +184,7 @@ def test_one_connection_when_outbox_connections_is_one(db, smtp, engine, setting
     assert runs == len(set(peers)) == 3
 
 
+@pytest.mark.real_commits
 def test_a_drain_claims_at_most_max_batches_however_many_connections(db, smtp, engine, settings):
     custom = settings.model_copy(update={"outbox_batch_size": 10, "outbox_connections": 3})
     _queue(db, 45, prefix="capped")

@@ -104,6 +104,7 @@ def test_a_row_another_worker_now_owns_is_given_up_not_sent(db, smtp, engine, se
     assert row.status == "sending", "left to the worker that owns it"
 
 
+@pytest.mark.real_commits
 def test_leases_are_renewed_while_a_slow_batch_runs(db, smtp, engine, settings):
     custom = settings.model_copy(update={"outbox_lease_seconds": 2, "outbox_batch_size": 10})
     smtp.delay = 0.4  # ten messages take 4 s: twice the lease
@@ -131,6 +132,7 @@ def test_leases_are_renewed_while_a_slow_batch_runs(db, smtp, engine, settings):
     assert len(ids) == len(set(ids)) == 10
 
 
+@pytest.mark.real_commits
 def test_two_workers_slow_relay_short_lease_each_of_200_delivered_exactly_once(db, smtp, settings):
     """The review's case: two worker processes on PostgreSQL, a relay taking 0.5 s a message, a 5 s lease."""
     if not settings.database_url.startswith("postgresql"):

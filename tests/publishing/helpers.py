@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from PIL import Image
+
+from tests import factories
+
+BODY = "We write to ask you to **protect** the right to protest.\n\nIt matters to everyone."
 
 SIGNATORIES = [
     ("organisation", "Friends of the Park", "Sam Signer", "Director", "https://friends.example"),
@@ -33,26 +37,15 @@ def png() -> bytes:
 def ready_letter(db: Any, make_user: Any, *, embargo_in: timedelta | None = None, status: str = "closed",
                  with_logo: bool = True) -> Ready:
     """A closed letter with a recipient, four approved signatories, two quotes, a press contact and notes."""
-    from backend.accounts import service as accounts
-    from backend.campaigns import service as campaigns
     from backend.db import utcnow
     from backend.letters import service as letters
-    from backend.letters.models import PressContact, Quote, Recipient
-    from backend.letters.service import LetterText
+    from backend.letters.models import PressContact, Quote
     from backend.signatures import logos
     from backend.signatures.models import Signature
 
-    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Lead Charity")
-    org = accounts.organisations_of(session=db, user_id=lead.id)[0]
-    campaign = campaigns.create(session=db, title="Right to protest", lead_organisation=org, created_by=lead)
-    letter = letters.create(session=db, campaign=campaign, title="Protect the right to protest")
-    version: Any = letters.save_version(
-        session=db, letter=letter, author_id=lead.id, check_base=False,
-        text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
-                        body="We write to ask you to **protect** the right to protest.\n\nIt matters to everyone.",
-                        sign_off="Yours sincerely,"))
-    letters.set_recipients(session=db, letter=letter, recipients=[
-        Recipient(name="Rt Hon Jane Doe MP", position="Home Secretary", recipient_organisation="Home Office")])
+    made = factories.coalition(db, make_user, recipients=[factories.home_secretary()], commit=False,
+                               text=replace(factories.TEXT, body=BODY))
+    lead, letter, version = made.lead, made.letter, made.version
     letters.set_quotes(session=db, letter=letter, quotes=[
         Quote(letter_id=0, person="Amira Khan", role="Director", organisation="Lead Charity",
               text="Protest is a right."),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import col, select
+
+from tests import factories
 
 
 @dataclass
@@ -17,27 +19,11 @@ class Setup:
 
 
 def open_letter(db: Any, make_user: Any, *, title: str = "Protect the right to protest",
-                body: str = "We write to ask you to protect the right to protest.\n\nIt matters to everyone.",
-                **settings: Any) -> Setup:
-    """A lead user, a campaign and a letter with version 1, open for signatures."""
-    from backend.accounts import service as accounts
-    from backend.campaigns import service as campaigns
-    from backend.letters import service as letters
-    from backend.letters.service import LetterText
-
-    lead = make_user(email="lead@lead.example", name="Lena Lead", organisation="Lead Charity")
-    org = accounts.organisations_of(session=db, user_id=lead.id)[0]
-    campaign = campaigns.create(session=db, title="Right to protest", lead_organisation=org, created_by=lead)
-    letter = letters.create(session=db, campaign=campaign, title=title)
-    letters.save_version(session=db, letter=letter, author_id=lead.id, check_base=False,
-                         text=LetterText(salutation="Dear Home Secretary,", subject="The right to protest",
-                                         body=body, sign_off="Yours sincerely,"))
-    letter.status = "open"
-    for name, value in settings.items():
-        setattr(letter, name, value)
-    db.add(letter)
-    db.commit()
-    return Setup(lead=lead, letter=letter, campaign=campaign)
+                body: str = factories.TEXT.body, **settings: Any) -> Setup:
+    """A lead user, a campaign and a letter with version 1, open for signatures (`settings`: letter fields)."""
+    made = factories.coalition(db, make_user, title=title, text=replace(factories.TEXT, body=body), status="open",
+                               **settings)
+    return Setup(lead=made.lead, letter=made.letter, campaign=made.campaign)
 
 
 def link_in(mail: Any, path: str) -> str:
