@@ -26,6 +26,7 @@ from backend.letters.models import (
     Quote,
     Recipient,
 )
+from backend.letters.policy import text_editable
 from backend.publishing import revision
 
 MAX_BODY = 200_000  # characters: a long letter is ~10,000
@@ -264,7 +265,6 @@ def set_tags(*, session: Session, letter: Letter, tags: list[str]) -> None:
 # The recipients directory -----------------------------------------------------------------------------
 
 RECIPIENT_LIMITS = {"name": 200, "position": 300, "recipient_organisation": 200}
-EDITABLE_STATUSES = ("draft", "open")
 MAX_NOTES = 50_000
 
 
@@ -424,7 +424,7 @@ class LetterDraft:
 
 def check_editable(letter: Letter) -> None:
     """Text can change while the letter is a draft or open for signatures, not after."""
-    if letter.status not in EDITABLE_STATUSES:
+    if not text_editable(letter):
         raise Conflict(f"This letter is {letter.status}: its text can no longer change.")
 
 
