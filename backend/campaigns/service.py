@@ -20,6 +20,7 @@ from backend.campaigns.models import COALITION_ROLES, Campaign, CoalitionInvite,
 from backend.config import get_settings
 from backend.db import as_utc, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
+from backend.mail import service as mail
 from backend.security import hash_token, new_token
 
 # What each coalition role may do; a higher role includes the lower ones.
@@ -195,8 +196,6 @@ def create_invite(
     *, session: Session, campaign: Campaign, email: str, organisation_name: str, role: str, invited_by: User,
 ) -> tuple[CoalitionInvite, str]:
     """Invites a partner's staff member by email; queues the email and returns the invite and its raw token."""
-    from backend.mail import service as mail
-
     errors: dict[str, str] = {}
     try:
         email = normalise_email(email)

@@ -29,7 +29,9 @@ def render_pdfs(htmls: list[str]) -> list[bytes]:
     """Our PDF templates' HTML to PDF bytes, in order, rendered at the same time in processes of a
     `ProcessPoolExecutor` that ends with the call: WeasyPrint's memory goes back to the system, the server's GIL
     stays free for its requests, and no process outlives the call, whether it succeeded or not."""
-    from backend.letters.pdfrender import render_one
+    from backend.letters.pdfrender import (
+        render_one,  # deliberate: WeasyPrint takes seconds to import; only renders need it
+    )
 
     static_dir, media_dir = _asset_dirs()
     workers = max(1, min(len(htmls), os.cpu_count() or 1))

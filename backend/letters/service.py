@@ -12,7 +12,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
-from backend.accounts.service import slugify, unique_slug
+from backend.accounts.service import normalise_email, slugify, unique_slug
 from backend.campaigns.models import Campaign
 from backend.clock import LONDON
 from backend.db import as_utc, utcnow
@@ -273,8 +273,6 @@ def clean_recipient(
     reply_target_days: int | str | None = 20, very_overdue_days: int | str | None = 40,
 ) -> dict[str, object]:
     """Checks one recipient's details and returns them tidied (InvalidInput names the first problem)."""
-    from backend.accounts.service import normalise_email
-
     values: dict[str, object] = {
         "name": " ".join((name or "").split()),
         "position": " ".join((position or "").split()),
@@ -483,8 +481,6 @@ def validate_draft(
         if max(len(pc.name), len(pc.role), len(pc.organisation)) > 200:
             errors["press_name"] = "The press contact's details are too long (200 characters at most)."
         if pc.email.strip():
-            from backend.accounts.service import normalise_email
-
             try:
                 normalise_email(pc.email)
             except InvalidInput as exc:
