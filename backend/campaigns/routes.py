@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -12,9 +14,11 @@ from backend.accounts.service import organisations_of
 from backend.audit import service as audit
 from backend.campaigns import pending, service
 from backend.campaigns.deps import FormDep, load_campaign, text
+from backend.campaigns.forms import CampaignForm, CoalitionInviteForm, InviteAcceptForm, MemberRoleForm
 from backend.campaigns.models import Campaign, CoalitionInvite
 from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import InvalidInput, ServiceError
 from backend.letters import service as letters
 from backend.security import client_ip
@@ -51,9 +55,10 @@ def campaign_new(request: Request, session: SessionDep, user: CurrentUser) -> HT
 
 
 @router.post("/campaigns/new", name="campaign_create")
-def campaign_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
+def campaign_create(request: Request, session: SessionDep, user: CurrentUser,
+                    form: Annotated[CampaignForm, Form()]) -> Response:
     ensure_verified(user)
-    values = {name: text(form, name) for name in ("title", "description", "organisation")}
+    values = form.values()
     organisations = {str(o.id): o for o in service.lead_organisation_choices(session=session, user=user)}
     errors: dict[str, str] = {}
     lead: Organisation | None = organisations.get(values["organisation"])
@@ -106,13 +111,14 @@ def campaign_page(request: Request, session: SessionDep, user: CurrentUser, slug
 
 
 @router.post("/campaigns/{slug}/invites", name="coalition_invite_create")
-def invite_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
+def invite_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                  form: Annotated[CoalitionInviteForm, Form()], slug: str) -> Response:
     campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
-    values = {name: text(form, name) for name in ("email", "organisation_name", "role")}
+    values = form.values()
     try:
         invite, _ = service.create_invite(session=session, campaign=campaign, email=values["email"],
                                           organisation_name=values["organisation_name"], role=values["role"],
-                                          invited_by=user)
+                                          invited_by=user, settings=settings)
     except InvalidInput as exc:
         session.rollback()
         return _campaign_page(request, session, campaign, role, values, {exc.field or "email": exc.message},
@@ -138,11 +144,11 @@ def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug
 
 
 @router.post("/campaigns/{slug}/members/{member_id}", name="coalition_member_update")
-def member_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                  member_id: int) -> Response:
+def member_update(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[MemberRoleForm, Form()],
+                  slug: str, member_id: int) -> Response:
     campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
     member = service.update_member_role(session=session, campaign=campaign, member_id=member_id,
-                                        role=text(form, "role"))
+                                        role=form.role)
     audit.record(session=session, action="coalition_role_changed", actor=audit.actor_of(user), actor_user_id=user.id,
                  subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
                  details={"organisation_id": member.organisation_id, "role": member.role})
@@ -183,7 +189,6 @@ def _invite_page(request: Request, session: Session, user: User, token: str, cho
         "choice": choice or suggested, "errors": errors or {},
         # One of their organisations already has the invited name: a new one of the same name is not offered.
         "offer_new": suggested == "new", "role_phrase": service.role_phrase(invite.role),
-        "action": f"/coalition/invites/{token}" if token else f"/coalition/pending/{invite.id}",
     }, status_code=status_code)
 
 
@@ -207,10 +212,10 @@ def pending_page(request: Request, session: SessionDep, user: CurrentUser, invit
 
 
 @router.post("/coalition/pending/{invite_id}", name="coalition_pending_accept")
-def pending_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                   invite_id: int) -> Response:
+def pending_accept(request: Request, session: SessionDep, user: CurrentUser,
+                   form: Annotated[InviteAcceptForm, Form()], invite_id: int) -> Response:
     invite = pending.get(session=session, user=user, invite_id=invite_id)
-    choice = text(form, "organisation")
+    choice = form.organisation
     try:
         campaign, organisation = service.accept(session=session, invite=invite, user=user,
                                                 organisation_choice=choice)
@@ -222,8 +227,9 @@ def pending_accept(request: Request, session: SessionDep, user: CurrentUser, for
 
 
 @router.post("/coalition/invites/{token}", name="coalition_invite_accept")
-def invite_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, token: str) -> Response:
-    choice = text(form, "organisation")
+def invite_accept(request: Request, session: SessionDep, user: CurrentUser,
+                  form: Annotated[InviteAcceptForm, Form()], token: str) -> Response:
+    choice = form.organisation
     try:
         campaign, organisation = service.accept_invite(session=session, token=token, user=user,
                                                        organisation_choice=choice)

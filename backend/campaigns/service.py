@@ -17,7 +17,7 @@ from backend.accounts.service import (
     unique_slug,
 )
 from backend.campaigns.models import COALITION_ROLES, Campaign, CoalitionInvite, CoalitionMember
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
 from backend.mail import service as mail
@@ -194,6 +194,7 @@ def get_invites(*, session: Session, campaign_id: int) -> list[CoalitionInvite]:
 
 def create_invite(
     *, session: Session, campaign: Campaign, email: str, organisation_name: str, role: str, invited_by: User,
+    settings: Settings,
 ) -> tuple[CoalitionInvite, str]:
     """Invites a partner's staff member by email; queues the email and returns the invite and its raw token."""
     errors: dict[str, str] = {}
@@ -211,7 +212,6 @@ def create_invite(
     if errors:
         field, message = next(iter(errors.items()))
         raise InvalidInput(message, field=field)
-    settings = get_settings()
     token = new_token()
     invite = CoalitionInvite(
         campaign_id=campaign.id,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from backend.clock import LONDON
 from backend.db import as_utc
+from backend.forms import DeclaredForm
 from backend.letters import service
 from backend.letters.models import Letter, PressContact, Quote
 from backend.letters.service import LetterDraft, LetterText, RecipientRow
@@ -20,6 +21,23 @@ BLANK_QUOTE_ROWS = 1
 MAX_ROWS = 60
 PRESS_FIELDS = ("name", "role", "organisation", "email", "phone", "out_of_hours_phone")
 _ROW = re.compile(r"^(new|quote)-(\d{1,3})-([a-z_]+)$")
+
+
+class RecipientForm(DeclaredForm):
+    """A recipient in the directory, as edited."""
+
+    name: str = ""
+    position: str = ""
+    recipient_organisation: str = ""
+    email: str = ""
+    reply_target_days: str = ""
+    very_overdue_days: str = ""
+
+
+class RecipientCreateForm(RecipientForm):
+    """A new recipient, and which of the user's organisations keeps it (an id)."""
+
+    organisation: str = ""
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -13,14 +13,15 @@ from backend.accounts.deps import CurrentUser
 from backend.accounts.models import Organisation, User
 from backend.accounts.service import organisations_of
 from backend.campaigns import service as campaigns
-from backend.campaigns.deps import FormDep, load_campaign, text
+from backend.campaigns.deps import FormDep, load_campaign
 from backend.campaigns.models import Campaign
 from backend.campaigns.policy import Action, Permissions, require
 from backend.db import SessionDep
+from backend.deps import SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters import diff, drafting, service
 from backend.letters import policy as letter_policy
-from backend.letters.forms import LetterForm
+from backend.letters.forms import LetterForm, RecipientCreateForm, RecipientForm
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterVersion
 from backend.letters.pdf import letter_pdf
@@ -75,8 +76,9 @@ def recipients_page(request: Request, session: SessionDep, user: CurrentUser) ->
 
 
 @router.post("/recipients", name="recipient_create")
-def recipient_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
-    values = {name: text(form, name) for name in (*RECIPIENT_FIELDS, "organisation")}
+def recipient_create(request: Request, session: SessionDep, user: CurrentUser,
+                     form: Annotated[RecipientCreateForm, Form()]) -> Response:
+    values = form.values()
     own = org_ids(session, user)
     chosen = int(values["organisation"]) if values["organisation"].isdigit() else (own[0] if len(own) == 1 else 0)
     try:
@@ -101,11 +103,11 @@ def recipient_edit(request: Request, session: SessionDep, user: CurrentUser, rec
 
 
 @router.post("/recipients/{recipient_id}/edit", name="recipient_update")
-def recipient_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                     recipient_id: int) -> Response:
+def recipient_update(request: Request, session: SessionDep, user: CurrentUser,
+                     form: Annotated[RecipientForm, Form()], recipient_id: int) -> Response:
     recipient = service.get_recipient(session=session, recipient_id=recipient_id,
                                       organisation_ids=org_ids(session, user))
-    values = {name: text(form, name) for name in RECIPIENT_FIELDS}
+    values = form.values()
     try:
         service.update_recipient(session=session, recipient=recipient, **values)
     except InvalidInput as exc:
@@ -142,8 +144,6 @@ def _form_page(request: Request, session: Session, *, campaign: Campaign, letter
         "conflict": conflict, "latest": latest, "base": base, "preview": preview,
         "can_set_embargo": drafting.can_set_embargo(role),
         "asked_again": signatory_progress.asked_again_on_change(session=session, letter=letter) if letter else 0,
-        "action_url": f"/letters/{letter.slug}/edit" if letter else f"/campaigns/{campaign.slug}/letters/new",
-        "preview_url": f"/letters/{letter.slug}/preview" if letter else f"/campaigns/{campaign.slug}/letters/preview",
     }, status_code=status_code)
 
 
@@ -300,14 +300,14 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 
 @router.get("/letters/{slug}/pdf", name="letter_pdf")
-def pdf_download(session: SessionDep, user: CurrentUser, slug: str) -> Response:
+def pdf_download(session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = service.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
     # The same rendering as the PDF sent to the recipients: with the signatories listed now.
     data = letter_pdf(session=session, letter=letter, version=version,
-                      signatures=get_listed(session=session, letter=letter))
+                      signatures=get_listed(session=session, letter=letter), settings=settings)
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{letter.slug}-v{version.number}.pdf"',
         "Cache-Control": "private, no-store",
