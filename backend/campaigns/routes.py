@@ -11,8 +11,7 @@ from sqlmodel import Session
 from backend.accounts.deps import CurrentUser, OptionalUser, ensure_verified
 from backend.accounts.models import Organisation, User
 from backend.accounts.service import organisations_of
-from backend.audit import service as audit
-from backend.campaigns import pending, service
+from backend.campaigns import coalition, pending, service
 from backend.campaigns.deps import FormDep, load_campaign, text
 from backend.campaigns.forms import CampaignForm, CoalitionInviteForm, InviteAcceptForm, MemberRoleForm
 from backend.campaigns.models import Campaign, CoalitionInvite
@@ -71,13 +70,11 @@ def campaign_create(request: Request, session: SessionDep, user: CurrentUser,
         errors["description"] = "The description is too long (5,000 characters at most)."
     if not errors and lead is not None:
         try:
-            campaign = service.create(session=session, title=values["title"], lead_organisation=lead,
-                                      created_by=user, description=values["description"].strip() or None)
+            campaign = coalition.start(session=session, title=values["title"], lead_organisation=lead, user=user,
+                                       description=values["description"].strip() or None, ip=client_ip(request))
         except InvalidInput as exc:
             errors[exc.field or "title"] = exc.message
         else:
-            audit.record(session=session, action="campaign_created", actor=audit.actor_of(user), actor_user_id=user.id,
-                         subject_type="campaign", subject_id=campaign.id, ip=client_ip(request))
             session.commit()
             flash(request, f"Campaign “{campaign.title}” created. Your organisation leads it.", "success")
             return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)
@@ -116,16 +113,13 @@ def invite_create(request: Request, session: SessionDep, settings: SettingsDep, 
     campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
     values = form.values()
     try:
-        invite, _ = service.create_invite(session=session, campaign=campaign, email=values["email"],
-                                          organisation_name=values["organisation_name"], role=values["role"],
-                                          invited_by=user, settings=settings)
+        invite = coalition.invite(session=session, campaign=campaign, email=values["email"],
+                                  organisation_name=values["organisation_name"], role=values["role"], user=user,
+                                  settings=settings, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _campaign_page(request, session, campaign, role, values, {exc.field or "email": exc.message},
                               status_code=422)
-    audit.record(session=session, action="coalition_invite_sent", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"invite_id": invite.id, "email": invite.email, "role": invite.role})
     session.commit()
     flash(request, f"Invitation sent to {invite.email} ({invite.role}).", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -134,10 +128,8 @@ def invite_create(request: Request, session: SessionDep, settings: SettingsDep, 
 @router.post("/campaigns/{slug}/invites/{invite_id}/revoke", name="coalition_invite_revoke")
 def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
     campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
-    invite = service.revoke_invite(session=session, campaign=campaign, invite_id=invite_id)
-    audit.record(session=session, action="coalition_invite_revoked", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"invite_id": invite.id})
+    invite = coalition.revoke(session=session, campaign=campaign, invite_id=invite_id, user=user,
+                              ip=client_ip(request))
     session.commit()
     flash(request, f"The invitation to {invite.email} is withdrawn; its link no longer works.")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -147,11 +139,8 @@ def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug
 def member_update(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[MemberRoleForm, Form()],
                   slug: str, member_id: int) -> Response:
     campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
-    member = service.update_member_role(session=session, campaign=campaign, member_id=member_id,
-                                        role=form.role)
-    audit.record(session=session, action="coalition_role_changed", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": member.organisation_id, "role": member.role})
+    member = coalition.change_role(session=session, campaign=campaign, member_id=member_id, role=form.role,
+                                   user=user, ip=client_ip(request))
     session.commit()
     flash(request, f"Role changed to {member.role}.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -160,12 +149,7 @@ def member_update(request: Request, session: SessionDep, user: CurrentUser, form
 @router.post("/campaigns/{slug}/members/{member_id}/remove", name="coalition_member_remove")
 def member_remove(request: Request, session: SessionDep, user: CurrentUser, slug: str, member_id: int) -> Response:
     campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
-    member = service.get_member(session=session, campaign=campaign, member_id=member_id)
-    organisation_id = member.organisation_id
-    service.remove_member(session=session, campaign=campaign, member_id=member_id)
-    audit.record(session=session, action="coalition_member_removed", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": organisation_id})
+    coalition.remove(session=session, campaign=campaign, member_id=member_id, user=user, ip=client_ip(request))
     session.commit()
     flash(request, "The organisation was removed from the coalition.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -217,8 +201,8 @@ def pending_accept(request: Request, session: SessionDep, user: CurrentUser,
     invite = pending.get(session=session, user=user, invite_id=invite_id)
     choice = form.organisation
     try:
-        campaign, organisation = service.accept(session=session, invite=invite, user=user,
-                                                organisation_choice=choice)
+        campaign, organisation = coalition.join(session=session, invite=invite, user=user,
+                                                organisation_choice=choice, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _invite_page(request, session, user, "", choice, {exc.field or "organisation": exc.message},
@@ -231,8 +215,9 @@ def invite_accept(request: Request, session: SessionDep, user: CurrentUser,
                   form: Annotated[InviteAcceptForm, Form()], token: str) -> Response:
     choice = form.organisation
     try:
-        campaign, organisation = service.accept_invite(session=session, token=token, user=user,
-                                                       organisation_choice=choice)
+        invite = service.peek_invite(session=session, token=token)
+        campaign, organisation = coalition.join(session=session, invite=invite, user=user,
+                                                organisation_choice=choice, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _invite_page(request, session, user, token, choice, {exc.field or "organisation": exc.message},
@@ -242,9 +227,6 @@ def invite_accept(request: Request, session: SessionDep, user: CurrentUser,
 
 def _accepted(request: Request, session: Session, user: User, campaign: Campaign,
               organisation: Organisation) -> Response:
-    audit.record(session=session, action="coalition_invite_accepted", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": organisation.id})
     session.commit()
     flash(request, f"{organisation.name} has joined the coalition for “{campaign.title}”.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)
