@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.campaigns.policy import Action, allows
+from backend.campaigns.policy import Action, Permissions, allows
 from backend.letters.models import Letter
 
 EDITABLE_STATUSES = ("draft", "open")
@@ -16,3 +16,8 @@ def text_editable(letter: Letter) -> bool:
 def can_edit_text(letter: Letter, role: str | None) -> bool:
     """Whether a member with this role may edit the letter's text now (a boolean for pages)."""
     return allows(role, Action.edit_text) and text_editable(letter)
+
+
+def nav(letter: Letter, role: str | None) -> dict[str, object]:
+    """What the letter's navigation (templates/letters/_nav.html) may offer: booleans, for any page that shows it."""
+    return {"perms": Permissions.of(role), "can_edit_text": can_edit_text(letter, role)}

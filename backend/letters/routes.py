@@ -15,7 +15,7 @@ from backend.accounts.service import organisations_of
 from backend.campaigns import service as campaigns
 from backend.campaigns.deps import FormDep, load_campaign
 from backend.campaigns.models import Campaign
-from backend.campaigns.policy import Action, Permissions, require
+from backend.campaigns.policy import Action, require
 from backend.db import SessionDep
 from backend.deps import SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -47,10 +47,6 @@ def load_letter(*, session: Session, slug: str, user: User, action: Action) -> t
     role = require(session=session, campaign_id=campaign.id, user=user, action=action)  # type: ignore[arg-type]
     return letter, campaign, role
 
-
-def nav(letter: Letter, role: str) -> dict[str, object]:
-    """What the letter's navigation (letters/_nav.html) may offer: booleans, not rules."""
-    return {"perms": Permissions.of(role), "can_edit_text": letter_policy.can_edit_text(letter, role)}
 
 
 def org_ids(session: Session, user: User) -> list[int]:
@@ -238,7 +234,7 @@ def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: 
         "tags": service.get_tags(session=session, letter_id=letter.id),  # type: ignore[arg-type]
         "notes_html": _markdown(letter.notes_to_editors),
         "preview": render_letter(session=session, letter=letter, version=version) if version else None,
-        "editable": letter_policy.text_editable(letter), **nav(letter, role),
+        "editable": letter_policy.text_editable(letter), **letter_policy.nav(letter, role),
         "progress": signatory_progress.get(session=session, letter=letter),
     })
 
@@ -258,7 +254,7 @@ def versions_page(request: Request, session: SessionDep, user: CurrentUser, slug
     versions = service.get_versions(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     return render(request, "letters/versions.html", {
         "letter": letter, "campaign": campaign, "role": role, "versions": versions,
-        "authors": _users(session, versions), **nav(letter, role),
+        "authors": _users(session, versions), **letter_policy.nav(letter, role),
     })
 
 
