@@ -21,7 +21,7 @@ from backend.deps import SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.letters import diff, drafting, service
 from backend.letters import policy as letter_policy
-from backend.letters.forms import LetterForm, RecipientCreateForm, RecipientForm
+from backend.letters.forms import LetterForm, LetterFormInput, RecipientCreateForm, RecipientForm
 from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterVersion
 from backend.letters.pdf import letter_pdf
@@ -187,14 +187,14 @@ def letter_new(request: Request, session: SessionDep, user: CurrentUser, slug: s
 def letter_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
     campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.edit_text)
     return _submit(request, session, campaign=campaign, letter=None, role=role,
-                   form=LetterForm.from_request(form), user=user)
+                   form=LetterForm.from_input(LetterFormInput.from_form(form)), user=user)
 
 
 @router.post("/campaigns/{slug}/letters/preview", response_class=HTMLResponse, name="letter_new_preview")
 def letter_new_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
                        slug: str) -> HTMLResponse:
     campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.edit_text)
-    return HTMLResponse(_preview(session, campaign, None, LetterForm.from_request(form)))
+    return HTMLResponse(_preview(session, campaign, None, LetterForm.from_input(LetterFormInput.from_form(form))))
 
 
 @router.get("/letters/{slug}/edit", response_class=HTMLResponse, name="letter_edit")
@@ -209,13 +209,14 @@ def letter_edit(request: Request, session: SessionDep, user: CurrentUser, slug: 
 def letter_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
     letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.edit_text)
     return _submit(request, session, campaign=campaign, letter=letter, role=role,
-                   form=LetterForm.from_request(form), user=user)
+                   form=LetterForm.from_input(LetterFormInput.from_form(form)), user=user)
 
 
 @router.post("/letters/{slug}/preview", response_class=HTMLResponse, name="letter_preview")
-def letter_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HTMLResponse:
+def letter_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
+                   slug: str) -> HTMLResponse:
     letter, campaign, _ = load_letter(session=session, slug=slug, user=user, action=Action.edit_text)
-    return HTMLResponse(_preview(session, campaign, letter, LetterForm.from_request(form)))
+    return HTMLResponse(_preview(session, campaign, letter, LetterForm.from_input(LetterFormInput.from_form(form))))
 
 
 # Reading: overview, history, one version, diff, PDF ------------------------------------------------------
