@@ -111,15 +111,15 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from backend.letters import files  # deliberate: letters/files imports this module (PENDING: letters helper)
+    from backend.letters import commands
 
-    return files.cli_import(args)
+    return commands.cli_import(args, engine=_engine())
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from backend.letters import files  # deliberate: letters/files imports this module (PENDING: letters helper)
+    from backend.letters import commands
 
-    return files.cli_export(args)
+    return commands.cli_export(args, engine=_engine())
 
 
 def cmd_inbound(args: argparse.Namespace) -> int:

@@ -4,52 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser, OptionalUser, ensure_verified
 from backend.accounts.models import Organisation, User
-from backend.audit import service as audit
-from backend.campaigns import pending, service
+from backend.accounts.service import organisations_of
+from backend.campaigns import coalition, pending, service
+from backend.campaigns.deps import load_campaign
+from backend.campaigns.forms import CampaignForm, CoalitionInviteForm, InviteAcceptForm, MemberRoleForm
 from backend.campaigns.models import Campaign, CoalitionInvite
+from backend.campaigns.policy import Action, Permissions
 from backend.db import SessionDep
-from backend.errors import InvalidInput, NotFound, ServiceError
+from backend.deps import SettingsDep
+from backend.errors import InvalidInput, ServiceError
 from backend.letters import service as letters
-from backend.security import FORM_FIELD_LIMIT, client_ip
+from backend.security import client_ip
 from backend.signatures import progress as signatory_progress
-from backend.text import clean_text
 from backend.web import flash, render
 
 router = APIRouter()
 
-
-async def read_form(request: Request) -> FormData:
-    """The submitted form (already read and checked by the CSRF guard, so this is cached)."""
-    return await request.form(max_part_size=FORM_FIELD_LIMIT)
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return clean_text(value) if isinstance(value, str) else ""
-
-
-def load_campaign(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Campaign, str]:
-    """The campaign and the user's role on it: NotFound, or Forbidden when the role is too low."""
-    campaign = service.get_by_slug(session=session, slug=slug)
-    if campaign is None:
-        raise NotFound("There is no campaign at this address.")
-    role = service.require_role(session=session, campaign_id=campaign.id, user=user, at_least=at_least,  # type: ignore[arg-type]
-                                what="campaign")
-    return campaign, role
-
-
-def actor(user: User) -> str:
-    return f"user:{user.id} {user.email}"
 
 
 @router.get("/campaigns", response_class=HTMLResponse, name="campaigns")
@@ -77,9 +53,10 @@ def campaign_new(request: Request, session: SessionDep, user: CurrentUser) -> HT
 
 
 @router.post("/campaigns/new", name="campaign_create")
-def campaign_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
+def campaign_create(request: Request, session: SessionDep, user: CurrentUser,
+                    form: Annotated[CampaignForm, Form()]) -> Response:
     ensure_verified(user)
-    values = {name: text(form, name) for name in ("title", "description", "organisation")}
+    values = form.values()
     organisations = {str(o.id): o for o in service.lead_organisation_choices(session=session, user=user)}
     errors: dict[str, str] = {}
     lead: Organisation | None = organisations.get(values["organisation"])
@@ -92,13 +69,11 @@ def campaign_create(request: Request, session: SessionDep, user: CurrentUser, fo
         errors["description"] = "The description is too long (5,000 characters at most)."
     if not errors and lead is not None:
         try:
-            campaign = service.create(session=session, title=values["title"], lead_organisation=lead,
-                                      created_by=user, description=values["description"].strip() or None)
+            campaign = coalition.start(session=session, title=values["title"], lead_organisation=lead, user=user,
+                                       description=values["description"].strip() or None, ip=client_ip(request))
         except InvalidInput as exc:
             errors[exc.field or "title"] = exc.message
         else:
-            audit.record(session=session, action="campaign_created", actor=actor(user), actor_user_id=user.id,
-                         subject_type="campaign", subject_id=campaign.id, ip=client_ip(request))
             session.commit()
             flash(request, f"Campaign “{campaign.title}” created. Your organisation leads it.", "success")
             return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)
@@ -112,10 +87,11 @@ def _campaign_page(request: Request, session: Session, campaign: Campaign, role:
                    invite_values: dict[str, str] | None = None, invite_errors: dict[str, str] | None = None,
                    status_code: int = 200) -> HTMLResponse:
     lead = session.get(Organisation, campaign.lead_organisation_id)
-    invites = service.get_invites(session=session, campaign_id=campaign.id) if role == "lead" else []  # type: ignore[arg-type]
+    perms = Permissions.of(role)
+    invites = service.get_invites(session=session, campaign_id=campaign.id) if perms.manage_coalition else []  # type: ignore[arg-type]
     letter_list = letters.get_for_campaign(session=session, campaign_id=campaign.id)  # type: ignore[arg-type]
     return render(request, "campaigns/show.html", {
-        "campaign": campaign, "role": role, "lead": lead, "role_phrase": service.role_phrase(role),
+        "campaign": campaign, "role": role, "perms": perms, "lead": lead, "role_phrase": service.role_phrase(role),
         "members": service.get_members(session=session, campaign_id=campaign.id),  # type: ignore[arg-type]
         "letters": letter_list, "progress": signatory_progress.get_many(session=session, letters=letter_list),
         "invites": [(i, service.invite_status(i)) for i in invites],
@@ -126,25 +102,23 @@ def _campaign_page(request: Request, session: Session, campaign: Campaign, role:
 
 @router.get("/campaigns/{slug}", response_class=HTMLResponse, name="campaign")
 def campaign_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="viewer")
+    campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.read)
     return _campaign_page(request, session, campaign, role)
 
 
 @router.post("/campaigns/{slug}/invites", name="coalition_invite_create")
-def invite_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
-    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="lead")
-    values = {name: text(form, name) for name in ("email", "organisation_name", "role")}
+def invite_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                  form: Annotated[CoalitionInviteForm, Form()], slug: str) -> Response:
+    campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
+    values = form.values()
     try:
-        invite, _ = service.create_invite(session=session, campaign=campaign, email=values["email"],
-                                          organisation_name=values["organisation_name"], role=values["role"],
-                                          invited_by=user)
+        invite = coalition.invite(session=session, campaign=campaign, email=values["email"],
+                                  organisation_name=values["organisation_name"], role=values["role"], user=user,
+                                  settings=settings, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _campaign_page(request, session, campaign, role, values, {exc.field or "email": exc.message},
                               status_code=422)
-    audit.record(session=session, action="coalition_invite_sent", actor=actor(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"invite_id": invite.id, "email": invite.email, "role": invite.role})
     session.commit()
     flash(request, f"Invitation sent to {invite.email} ({invite.role}).", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -152,25 +126,20 @@ def invite_create(request: Request, session: SessionDep, user: CurrentUser, form
 
 @router.post("/campaigns/{slug}/invites/{invite_id}/revoke", name="coalition_invite_revoke")
 def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
-    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
-    invite = service.revoke_invite(session=session, campaign=campaign, invite_id=invite_id)
-    audit.record(session=session, action="coalition_invite_revoked", actor=actor(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"invite_id": invite.id})
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
+    invite = coalition.revoke(session=session, campaign=campaign, invite_id=invite_id, user=user,
+                              ip=client_ip(request))
     session.commit()
     flash(request, f"The invitation to {invite.email} is withdrawn; its link no longer works.")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
 
 
 @router.post("/campaigns/{slug}/members/{member_id}", name="coalition_member_update")
-def member_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str,
-                  member_id: int) -> Response:
-    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
-    member = service.update_member_role(session=session, campaign=campaign, member_id=member_id,
-                                        role=text(form, "role"))
-    audit.record(session=session, action="coalition_role_changed", actor=actor(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": member.organisation_id, "role": member.role})
+def member_update(request: Request, session: SessionDep, user: CurrentUser, form: Annotated[MemberRoleForm, Form()],
+                  slug: str, member_id: int) -> Response:
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
+    member = coalition.change_role(session=session, campaign=campaign, member_id=member_id, role=form.role,
+                                   user=user, ip=client_ip(request))
     session.commit()
     flash(request, f"Role changed to {member.role}.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -178,13 +147,8 @@ def member_update(request: Request, session: SessionDep, user: CurrentUser, form
 
 @router.post("/campaigns/{slug}/members/{member_id}/remove", name="coalition_member_remove")
 def member_remove(request: Request, session: SessionDep, user: CurrentUser, slug: str, member_id: int) -> Response:
-    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="lead")
-    member = service.get_member(session=session, campaign=campaign, member_id=member_id)
-    organisation_id = member.organisation_id
-    service.remove_member(session=session, campaign=campaign, member_id=member_id)
-    audit.record(session=session, action="coalition_member_removed", actor=actor(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": organisation_id})
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.manage_coalition)
+    coalition.remove(session=session, campaign=campaign, member_id=member_id, user=user, ip=client_ip(request))
     session.commit()
     flash(request, "The organisation was removed from the coalition.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}#coalition", status_code=303)
@@ -201,8 +165,6 @@ def _invite_page(request: Request, session: Session, user: User, token: str, cho
         service.check_invitee(invite=invite, user=user)
     except ServiceError as exc:
         wrong_account = exc.message
-    from backend.accounts.service import organisations_of
-
     suggested = service.suggested_organisation(session=session, invite=invite, user=user)
     return render(request, "campaigns/invite.html", {
         "invite": invite, "campaign": campaign, "lead": lead, "token": token, "wrong_account": wrong_account,
@@ -210,7 +172,6 @@ def _invite_page(request: Request, session: Session, user: User, token: str, cho
         "choice": choice or suggested, "errors": errors or {},
         # One of their organisations already has the invited name: a new one of the same name is not offered.
         "offer_new": suggested == "new", "role_phrase": service.role_phrase(invite.role),
-        "action": f"/coalition/invites/{token}" if token else f"/coalition/pending/{invite.id}",
     }, status_code=status_code)
 
 
@@ -234,13 +195,13 @@ def pending_page(request: Request, session: SessionDep, user: CurrentUser, invit
 
 
 @router.post("/coalition/pending/{invite_id}", name="coalition_pending_accept")
-def pending_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                   invite_id: int) -> Response:
+def pending_accept(request: Request, session: SessionDep, user: CurrentUser,
+                   form: Annotated[InviteAcceptForm, Form()], invite_id: int) -> Response:
     invite = pending.get(session=session, user=user, invite_id=invite_id)
-    choice = text(form, "organisation")
+    choice = form.organisation
     try:
-        campaign, organisation = service.accept(session=session, invite=invite, user=user,
-                                                organisation_choice=choice)
+        campaign, organisation = coalition.join(session=session, invite=invite, user=user,
+                                                organisation_choice=choice, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _invite_page(request, session, user, "", choice, {exc.field or "organisation": exc.message},
@@ -249,11 +210,13 @@ def pending_accept(request: Request, session: SessionDep, user: CurrentUser, for
 
 
 @router.post("/coalition/invites/{token}", name="coalition_invite_accept")
-def invite_accept(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, token: str) -> Response:
-    choice = text(form, "organisation")
+def invite_accept(request: Request, session: SessionDep, user: CurrentUser,
+                  form: Annotated[InviteAcceptForm, Form()], token: str) -> Response:
+    choice = form.organisation
     try:
-        campaign, organisation = service.accept_invite(session=session, token=token, user=user,
-                                                       organisation_choice=choice)
+        invite = service.peek_invite(session=session, token=token)
+        campaign, organisation = coalition.join(session=session, invite=invite, user=user,
+                                                organisation_choice=choice, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _invite_page(request, session, user, token, choice, {exc.field or "organisation": exc.message},
@@ -263,9 +226,6 @@ def invite_accept(request: Request, session: SessionDep, user: CurrentUser, form
 
 def _accepted(request: Request, session: Session, user: User, campaign: Campaign,
               organisation: Organisation) -> Response:
-    audit.record(session=session, action="coalition_invite_accepted", actor=actor(user), actor_user_id=user.id,
-                 subject_type="campaign", subject_id=campaign.id, ip=client_ip(request),
-                 details={"organisation_id": organisation.id})
     session.commit()
     flash(request, f"{organisation.name} has joined the coalition for “{campaign.title}”.", "success")
     return RedirectResponse(f"/campaigns/{campaign.slug}", status_code=303)

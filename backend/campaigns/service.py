@@ -18,9 +18,10 @@ from backend.accounts.service import (
 )
 from backend.campaigns.enums import CoalitionRole
 from backend.campaigns.models import COALITION_ROLES, Campaign, CoalitionInvite, CoalitionMember
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound, TokenInvalid
+from backend.mail import service as mail
 from backend.security import hash_token, new_token
 
 # What each coalition role may do; a higher role includes the lower ones.
@@ -194,10 +195,9 @@ def get_invites(*, session: Session, campaign_id: int) -> list[CoalitionInvite]:
 
 def create_invite(
     *, session: Session, campaign: Campaign, email: str, organisation_name: str, role: str, invited_by: User,
+    settings: Settings,
 ) -> tuple[CoalitionInvite, str]:
     """Invites a partner's staff member by email; queues the email and returns the invite and its raw token."""
-    from backend.mail import service as mail
-
     errors: dict[str, str] = {}
     try:
         email = normalise_email(email)
@@ -213,7 +213,6 @@ def create_invite(
     if errors:
         field, message = next(iter(errors.items()))
         raise InvalidInput(message, field=field)
-    settings = get_settings()
     token = new_token()
     invite = CoalitionInvite(
         campaign_id=campaign.id,  # type: ignore[arg-type]

@@ -15,7 +15,8 @@ from sqlmodel import Session
 from backend.commitments.enums import Direction, Unit
 from backend.commitments.models import CommitmentMeasure, PublicDocument
 from backend.commitments.service import get_tracked, plain_number, read_measure
-from backend.letters.files import _Reader, _scalar
+from backend.letters.fileyaml import Reader as _Reader
+from backend.letters.fileyaml import scalar as _scalar
 from backend.letters.models import Letter
 from backend.responses.enums import CommitmentStatus
 from backend.responses.models import COMMITMENT_STATUSES, Commitment, CommitmentEvidence

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from backend.clock import LONDON
 from backend.db import as_utc
+from backend.forms import MAX_FIELD, DeclaredForm
 from backend.letters import service
 from backend.letters.models import Letter, PressContact, Quote
 from backend.letters.service import LetterDraft, LetterText, RecipientRow
+from backend.security import FORM_FIELD_LIMIT
 from backend.text import clean_text
 
 BLANK_RECIPIENT_ROWS = 2
@@ -20,6 +25,66 @@ BLANK_QUOTE_ROWS = 1
 MAX_ROWS = 60
 PRESS_FIELDS = ("name", "role", "organisation", "email", "phone", "out_of_hours_phone")
 _ROW = re.compile(r"^(new|quote)-(\d{1,3})-([a-z_]+)$")
+
+
+class RecipientForm(DeclaredForm):
+    """A recipient in the directory, as edited."""
+
+    name: str = ""
+    position: str = ""
+    recipient_organisation: str = ""
+    email: str = ""
+    reply_target_days: str = ""
+    very_overdue_days: str = ""
+
+
+class RecipientCreateForm(RecipientForm):
+    """A new recipient, and which of the user's organisations keeps it (an id)."""
+
+    organisation: str = ""
+
+
+class LetterFormInput(DeclaredForm):
+    """The letter form as posted. Its numbered rows (`new-<n>-<field>` for recipients typed in, `quote-<n>-<field>`)
+    are as many as were added, so they arrive as extra fields and LetterForm reads them by `_ROW`."""
+
+    model_config = ConfigDict(str_max_length=MAX_FIELD, extra="allow", frozen=True)
+
+    title: str = ""
+    recipient_id: list[str] = []
+    salutation: str = ""
+    subject: str = ""
+    # Read whole (up to the request's own field limit), so a text that is too long gets its message on the form.
+    body: str = Field("", max_length=FORM_FIELD_LIMIT)
+    sign_off: str = ""
+    press_name: str = ""
+    press_role: str = ""
+    press_organisation: str = ""
+    press_email: str = ""
+    press_phone: str = ""
+    press_out_of_hours_phone: str = ""
+    notes_to_editors: str = Field("", max_length=FORM_FIELD_LIMIT)
+    tags: str = ""
+    embargo_date: str = ""
+    embargo_time: str = ""
+    base_version_id: str = ""
+    action: str = ""
+
+    @classmethod
+    def from_form(cls, data: FormData) -> LetterFormInput:
+        """The model from the form the CSRF guard already read with the app's part-size limit (FastAPI's own
+        `Form()` reading stops at 1 MB a field, and a letter may be longer); too long a field is a 422."""
+        values: dict[str, Any] = {}
+        for key in {k for k, _ in data.multi_items()}:
+            found = [v for v in data.getlist(key) if isinstance(v, str)]
+            if key == "recipient_id":
+                values[key] = found
+            elif found:
+                values[key] = found[0] if len(found) == 1 or key in cls.model_fields else found
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
 
 
 @dataclass
@@ -55,18 +120,14 @@ class LetterForm:
     action: str = "save"
 
     @classmethod
-    def from_request(cls, data: FormData) -> LetterForm:
-        """Reads the submitted form; unknown or malformed fields are ignored, never an error page."""
-        def text(name: str) -> str:
-            value = data.get(name)
-            return clean_text(value) if isinstance(value, str) else ""
-
+    def from_input(cls, data: LetterFormInput) -> LetterForm:
+        """The posted form as the page shows it; malformed rows and ids are ignored, never an error page."""
         ids: list[int] = []
-        for raw in data.getlist("recipient_id"):
-            if isinstance(raw, str) and raw.isdigit() and int(raw) not in ids:
+        for raw in data.recipient_id:
+            if raw.isdigit() and int(raw) not in ids:
                 ids.append(int(raw))
         rows: dict[tuple[str, int], dict[str, str]] = {}
-        for key, value in data.multi_items():
+        for key, value in (data.model_extra or {}).items():
             match = _ROW.match(key)
             if match and isinstance(value, str) and int(match.group(2)) < MAX_ROWS:
                 rows.setdefault((match.group(1), int(match.group(2))), {})[match.group(3)] = clean_text(value)
@@ -80,18 +141,18 @@ class LetterForm:
                      text=r.get("text", ""), order=r.get("order", ""))
             for (kind, _), r in sorted(rows.items()) if kind == "quote"
         ]
-        base = text("base_version_id")
+        base = data.base_version_id
         return cls(
-            title=text("title"), recipient_ids=ids,
+            title=data.title, recipient_ids=ids,
             new_recipients=[r for r in new_recipients if any(
                 (r.name.strip(), r.position.strip(), r.recipient_organisation.strip(), r.email.strip()))],
-            salutation=text("salutation"), subject=text("subject"), body=text("body"), sign_off=text("sign_off"),
+            salutation=data.salutation, subject=data.subject, body=data.body, sign_off=data.sign_off,
             quotes=[q for q in quotes if not q.blank()],
-            press={name: text(f"press_{name}") for name in PRESS_FIELDS},
-            notes_to_editors=text("notes_to_editors"), tags=text("tags"),
-            embargo_date=text("embargo_date"), embargo_time=text("embargo_time"),
+            press={name: getattr(data, f"press_{name}") for name in PRESS_FIELDS},
+            notes_to_editors=data.notes_to_editors, tags=data.tags,
+            embargo_date=data.embargo_date, embargo_time=data.embargo_time,
             base_version_id=int(base) if base.isdigit() else None,
-            action=text("action") or "save",
+            action=data.action or "save",
         )
 
     @classmethod

@@ -15,26 +15,33 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from backend.config import get_settings
+from backend.config import Settings, get_settings
 from backend.letters.models import Letter, LetterVersion
 from backend.letters.rendering import SignatoryLike, render_letter, render_template
 
 
-def _asset_dirs() -> tuple[str, str]:
-    settings = get_settings()
+def _settings(settings: Settings | None) -> Settings:
+    # Callers in other domains (responses, publishing) do not pass their settings yet; this default goes when they do.
+    return settings if settings is not None else get_settings()
+
+
+def _asset_dirs(settings: Settings) -> tuple[str, str]:
     return str((Path(settings.templates_dir) / "static").resolve()), str(Path(settings.media_dir).resolve())
 
 
-def render_pdfs(htmls: list[str]) -> list[bytes]:
+def render_pdfs(htmls: list[str], *, settings: Settings | None = None) -> list[bytes]:
     """Our PDF templates' HTML to PDF bytes, in order, rendered at the same time in processes of a
     `ProcessPoolExecutor` that ends with the call: WeasyPrint's memory goes back to the system, the server's GIL
     stays free for its requests, and no process outlives the call, whether it succeeded or not."""
-    from backend.letters.pdfrender import render_one
+    from backend.letters.pdfrender import (
+        render_one,  # deliberate: WeasyPrint takes seconds to import; only renders need it
+    )
 
-    static_dir, media_dir = _asset_dirs()
+    settings = _settings(settings)
+    static_dir, media_dir = _asset_dirs(settings)
     workers = max(1, min(len(htmls), os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             max_tasks_per_child=get_settings().document_renders_per_process) as pool:
+                             max_tasks_per_child=settings.document_renders_per_process) as pool:
         futures = [pool.submit(render_one, html, static_dir, media_dir) for html in htmls]
         return [future.result() for future in futures]
 
@@ -51,10 +58,10 @@ def letter_html(
 
 def letter_pdf(
     *, session: Session, letter: Letter, version: LetterVersion,
-    signatures: Iterable[SignatoryLike] | None = None, on: date | None = None,
+    signatures: Iterable[SignatoryLike] | None = None, on: date | None = None, settings: Settings | None = None,
 ) -> bytes:
     """The letter as a PDF: date, recipients, salutation, subject, body, sign-off and signatories. Rendered in a
     process of its own (`render_pdfs`): a server that renders in its own process keeps WeasyPrint's memory."""
     [pdf] = render_pdfs([letter_html(session=session, letter=letter, version=version,
-                                               signatures=signatures, on=on)])
+                                               signatures=signatures, on=on)], settings=settings)
     return pdf

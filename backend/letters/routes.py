@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
@@ -12,16 +12,19 @@ from sqlmodel import Session
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import Organisation, User
 from backend.accounts.service import organisations_of
-from backend.audit import service as audit
 from backend.campaigns import service as campaigns
+from backend.campaigns.deps import load_campaign
 from backend.campaigns.models import Campaign
-from backend.campaigns.routes import FormDep, actor, load_campaign, text
+from backend.campaigns.policy import Action, require
 from backend.db import SessionDep
-from backend.deps import SettingsDep
+from backend.deps import FormDep, SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.letters import diff, service
-from backend.letters.forms import LetterForm
+from backend.letters import diff, drafting, service
+from backend.letters import policy as letter_policy
+from backend.letters.forms import LetterForm, LetterFormInput, RecipientCreateForm, RecipientForm
+from backend.letters.markdown import render_markdown
 from backend.letters.models import Letter, LetterVersion
+from backend.letters.rendering import render_letter
 from backend.publishing import documents
 from backend.security import client_ip
 from backend.signatures import progress as signatory_progress
@@ -33,15 +36,16 @@ RECIPIENT_FIELDS = ("name", "position", "recipient_organisation", "email", "repl
                     "very_overdue_days")
 
 
-def load_letter(*, session: Session, slug: str, user: User, at_least: str) -> tuple[Letter, Campaign, str]:
-    """The letter, its campaign and the user's role: NotFound, or Forbidden when the role is too low."""
+def load_letter(*, session: Session, slug: str, user: User, action: Action) -> tuple[Letter, Campaign, str]:
+    """The letter, its campaign and the user's role: NotFound, or Forbidden when the role does not allow it."""
     letter = service.get_by_slug(session=session, slug=slug)
     if letter is None:
         raise NotFound("There is no letter at this address.")
     campaign = campaigns.get(session=session, campaign_id=letter.campaign_id)
     assert campaign is not None
-    role = campaigns.require_role(session=session, campaign_id=campaign.id, user=user, at_least=at_least)  # type: ignore[arg-type]
+    role = require(session=session, campaign_id=campaign.id, user=user, action=action)  # type: ignore[arg-type]
     return letter, campaign, role
+
 
 
 def org_ids(session: Session, user: User) -> list[int]:
@@ -67,8 +71,9 @@ def recipients_page(request: Request, session: SessionDep, user: CurrentUser) ->
 
 
 @router.post("/recipients", name="recipient_create")
-def recipient_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
-    values = {name: text(form, name) for name in (*RECIPIENT_FIELDS, "organisation")}
+def recipient_create(request: Request, session: SessionDep, user: CurrentUser,
+                     form: Annotated[RecipientCreateForm, Form()]) -> Response:
+    values = form.values()
     own = org_ids(session, user)
     chosen = int(values["organisation"]) if values["organisation"].isdigit() else (own[0] if len(own) == 1 else 0)
     try:
@@ -93,11 +98,11 @@ def recipient_edit(request: Request, session: SessionDep, user: CurrentUser, rec
 
 
 @router.post("/recipients/{recipient_id}/edit", name="recipient_update")
-def recipient_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
-                     recipient_id: int) -> Response:
+def recipient_update(request: Request, session: SessionDep, user: CurrentUser,
+                     form: Annotated[RecipientForm, Form()], recipient_id: int) -> Response:
     recipient = service.get_recipient(session=session, recipient_id=recipient_id,
                                       organisation_ids=org_ids(session, user))
-    values = {name: text(form, name) for name in RECIPIENT_FIELDS}
+    values = form.values()
     try:
         service.update_recipient(session=session, recipient=recipient, **values)
     except InvalidInput as exc:
@@ -112,28 +117,8 @@ def recipient_update(request: Request, session: SessionDep, user: CurrentUser, f
 
 # The letter form -------------------------------------------------------------------------------------
 
-def _owner_organisation(session: Session, campaign: Campaign, user: User) -> int:
-    """Whose directory a recipient typed on the form joins: the lead's if the user is in it, else theirs."""
-    own = org_ids(session, user)
-    if campaign.lead_organisation_id in own or not own:
-        return campaign.lead_organisation_id
-    members = {m.organisation_id for m, _ in campaigns.get_members(session=session, campaign_id=campaign.id)}  # type: ignore[arg-type]
-    return next((o for o in own if o in members), own[0])
-
-
-def _directory_for(session: Session, campaign: Campaign, user: User, letter: Letter | None) -> list:
-    """Recipients the form offers: the user's and the lead's directories, and those already on the letter."""
-    ids = {*org_ids(session, user), campaign.lead_organisation_id}
-    found = service.get_directory(session=session, organisation_ids=sorted(ids))
-    on_letter = service.get_recipients(session=session, letter_id=letter.id) if letter and letter.id else []  # type: ignore[arg-type]
-    seen = {r.id for r in on_letter}
-    return on_letter + [r for r in found if r.id not in seen]
-
-
 def _preview(session: Session, campaign: Campaign, letter: Letter | None, form: LetterForm) -> Markup:
     """The typed text rendered as the letter, without saving anything."""
-    from backend.letters.rendering import render_letter
-
     shown = letter or Letter(campaign_id=campaign.id, title=form.title or "Untitled letter", slug="preview")  # type: ignore[arg-type]
     t = form.text().normalised()
     version = LetterVersion(letter_id=shown.id or 0, number=0, salutation=t.salutation, subject=t.subject,
@@ -144,7 +129,7 @@ def _preview(session: Session, campaign: Campaign, letter: Letter | None, form: 
 def _form_page(request: Request, session: Session, *, campaign: Campaign, letter: Letter | None, role: str,
                form: LetterForm, user: User, errors: dict[str, str] | None = None, conflict: str | None = None,
                preview: Markup | None = None, status_code: int = 200) -> HTMLResponse:
-    directory = _directory_for(session, campaign, user, letter)
+    directory = drafting.directory_for(session=session, campaign=campaign, user=user, letter=letter)
     chosen = [r for r in directory if r.id in form.recipient_ids]
     latest = service.current_version(session=session, letter=letter) if letter else None
     base = session.get(LetterVersion, form.base_version_id) if form.base_version_id else None
@@ -152,10 +137,8 @@ def _form_page(request: Request, session: Session, *, campaign: Campaign, letter
         "campaign": campaign, "letter": letter, "role": role, "form": form, "errors": errors or {},
         "directory": directory, "suggested_salutation": service.suggest_salutation(chosen),
         "conflict": conflict, "latest": latest, "base": base, "preview": preview,
-        "can_set_embargo": role == "lead",
+        "can_set_embargo": drafting.can_set_embargo(role),
         "asked_again": signatory_progress.asked_again_on_change(session=session, letter=letter) if letter else 0,
-        "action_url": f"/letters/{letter.slug}/edit" if letter else f"/campaigns/{campaign.slug}/letters/new",
-        "preview_url": f"/letters/{letter.slug}/preview" if letter else f"/campaigns/{campaign.slug}/letters/preview",
     }, status_code=status_code)
 
 
@@ -163,28 +146,22 @@ def _submit(request: Request, session: Session, *, campaign: Campaign, letter: L
             form: LetterForm, user: User) -> Response:
     """Previews, or saves the whole form; on a problem shows the form again with everything typed."""
     if not form.salutation.strip():
-        chosen = [r for r in _directory_for(session, campaign, user, letter) if r.id in form.recipient_ids]
+        chosen = [r for r in drafting.directory_for(session=session, campaign=campaign, user=user, letter=letter)
+                  if r.id in form.recipient_ids]
         form.salutation = service.suggest_salutation(chosen + [
             service.Recipient(name=r.name, position=r.position) for r in form.new_recipients])
     if form.action == "preview":
         return _form_page(request, session, campaign=campaign, letter=letter, role=role, form=form, user=user,
                           preview=_preview(session, campaign, letter, form))
     draft = form.to_draft()
-    allowed = {r.id for r in _directory_for(session, campaign, user, letter) if r.id is not None}
-    can_set_embargo = role == "lead"
-    errors = service.validate_draft(session=session, draft=draft, allowed_recipient_ids=allowed,
-                                    previous_embargo=letter.embargo_at if letter else None,
-                                    can_set_embargo=can_set_embargo)
+    errors = drafting.problems(session=session, campaign=campaign, letter=letter, draft=draft, user=user)
     if errors:
         return _form_page(request, session, campaign=campaign, letter=letter, role=role, form=form, user=user,
                           errors=errors, status_code=422)
     try:
-        target = letter or service.create(session=session, campaign=campaign, title=form.title)
-        version = service.save_draft(
-            session=session, letter=target, draft=draft, author=user, base_version_id=form.base_version_id,
-            owner_organisation_id=_owner_organisation(session, campaign, user), allowed_recipient_ids=allowed,
-            can_set_embargo=can_set_embargo,
-        )
+        target, version = drafting.save(session=session, campaign=campaign, letter=letter, draft=draft,
+                                        title=form.title, author=user, base_version_id=form.base_version_id,
+                                        ip=client_ip(request), settings=request.app.state.settings)
     except Conflict as exc:
         session.rollback()
         return _form_page(request, session, campaign=campaign, letter=letter, role=role, form=form, user=user,
@@ -193,13 +170,6 @@ def _submit(request: Request, session: Session, *, campaign: Campaign, letter: L
         session.rollback()
         return _form_page(request, session, campaign=campaign, letter=letter, role=role, form=form, user=user,
                           errors={exc.field or "body": exc.message}, status_code=422)
-    audit.record(session=session, action="letter_saved", actor=actor(user), actor_user_id=user.id,
-                 subject_type="letter", subject_id=target.id, ip=client_ip(request),
-                 details={"version": version.number if version else None})
-    if version is not None:  # signatures on an older text need reconfirmation (issue 4)
-        from backend.signatures.service import on_new_version
-
-        on_new_version(session=session, settings=request.app.state.settings, letter=target, version=version)
     session.commit()
     flash(request, f"Saved as version {version.number}." if version
           else "Saved. The text did not change, so there is no new version.", "success")
@@ -208,27 +178,27 @@ def _submit(request: Request, session: Session, *, campaign: Campaign, letter: L
 
 @router.get("/campaigns/{slug}/letters/new", response_class=HTMLResponse, name="letter_new")
 def letter_new(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="editor")
+    campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.edit_text)
     return _form_page(request, session, campaign=campaign, letter=None, role=role, form=LetterForm(), user=user)
 
 
 @router.post("/campaigns/{slug}/letters/new", name="letter_create")
 def letter_create(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
-    campaign, role = load_campaign(session=session, slug=slug, user=user, at_least="editor")
+    campaign, role = load_campaign(session=session, slug=slug, user=user, action=Action.edit_text)
     return _submit(request, session, campaign=campaign, letter=None, role=role,
-                   form=LetterForm.from_request(form), user=user)
+                   form=LetterForm.from_input(LetterFormInput.from_form(form)), user=user)
 
 
 @router.post("/campaigns/{slug}/letters/preview", response_class=HTMLResponse, name="letter_new_preview")
 def letter_new_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
                        slug: str) -> HTMLResponse:
-    campaign, _ = load_campaign(session=session, slug=slug, user=user, at_least="editor")
-    return HTMLResponse(_preview(session, campaign, None, LetterForm.from_request(form)))
+    campaign, _ = load_campaign(session=session, slug=slug, user=user, action=Action.edit_text)
+    return HTMLResponse(_preview(session, campaign, None, LetterForm.from_input(LetterFormInput.from_form(form))))
 
 
 @router.get("/letters/{slug}/edit", response_class=HTMLResponse, name="letter_edit")
 def letter_edit(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.edit_text)
     service.check_editable(letter)
     return _form_page(request, session, campaign=campaign, letter=letter, role=role,
                       form=LetterForm.from_letter(session=session, letter=letter), user=user)
@@ -236,24 +206,23 @@ def letter_edit(request: Request, session: SessionDep, user: CurrentUser, slug: 
 
 @router.post("/letters/{slug}/edit", name="letter_update")
 def letter_update(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="editor")
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.edit_text)
     return _submit(request, session, campaign=campaign, letter=letter, role=role,
-                   form=LetterForm.from_request(form), user=user)
+                   form=LetterForm.from_input(LetterFormInput.from_form(form)), user=user)
 
 
 @router.post("/letters/{slug}/preview", response_class=HTMLResponse, name="letter_preview")
-def letter_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> HTMLResponse:
-    letter, campaign, _ = load_letter(session=session, slug=slug, user=user, at_least="editor")
-    return HTMLResponse(_preview(session, campaign, letter, LetterForm.from_request(form)))
+def letter_preview(request: Request, session: SessionDep, user: CurrentUser, form: FormDep,
+                   slug: str) -> HTMLResponse:
+    letter, campaign, _ = load_letter(session=session, slug=slug, user=user, action=Action.edit_text)
+    return HTMLResponse(_preview(session, campaign, letter, LetterForm.from_input(LetterFormInput.from_form(form))))
 
 
 # Reading: overview, history, one version, diff, PDF ------------------------------------------------------
 
 @router.get("/letters/{slug}/overview", response_class=HTMLResponse, name="letter")
 def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    from backend.letters.rendering import render_letter
-
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = service.current_version(session=session, letter=letter)
     author = session.get(User, version.author_id) if version and version.author_id else None
     return render(request, "letters/show.html", {
@@ -265,14 +234,12 @@ def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: 
         "tags": service.get_tags(session=session, letter_id=letter.id),  # type: ignore[arg-type]
         "notes_html": _markdown(letter.notes_to_editors),
         "preview": render_letter(session=session, letter=letter, version=version) if version else None,
-        "editable": letter.status in service.EDITABLE_STATUSES,
+        "editable": letter_policy.text_editable(letter), **letter_policy.nav(letter, role),
         "progress": signatory_progress.get(session=session, letter=letter),
     })
 
 
 def _markdown(source: str) -> Markup:
-    from backend.letters.markdown import render_markdown
-
     return render_markdown(source) if source.strip() else Markup("")
 
 
@@ -283,11 +250,11 @@ def _users(session: Session, versions: list[LetterVersion]) -> dict[int, User]:
 
 @router.get("/letters/{slug}/versions", response_class=HTMLResponse, name="letter_versions")
 def versions_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.read)
     versions = service.get_versions(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     return render(request, "letters/versions.html", {
         "letter": letter, "campaign": campaign, "role": role, "versions": versions,
-        "authors": _users(session, versions),
+        "authors": _users(session, versions), **letter_policy.nav(letter, role),
     })
 
 
@@ -300,9 +267,7 @@ def _version(session: Session, letter: Letter, number: int) -> LetterVersion:
 
 @router.get("/letters/{slug}/versions/{number}", response_class=HTMLResponse, name="letter_version")
 def version_page(request: Request, session: SessionDep, user: CurrentUser, slug: str, number: int) -> HTMLResponse:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
-    from backend.letters.rendering import render_letter
-
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = _version(session, letter, number)
     return render(request, "letters/version.html", {
         "letter": letter, "campaign": campaign, "role": role, "version": version,
@@ -315,7 +280,7 @@ def version_page(request: Request, session: SessionDep, user: CurrentUser, slug:
 @router.get("/letters/{slug}/diff", response_class=HTMLResponse, name="letter_diff")
 def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
               from_: Annotated[int | None, Query(alias="from")] = None, to: int | None = None) -> HTMLResponse:
-    letter, campaign, role = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.read)
     versions = service.get_versions(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     if not versions:
         raise NotFound("This letter has no saved text yet, so there is nothing to compare.")
@@ -332,7 +297,7 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 @router.get("/letters/{slug}/pdf", name="letter_pdf")
 def pdf_download(session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str) -> Response:
-    letter, _, _ = load_letter(session=session, slug=slug, user=user, at_least="viewer")
+    letter, _, _ = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = service.current_version(session=session, letter=letter)
     if version is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")

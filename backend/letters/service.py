@@ -12,7 +12,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
-from backend.accounts.service import slugify, unique_slug
+from backend.accounts.service import normalise_email, slugify, unique_slug
 from backend.campaigns.models import Campaign
 from backend.clock import LONDON
 from backend.db import as_utc, utcnow
@@ -26,6 +26,7 @@ from backend.letters.models import (
     Quote,
     Recipient,
 )
+from backend.letters.policy import text_editable
 from backend.publishing import revision
 
 MAX_BODY = 200_000  # characters: a long letter is ~10,000
@@ -264,7 +265,6 @@ def set_tags(*, session: Session, letter: Letter, tags: list[str]) -> None:
 # The recipients directory -----------------------------------------------------------------------------
 
 RECIPIENT_LIMITS = {"name": 200, "position": 300, "recipient_organisation": 200}
-EDITABLE_STATUSES = ("draft", "open")
 MAX_NOTES = 50_000
 
 
@@ -273,8 +273,6 @@ def clean_recipient(
     reply_target_days: int | str | None = 20, very_overdue_days: int | str | None = 40,
 ) -> dict[str, object]:
     """Checks one recipient's details and returns them tidied (InvalidInput names the first problem)."""
-    from backend.accounts.service import normalise_email
-
     values: dict[str, object] = {
         "name": " ".join((name or "").split()),
         "position": " ".join((position or "").split()),
@@ -424,7 +422,7 @@ class LetterDraft:
 
 def check_editable(letter: Letter) -> None:
     """Text can change while the letter is a draft or open for signatures, not after."""
-    if letter.status not in EDITABLE_STATUSES:
+    if not text_editable(letter):
         raise Conflict(f"This letter is {letter.status}: its text can no longer change.")
 
 
@@ -483,8 +481,6 @@ def validate_draft(
         if max(len(pc.name), len(pc.role), len(pc.organisation)) > 200:
             errors["press_name"] = "The press contact's details are too long (200 characters at most)."
         if pc.email.strip():
-            from backend.accounts.service import normalise_email
-
             try:
                 normalise_email(pc.email)
             except InvalidInput as exc:

@@ -127,10 +127,10 @@ def test_invite_bad_input_keeps_input(client, db, make_user, login, post):
     assert db.exec(select(CoalitionInvite)).first() is None
 
 
-def test_revoked_invite_link_stops_working(client, db, make_user, login, post):
+def test_revoked_invite_link_stops_working(client, db, make_user, login, post, settings):
     c = arrange(db, make_user, with_letter=False)
     invite, token = campaigns.create_invite(session=db, campaign=c.campaign, email="x@y.example",
-                                            organisation_name="X", role="viewer", invited_by=c.lead)
+                                            organisation_name="X", role="viewer", invited_by=c.lead, settings=settings)
     db.commit()
     login(client, c.lead)
     url = f"/campaigns/{c.campaign.slug}"

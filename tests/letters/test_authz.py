@@ -36,10 +36,10 @@ def routes(c, invite_id, lead_member_id):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "viewer", "editor", "lead"])
-def test_every_route_by_role(who, client, db, make_user, login, post, engine):
+def test_every_route_by_role(who, client, db, make_user, login, post, settings, engine):
     c = arrange(db, make_user)
     invite, _ = campaigns.create_invite(session=db, campaign=c.campaign, email="p@q.example", organisation_name="Q",
-                                        role="viewer", invited_by=c.lead)
+                                        role="viewer", invited_by=c.lead, settings=settings)
     lead_member = next(m for m, _ in campaigns.get_members(session=db, campaign_id=c.campaign.id)
                        if m.role == "lead")
     db.commit()

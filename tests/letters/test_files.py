@@ -133,7 +133,7 @@ TRICKY = st.text(st.characters(blacklist_categories=("Cs",), blacklist_character
 @hsettings(max_examples=300, deadline=None)
 @given(TRICKY)
 def test_every_string_is_written_so_any_yaml_reader_reads_it_back(value):
-    written = files._scalar(value, 2)
+    written = files.scalar(value, 2)
     assert yaml.safe_load(f"k: {written}\n") == {"k": value}
 
 
