@@ -22,7 +22,7 @@ from backend.templating import Templating, install
 
 
 def _engine() -> Engine:
-    """PENDING (issue 18): letters/files.py imports this; the letters helper moves import/export out of here."""
+    """The database of the settings in the environment, for the commands that work on it."""
     return make_engine(get_settings().database_url)
 
 
@@ -111,13 +111,13 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from backend.letters import commands
+    from backend.letters import commands  # deliberate: each command loads only what it runs
 
     return commands.cli_import(args, engine=_engine())
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from backend.letters import commands
+    from backend.letters import commands  # deliberate: each command loads only what it runs
 
     return commands.cli_export(args, engine=_engine())
 

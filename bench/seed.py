@@ -215,7 +215,7 @@ def queue_invites(*, engine: Engine, seeded: Seeded, count: int, domain: str) ->
     from backend.db import session_for_write
     from backend.letters.models import Letter
     from backend.signatures import csvio
-    from backend.signatures import service as signatures
+    from backend.signatures import invites as signatures
 
     with session_for_write(engine) as session:  # as the app's POST: BEGIN IMMEDIATE on SQLite
         lead = session.get(User, seeded.lead_id)

@@ -24,7 +24,7 @@ from backend.mail.models import OutboundAttachment, OutboundEmail
 from backend.privacy.models import Erasure, ErasureKind
 from backend.publishing import documents
 from backend.responses.models import Dispatch
-from backend.signatures import service as signatures
+from backend.signatures import tokens as signature_tokens
 from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
 
 ERASED_TEXT = "[erased]"
@@ -175,7 +175,7 @@ def _erase_removes_signature(letter: Letter, signature: Signature) -> bool:
 
 def signatory_data(*, session: Session, token: str) -> SignatoryData:
     """Everything held about the person behind a management link, on that letter (changes nothing)."""
-    _row, signature = signatures.get_by_token(session=session, token=token, purposes=("manage",))
+    _row, signature = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
     invite = session.get(Invite, signature.invite_id) if signature.invite_id else None
@@ -268,7 +268,7 @@ class ErasureOutcome:
 def erase_signatory(*, session: Session, token: str) -> ErasureOutcome:
     """A signatory's erasure through their management link (see `erase_signature`). The erasure request's own
     address is not recorded."""
-    _row, signature = signatures.get_by_token(session=session, token=token, purposes=("manage",))
+    _row, signature = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
     return erase_signature(session=session, signature=signature, actor="signatory (erased)",
                            reason="erasure requested by the signatory")
 

@@ -30,7 +30,7 @@ from backend.publishing.models import PressDownload, PressLink, PublicationSched
 from backend.responses import pledges, timeline
 from backend.responses.models import Commitment, CommitmentEvidence, Response
 from backend.security import hash_token, new_token
-from backend.signatures import service as signing
+from backend.signatures import listing
 from backend.signatures.models import Signature
 
 PUBLISHABLE_FROM = ("draft", "open", "closed")
@@ -92,7 +92,7 @@ def final_signatures(*, session: Session, letter: Letter) -> list[Signature]:
     Once published the list is frozen: a signature approved after that moment is not added to it
     (withdrawal by the lead still takes one off).
     """
-    rows = signing.get_listed(session=session, letter=letter)
+    rows = listing.get_listed(session=session, letter=letter)
     published = as_utc(letter.published_at)
     if published is None:
         return rows

@@ -29,7 +29,7 @@ from backend.responses.forms import SendRow, date_error, parse_date
 from backend.responses.models import DISPATCH_CHANNELS, Dispatch
 from backend.responses.tracking import CHANNEL_LABELS, Tracked, fix_due_dates, get_tracked, link_of, today
 from backend.security import hash_token
-from backend.signatures import service as signing
+from backend.signatures import listing
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def sending_pdf(*, session: Session, letter: Letter) -> SendingPdf | None:
     version = letters.current_version(session=session, letter=letter)
     if version is None or version.id is None:
         return None
-    signatures = signing.get_listed(session=session, letter=letter)
+    signatures = listing.get_listed(session=session, letter=letter)
     return SendingPdf(letter_pdf(session=session, letter=letter, version=version, signatures=signatures), version.id)
 
 
@@ -83,7 +83,7 @@ def send(
     if not choices:
         raise InvalidInput("Choose at least one recipient to send the letter to.", field="recipients")
     now = utcnow()
-    signatures = signing.get_listed(session=session, letter=letter)
+    signatures = listing.get_listed(session=session, letter=letter)
     attachment: bytes | None = pdf.data if pdf is not None else None
     made: list[Dispatch] = []
     for choice in choices:

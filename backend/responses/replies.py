@@ -25,7 +25,7 @@ from backend.responses import tracking
 from backend.responses.enums import ResponseKind
 from backend.responses.models import RESPONSE_KINDS, Response, ResponseRevision
 from backend.responses.tracking import KIND_LABELS, first_dispatch_on, link_of, today
-from backend.signatures import service as signing
+from backend.signatures import listing
 
 MAX_ATTACHMENT = 10 * 1024 * 1024
 # What recording a response of a kind does to the stored reply status (the coalition can change it after).
@@ -177,7 +177,7 @@ def record_response(
 
 def _notify_signatories_of_response(*, session: Session, letter: Letter, response: Response,
                                     recipient: Recipient) -> None:
-    for signature in signing.get_listed(session=session, letter=letter):
+    for signature in listing.get_listed(session=session, letter=letter):
         if signature.notify_updates:
             mail.enqueue(session=session, to=signature.contact_email, template="response_recorded",
                          context={"letter": letter, "response": response, "recipient": recipient,

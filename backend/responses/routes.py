@@ -23,7 +23,7 @@ from backend.letters.models import REPLY_STATUSES, Letter
 from backend.responses import dispatch, forms, holidays, overdue, pledges, replies, timeline, tracking
 from backend.responses.models import COMMITMENT_STATUSES, DEFAULT_REGION, HOLIDAY_REGIONS, RESPONSE_KINDS
 from backend.security import FORM_FIELD_LIMIT, client_ip
-from backend.signatures import service as signing
+from backend.signatures import listing
 from backend.web import flash, render
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def _send_page(request: Request, session: Session, letter: Letter, rows: list[fo
         "letter": letter, "tracked": tracked, "rows": {r.letter_recipient_id: r for r in rows},
         "again_reason": reason, "errors": errors, "today": tracking.today(),
         "version": letters.current_version(session=session, letter=letter),
-        "signature_count": len(signing.get_listed(session=session, letter=letter)), **LABELS,
+        "signature_count": len(listing.get_listed(session=session, letter=letter)), **LABELS,
     }, status_code=status_code)
 
 

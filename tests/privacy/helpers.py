@@ -32,8 +32,8 @@ def tables_holding(engine: Any, *values: str) -> list[str]:
 
 def manage_token(db: Any, signature: Any) -> str:
     """A management link's token for a signature, as the receipt email carries."""
-    from backend.signatures import service
+    from backend.signatures import tokens
 
-    token = service._issue_token(session=db, signature_id=signature.id, purpose="manage", days=30)
+    token = tokens.issue_token(session=db, signature_id=signature.id, purpose="manage", days=30)
     db.commit()
     return token

@@ -111,7 +111,7 @@ def test_every_public_change_bumps_the_revision_and_shows_at_once(db: Any, make_
     from backend.letters import service as letters
     from backend.letters.models import Letter, LetterRecipient, Recipient
     from backend.responses import dispatch, replies, tracking
-    from backend.signatures import service as signing
+    from backend.signatures import moderation as signing
 
     ready = _published(db, make_user)
     path = f"/letters/{ready.letter.slug}"
