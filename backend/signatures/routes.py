@@ -117,7 +117,7 @@ def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResp
         return _closed_page(request, session, found)
     letter = _open_letter(session, slug)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
-                        action=str(request.url_for("sign_open_submit", slug=letter.slug)))
+                        action=request.app.url_path_for("sign_open_submit", slug=letter.slug))
     response = render(request, "signatures/sign.html", ctx)
     response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
     return response
@@ -152,7 +152,7 @@ def sign_open_submit(request: Request, session: SessionDep, settings: SettingsDe
                      logo: LogoUpload = None) -> Response:
     _limit(request, session, settings, "sign")  # counted before anything else is done for it
     letter = _open_letter(session, slug)
-    action = str(request.url_for("sign_open_submit", slug=letter.slug))
+    action = request.app.url_path_for("sign_open_submit", slug=letter.slug)
     return _submit(request, session, settings, letter, None, None, form, logo, action)
 
 
@@ -176,7 +176,7 @@ def sign_invite_page(request: Request, session: SessionDep, settings: SettingsDe
     invites.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
     ctx = _sign_context(session=session, letter=letter, values=values, errors={},
-                        action=str(request.url_for("sign_invite_submit", token=token)),
+                        action=request.app.url_path_for("sign_invite_submit", token=token),
                         invite=invite, token=token)
     return render(request, "signatures/sign.html", ctx)
 
@@ -190,7 +190,7 @@ def sign_invite_submit(request: Request, session: SessionDep, settings: Settings
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     return _submit(request, session, settings, letter, invite, token, form, logo,
-                   str(request.url_for("sign_invite_submit", token=token)))
+                   request.app.url_path_for("sign_invite_submit", token=token))
 
 
 @router.post("/sign/{token}/decline", name="sign_decline")
