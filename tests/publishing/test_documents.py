@@ -214,7 +214,8 @@ def test_the_coalitions_pdf_is_built_by_the_worker_and_served_until_the_letter_c
     path = f"/letters/{ready.letter.slug}/pdf"
     waiting = client.get(path)
     assert waiting.status_code == 503 and waiting.headers["retry-after"] == "30"
-    assert [p.suffix for p in folder.iterdir()] == [".html"]  # asked for; nothing built in the request
+    row = _build_row(db, ready.letter, "staff")  # asked for, as a build of its own; nothing built in the request
+    assert row is not None and row.status == "queued" and not folder.exists()
     assert _children() == []
     assert documents.build_due(engine) == 1 and _children() == []
     first = client.get(path)
@@ -230,11 +231,17 @@ def test_the_coalitions_pdf_is_built_by_the_worker_and_served_until_the_letter_c
     second = client.get(path)
     assert second.status_code == 200 and second.content != first.content
     assert [p.suffix for p in folder.iterdir()] == [".pdf"]
+    db.rollback()  # a new transaction: it sees what the worker wrote
+    assert [(d.kind, d.state) for d in documents.status_of(session=db, letter=db.get(Letter, ready.letter.id))
+            if d.kind == "staff"] == [("staff", "ready")]
 
 
-def test_a_failed_coalition_pdf_is_a_503_and_the_next_click_asks_again(
+def test_a_failed_coalition_pdf_is_a_503_retried_by_the_worker_and_reported(
         db: Any, make_user: Any, engine: Any, client: Any, login: Any, settings: Any, monkeypatch: Any) -> None:
+    from backend.db import session_for_write, utcnow
+    from backend.letters.models import Letter
     from backend.publishing import documents
+    from backend.publishing.models import DocumentBuild
 
     monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
     ready = ready_letter(db, make_user)
@@ -249,8 +256,25 @@ def test_a_failed_coalition_pdf_is_a_503_and_the_next_click_asks_again(
     assert documents.build_due(engine) == 0
     failed = client.get(path)
     assert failed.status_code == 503 and "could not be built" in failed.text
+    assert int(failed.headers["retry-after"]) >= 29  # when the worker tries again
+    db.rollback()  # a new transaction: it sees what the worker wrote
+    [status] = [d for d in documents.status_of(session=db, letter=db.get(Letter, ready.letter.id))
+                if d.kind == "staff"]
+    assert (status.state, status.attempts) == ("failed", 1) and "renderer down" in status.last_error
+    assert client.get(f"/letters/{ready.letter.slug}/publish").status_code in (200, 303)
     monkeypatch.undo()
     monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
-    assert client.get(path).status_code == 503  # asked again
-    assert build_staff_pdf(engine, ready.letter.id) == 1  # already asked: built once
+    assert documents.build_due(engine) == 0  # not before its retry
+    with session_for_write(engine) as session:  # the retry's time has come
+        session.execute(DocumentBuild.__table__.update().values(not_before=utcnow()))
+        session.commit()
+    assert documents.build_due(engine) == 1
     assert client.get(path).status_code == 200 and documents.build_due(engine) == 0
+
+
+def test_the_staff_pdf_helper_builds_what_a_download_serves(db: Any, make_user: Any, engine: Any, client: Any,
+                                                            login: Any) -> None:
+    ready = ready_letter(db, make_user)
+    assert build_staff_pdf(engine, ready.letter.id) == 1
+    login(client, ready.lead)
+    assert client.get(f"/letters/{ready.letter.slug}/pdf").content.startswith(b"%PDF")
