@@ -341,8 +341,7 @@ def pdf_download(request: Request, session: SessionDep, settings: SettingsDep, u
     # The same rendering as the PDF sent to the recipients, with the signatories listed now: built by the worker
     # (the last one is served while nothing in it has changed).
     try:
-        path = documents.staff_pdf(engine=request.app.state.engine, session=session, letter=letter,
-                                   wait_seconds=settings.document_wait_seconds)
+        path = documents.staff_pdf(engine=request.app.state.engine, session=session, letter=letter, settings=settings)
     except documents.DocumentsNotReady as exc:
         raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
     return FileResponse(path, media_type="application/pdf", filename=filename,

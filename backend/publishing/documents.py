@@ -36,7 +36,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from backend.commitments import export as commitments_export
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import NotFound, ServiceError
 from backend.letters import service as letters
@@ -66,11 +66,11 @@ class DocumentsNotReady(ServiceError):
 
 # Building -----------------------------------------------------------------------------------------------
 
-def _store(data: bytes, suffix: str) -> str:
+def _store(data: bytes, suffix: str, media_dir: Path) -> str:
     """Writes the bytes under the media folder, named by their SHA-256; returns the path relative to it."""
     digest = hashlib.sha256(data).hexdigest()
     relative = f"{FOLDER}/{digest[:2]}/{digest}{suffix}"
-    path = Path(get_settings().media_dir) / relative
+    path = media_dir / relative
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -79,7 +79,7 @@ def _store(data: bytes, suffix: str) -> str:
     return relative
 
 
-def build_files(*, session: Session, letter: Letter, embargoed: bool) -> dict[str, str]:
+def build_files(*, session: Session, letter: Letter, embargoed: bool, media_dir: Path) -> dict[str, str]:
     """Builds the pack as the letter is now; {public name: path under the media folder} of each file."""
     ctx = pack.context(session=session, letter=letter, embargoed=embargoed)
     htmls = [pack.letter_pdf_html(session=session, ctx=ctx), pack.press_release_html(ctx=ctx)]
@@ -100,9 +100,9 @@ def build_files(*, session: Session, letter: Letter, embargoed: bool) -> dict[st
                 archive.writestr(prefix + name, data)
         for name, path in logo_paths.items():  # PNGs are compressed already
             archive.write(path, prefix + f"logos/{name}", compress_type=zipfile.ZIP_STORED)
-    stored = {name: _store(data, Path(name).suffix) for name, data in files.items()}
-    stored[pack.ZIP_NAME] = _store(out.getvalue(), ".zip")
-    media = Path(get_settings().media_dir).resolve()
+    stored = {name: _store(data, Path(name).suffix, media_dir) for name, data in files.items()}
+    stored[pack.ZIP_NAME] = _store(out.getvalue(), ".zip", media_dir)
+    media = media_dir.resolve()
     for name, path in logo_paths.items():  # stored logos are never rewritten: the pack points at them
         stored[f"logos/{name}"] = str(path.resolve().relative_to(media))
     return stored
@@ -137,9 +137,10 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def run(*, engine: Engine, build_id: int) -> bool:
+def run(*, engine: Engine, build_id: int, settings: Settings) -> bool:
     """Builds a claimed build and records the result (a failure is retried later); whether it was built."""
     attempts = 0
+    media_dir = Path(settings.media_dir)
     try:
         with Session(engine, expire_on_commit=False) as reader:
             row = reader.get(DocumentBuild, build_id)
@@ -148,12 +149,13 @@ def run(*, engine: Engine, build_id: int) -> bool:
                 return False
             revision, attempts = letter.public_revision, row.attempts
             if row.kind == DocumentKind.staff:
-                files = _build_staff_pdf(session=reader, letter=letter)
+                files = _build_staff_pdf(session=reader, letter=letter, media_dir=media_dir)
             else:
-                files = build_files(session=reader, letter=letter, embargoed=row.kind == DocumentKind.embargoed)
+                files = build_files(session=reader, letter=letter, embargoed=row.kind == DocumentKind.embargoed,
+                                    media_dir=media_dir)
     except Exception as exc:
         log.exception("building the documents of build %s failed", build_id)
-        failed = attempts >= get_settings().document_max_attempts
+        failed = attempts >= settings.document_max_attempts
         with session_for_write(engine) as session:
             session.execute(update(DocumentBuild).where(col(DocumentBuild.id) == build_id).values(
                 status="failed" if failed else "queued", lease_until=None, not_before=utcnow() + _backoff(attempts),
@@ -172,7 +174,7 @@ def run(*, engine: Engine, build_id: int) -> bool:
     return True
 
 
-def build_due(engine: Engine) -> int:
+def build_due(engine: Engine, settings: Settings) -> int:
     """The worker's job: builds what is due (press packs and the coalitions' PDFs), one at a time; how many were
     built."""
     with Session(engine) as reader:
@@ -180,7 +182,7 @@ def build_due(engine: Engine) -> int:
     built = 0
     for build_id in ids:
         if claim(engine=engine, build_id=build_id):
-            built += run(engine=engine, build_id=build_id)
+            built += run(engine=engine, build_id=build_id, settings=settings)
     return built
 
 
@@ -290,8 +292,8 @@ STAFF_FOLDER = f"{FOLDER}/staff"
 STAFF_PDF = "letter.pdf"
 
 
-def _staff_folder(letter_id: int) -> Path:
-    return Path(get_settings().media_dir) / STAFF_FOLDER / str(letter_id)
+def _staff_folder(media_dir: Path, letter_id: int) -> Path:
+    return media_dir / STAFF_FOLDER / str(letter_id)
 
 
 def staff_pdf_html(*, session: Session, letter: Letter) -> str | None:
@@ -304,18 +306,18 @@ def staff_pdf_html(*, session: Session, letter: Letter) -> str | None:
                        signatures=signatures.get_listed(session=session, letter=letter))
 
 
-def _staff_pdf_path(letter_id: int, html: str) -> Path:
-    return _staff_folder(letter_id) / f"{hashlib.sha256(html.encode('utf-8')).hexdigest()}.pdf"
+def _staff_pdf_path(media_dir: Path, letter_id: int, html: str) -> Path:
+    return _staff_folder(media_dir, letter_id) / f"{hashlib.sha256(html.encode('utf-8')).hexdigest()}.pdf"
 
 
-def _build_staff_pdf(*, session: Session, letter: Letter) -> dict[str, str]:
+def _build_staff_pdf(*, session: Session, letter: Letter, media_dir: Path) -> dict[str, str]:
     """The worker's half: the PDF of the letter as it stands, written atomically; only the newest is kept."""
     assert letter.id is not None
     html = staff_pdf_html(session=session, letter=letter)
     if html is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
     [pdf] = render_pdfs([html])
-    path = _staff_pdf_path(letter.id, html)
+    path = _staff_pdf_path(media_dir, letter.id, html)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_bytes(pdf)
@@ -323,7 +325,7 @@ def _build_staff_pdf(*, session: Session, letter: Letter) -> dict[str, str]:
     for older in path.parent.glob("*.pdf"):  # only the newest is kept
         if older.name != path.name:
             older.unlink(missing_ok=True)
-    return {STAFF_PDF: str(path.relative_to(Path(get_settings().media_dir)).as_posix())}
+    return {STAFF_PDF: path.relative_to(media_dir).as_posix()}
 
 
 def _ask_for_staff_pdf(engine: Engine, *, letter: Letter, row: Any) -> None:
@@ -341,16 +343,16 @@ def _ask_for_staff_pdf(engine: Engine, *, letter: Letter, row: Any) -> None:
         session.commit()
 
 
-def staff_pdf(*, engine: Engine, session: Session, letter: Letter, wait_seconds: float) -> Path:
+def staff_pdf(*, engine: Engine, session: Session, letter: Letter, settings: Settings) -> Path:
     """The coalition's PDF of the letter as it stands: served if built, else built by a worker while this waits
-    (up to `wait_seconds`; then DocumentsNotReady). The session is closed before any wait."""
+    (up to `DOCUMENT_WAIT_SECONDS`; then DocumentsNotReady). The session is closed before any wait."""
     assert letter.id is not None
     html = staff_pdf_html(session=session, letter=letter)
     if html is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
     session.close()  # the wait holds no connection and no transaction (the letter keeps what was loaded)
-    pdf = _staff_pdf_path(letter.id, html)
-    deadline = time.monotonic() + wait_seconds
+    pdf = _staff_pdf_path(Path(settings.media_dir), letter.id, html)
+    deadline = time.monotonic() + settings.document_wait_seconds
     asked = False
     while not pdf.is_file():
         row = _read(engine, letter.id, DocumentKind.staff)
@@ -366,24 +368,23 @@ def staff_pdf(*, engine: Engine, session: Session, letter: Letter, wait_seconds:
     return pdf
 
 
-def path_of(files: dict[str, str], name: str) -> Path | None:
+def path_of(files: dict[str, str], name: str, media_dir: Path) -> Path | None:
     """The file of a built pack by its public name, or None."""
     relative = files.get(name)
     if relative is None:
         return None
-    path = Path(get_settings().media_dir) / relative
+    path = media_dir / relative
     return path if path.is_file() else None
 
 
-def discard(*, session: Session, letter_id: int) -> None:
+def discard(*, session: Session, letter_id: int, media_dir: Path) -> None:
     """Deletes the files built for this letter and queues new builds (an erasure: nothing built before it may be
     served again). Logos are the signatories' stored files, not copies, and are left to their owners."""
-    media = Path(get_settings().media_dir)
     for row in session.exec(select(DocumentBuild).where(col(DocumentBuild.letter_id) == letter_id)):
         for relative in json.loads(row.files).values():
             if relative.startswith(f"{FOLDER}/"):
-                (media / relative).unlink(missing_ok=True)
+                (media_dir / relative).unlink(missing_ok=True)
         row.files, row.built_revision = "{}", None
         session.add(row)
-    shutil.rmtree(_staff_folder(letter_id), ignore_errors=True)
+    shutil.rmtree(_staff_folder(media_dir, letter_id), ignore_errors=True)
     bump(session=session, letter_id=letter_id)

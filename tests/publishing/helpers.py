@@ -118,6 +118,7 @@ def build_documents(engine: Any) -> int:
     that gathers a burst of changes skipped, as a download asks). Returns how many were built."""
     from sqlalchemy import update
 
+    from backend.config import get_settings
     from backend.db import session_for_write, utcnow
     from backend.publishing import documents
     from backend.publishing.models import DocumentBuild
@@ -126,13 +127,14 @@ def build_documents(engine: Any) -> int:
         session.execute(update(DocumentBuild).where(DocumentBuild.status == "queued")
                         .where(DocumentBuild.last_error == "").values(not_before=utcnow()))
         session.commit()
-    return documents.build_due(engine)
+    return documents.build_due(engine, get_settings())  # the tests' settings (tests/conftest.py)
 
 
 def build_staff_pdf(engine: Any, letter_id: int) -> int:
     """What happens when a coalition member asks for `/letters/{slug}/pdf` and a worker answers, run here and now:
     the letter's PDF as it stands is asked for and built (and served from then on while nothing in it changes).
     Returns how many were built."""
+    from backend.config import get_settings
     from backend.db import session_for_write
     from backend.letters.models import Letter
     from backend.publishing import documents, revision
@@ -142,4 +144,4 @@ def build_staff_pdf(engine: Any, letter_id: int) -> int:
         assert letter is not None
         revision.queue(session=session, letter_id=letter_id, kind="staff", revision=letter.public_revision, delay=0)
         session.commit()
-    return documents.build_due(engine)
+    return documents.build_due(engine, get_settings())
