@@ -1,4 +1,5 @@
-"""The press pack's files, built by the worker for a letter's public revision, and served as files.
+"""The press pack's files, built by the worker for a letter's public revision, and served as files; and the
+coalition's PDF of the letter as it stands (kind `staff`, below), built by the same rows and worker.
 
 A change to anything public about a letter queues a build (`revision.bump`); the worker claims it (one UPDATE
 whose row count says who won, so two workers never build the same one), builds every file of the pack and
@@ -13,6 +14,9 @@ retried with a growing delay, `DOCUMENT_MAX_ATTEMPTS` times, and its error is sh
 A request never builds. A download of a pack not built yet asks for it at once (the build skips the wait that
 gathers a burst of changes) and waits for a worker, reading the build's row, up to `DOCUMENT_WAIT_SECONDS`; then it
 is a 503 with Retry-After. On the embedded default the worker is a thread of `undersigned serve` itself.
+
+Nothing here reads the environment: the media folder and the settings come from the caller (the route's
+`SettingsDep`, the worker's settings).
 """
 
 from __future__ import annotations
