@@ -151,7 +151,7 @@ def _set_cookies(request: Request, headers: MutableHeaders, settings: Settings, 
     cookies.raw_headers.clear()
     secure = settings.is_production
     if getattr(state, "csrf_seed_new", False):
-        headers.append(*(part.decode("latin-1") for part in csrf_cookie(state.csrf_seed)))
+        headers.append(*(part.decode("latin-1") for part in csrf_cookie(state.csrf_seed, settings)))
     new_session = getattr(state, "new_session", None)
     if token and state.user is None and not new_session:
         cookies.delete_cookie(settings.session_cookie_name, path="/", secure=secure, httponly=True, samesite="lax")

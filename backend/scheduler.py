@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-Job = Callable[[Engine], None]
+from backend.config import Settings
+
+Job = Callable[[Engine, Settings], None]  # run with the worker's engine and settings
 jobs: list[tuple[str, Job]] = []
 _every: dict[str, float] = {}  # a job's least interval between runs in one process (0: every tick)
 _last_run: dict[str, float] = {}  # when this process last ran each job (time.monotonic())

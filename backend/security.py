@@ -8,9 +8,8 @@ import secrets
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
-from starlette.requests import cookie_parser
 
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import UNSAFE_METHODS
 
 CSRF_FIELD = "csrf_token"
@@ -32,9 +31,15 @@ def hash_token(token: str) -> str:
 CSRF_SEED_MIN_LENGTH = 32  # a shorter cookie is not one we set: the browser gets a new seed
 
 
-def csrf_token_for(cookie_value: str) -> str:
+def _settings(request: Request) -> Settings:
+    """The settings the app was created with (`create_app(settings)`)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def csrf_token_for(cookie_value: str, secret_key: str) -> str:
     """The form token that goes with a CSRF seed."""
-    key = get_settings().secret_key.encode("utf-8")
+    key = secret_key.encode("utf-8")
     return hmac.new(key, b"csrf:" + cookie_value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -43,7 +48,7 @@ def csrf_cookie_value(request: Request) -> str:
     value = getattr(request.state, "csrf_seed", None)
     if value:
         return str(value)
-    value = request.cookies.get(get_settings().csrf_cookie_name) or ""
+    value = request.cookies.get(_settings(request).csrf_cookie_name) or ""
     if len(value) < CSRF_SEED_MIN_LENGTH:
         value = new_token()
         request.state.csrf_seed_new = True
@@ -51,30 +56,20 @@ def csrf_cookie_value(request: Request) -> str:
     return value
 
 
-def csrf_cookie(seed: str) -> tuple[bytes, bytes]:
+def csrf_cookie(seed: str, settings: Settings) -> tuple[bytes, bytes]:
     """The Set-Cookie header that gives a browser its CSRF seed (as Starlette's `set_cookie` writes it)."""
-    settings = get_settings()
     secure = "; Secure" if settings.is_production else ""
     return b"set-cookie", f"{settings.csrf_cookie_name}={seed}; HttpOnly; Path=/; SameSite=lax{secure}".encode()
 
 
-def csrf_seed_of(cookie_header: str | None) -> str | None:
-    """The CSRF seed in a raw Cookie header, if it holds a usable one (as `csrf_cookie_value` reads it)."""
-    name = get_settings().csrf_cookie_name
-    if not cookie_header or name not in cookie_header:
-        return None
-    value = cookie_parser(cookie_header).get(name) or ""
-    return value if len(value) >= CSRF_SEED_MIN_LENGTH else None
-
-
 def csrf_token(request: Request) -> str:
     """The token for the hidden field of every POST form (signed double-submit)."""
-    return csrf_token_for(csrf_cookie_value(request))
+    return csrf_token_for(csrf_cookie_value(request), _settings(request).secret_key)
 
 
-def csrf_valid(seed: str | None, sent: str | None) -> bool:
+def csrf_valid(seed: str | None, sent: str | None, secret_key: str) -> bool:
     """Whether the token sent with a form goes with the browser's CSRF cookie."""
-    return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), csrf_token_for(str(seed)))
+    return bool(seed) and bool(sent) and hmac.compare_digest(str(sent), csrf_token_for(str(seed), secret_key))
 
 
 def is_form(request: Request) -> bool:
@@ -114,7 +109,8 @@ async def guard(request: Request) -> None:
         if sent is None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) and not isinstance(value, UploadFile) else None
-    if not csrf_valid(request.cookies.get(get_settings().csrf_cookie_name), sent):
+    settings = _settings(request)
+    if not csrf_valid(request.cookies.get(settings.csrf_cookie_name), sent, settings.secret_key):
         raise HTTPException(403, CSRF_MESSAGE)
 
 

@@ -45,7 +45,7 @@ def run_once(engine: Engine, settings: Settings) -> None:
         if not _due(name, time.monotonic()):
             continue
         try:
-            job(engine)
+            job(engine, settings)
         except Exception:
             log.exception("scheduled job %s failed", name)
     try:

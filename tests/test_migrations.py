@@ -1,6 +1,7 @@
 """Migration 0011 (states as CHECK constraints): rows written at 0006 come through the upgrade intact (nothing
 cascaded away by SQLite's table rebuilds) and read back as enum members; a value outside a state's set is
-refused; the downgrade takes the constraints away again. On PostgreSQL too when TEST_DATABASE_URL is set."""
+refused; the downgrade takes the constraints away again. Migration 0012 lets a document build be of kind
+'staff'. On PostgreSQL too when TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from alembic import command
 from backend.db import make_engine, utcnow
 from backend.letters.enums import LetterStatus
 from backend.migrations import alembic_config
+from backend.publishing.models import DocumentBuild
 from backend.responses.enums import CommitmentStatus, ResponseKind
 from backend.signatures.enums import SignatureStatus, SignatureVia, TokenPurpose
 
@@ -150,5 +152,36 @@ def test_states_migration_keeps_the_data_and_refuses_unknown_states(url: str) ->
             conn.execute(text("UPDATE letter SET status = 'open'"))
         command.upgrade(config, STATES)
         assert _counts(engine) == before
+    finally:
+        engine.dispose()
+
+
+STAFF_PDF = "0012"
+
+
+def test_staff_pdf_migration_widens_the_document_kinds_and_its_downgrade_drops_the_staff_builds(url: str) -> None:
+    config = alembic_config(url)
+    command.upgrade(config, STATES)
+    engine = make_engine(url)
+    try:
+        ids = _seed(engine)
+        with engine.begin() as conn:
+            _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="public", status="built", files="{}")
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="staff", status="queued", files="{}")
+
+        command.upgrade(config, STAFF_PDF)
+        before = _counts(engine)
+        with engine.begin() as conn:
+            _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="staff", status="queued", files="{}")
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE document_build SET kind = 'draft' WHERE kind = 'staff'"))
+
+        command.downgrade(config, STATES)
+        assert _counts(engine) == before
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT kind FROM document_build")).scalars().all() == ["public"]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="staff", status="queued", files="{}")
     finally:
         engine.dispose()

@@ -296,7 +296,8 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 
 @router.get("/letters/{slug}/pdf", name="letter_pdf")
-def pdf_download(session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str) -> Response:
+def pdf_download(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str
+                 ) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = service.current_version(session=session, letter=letter)
     if version is None:
@@ -305,7 +306,7 @@ def pdf_download(session: SessionDep, settings: SettingsDep, user: CurrentUser, 
     # The same rendering as the PDF sent to the recipients, with the signatories listed now: built by the worker
     # (the last one is served while nothing in it has changed).
     try:
-        path = documents.staff_pdf(session=session, letter=letter, wait_seconds=settings.document_wait_seconds)
+        path = documents.staff_pdf(engine=request.app.state.engine, session=session, letter=letter, settings=settings)
     except documents.DocumentsNotReady as exc:
         raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
     return FileResponse(path, media_type="application/pdf", filename=filename,

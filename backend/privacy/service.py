@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, or_
@@ -26,6 +27,7 @@ from backend.publishing import documents
 from backend.responses.models import Dispatch
 from backend.signatures import tokens as signature_tokens
 from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
+from backend.templating import current
 
 ERASED_TEXT = "[erased]"
 
@@ -255,7 +257,8 @@ def _drop_sent_letter_pdfs(*, session: Session, letter_id: int) -> int:
 def forget_public_copies(*, session: Session, letter_id: int) -> None:
     """A new public revision of the letter (its pages are cached by it) and its built documents deleted, so the
     next request renders and builds them anew."""
-    documents.discard(session=session, letter_id=letter_id)
+    # PENDING (issue 18): the media folder from the caller; the erasures do not take settings yet.
+    documents.discard(session=session, letter_id=letter_id, media_dir=Path(current().settings.media_dir))
 
 
 @dataclass

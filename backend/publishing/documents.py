@@ -1,4 +1,5 @@
-"""The press pack's files, built by the worker for a letter's public revision, and served as files.
+"""The press pack's files, built by the worker for a letter's public revision, and served as files; and the
+coalition's PDF of the letter as it stands (kind `staff`, below), built by the same rows and worker.
 
 A change to anything public about a letter queues a build (`revision.bump`); the worker claims it (one UPDATE
 whose row count says who won, so two workers never build the same one), builds every file of the pack and
@@ -13,6 +14,9 @@ retried with a growing delay, `DOCUMENT_MAX_ATTEMPTS` times, and its error is sh
 A request never builds. A download of a pack not built yet asks for it at once (the build skips the wait that
 gathers a burst of changes) and waits for a worker, reading the build's row, up to `DOCUMENT_WAIT_SECONDS`; then it
 is a 503 with Retry-After. On the embedded default the worker is a thread of `undersigned serve` itself.
+
+Nothing here reads the environment: the media folder and the settings come from the caller (the route's
+`SettingsDep`, the worker's settings).
 """
 
 from __future__ import annotations
@@ -36,16 +40,17 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from backend.commitments import export as commitments_export
-from backend.config import get_settings
+from backend.config import Settings
 from backend.db import as_utc, session_for_write, utcnow
 from backend.errors import NotFound, ServiceError
 from backend.letters import service as letters
 from backend.letters.models import Letter
 from backend.letters.pdf import letter_html, render_pdfs
 from backend.publishing import pack
+from backend.publishing.enums import DocumentKind, DocumentStatus
 from backend.publishing.models import DocumentBuild
 from backend.publishing.revision import bump, queue
-from backend.signatures import service as signatures
+from backend.signatures import listing
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +70,11 @@ class DocumentsNotReady(ServiceError):
 
 # Building -----------------------------------------------------------------------------------------------
 
-def _store(data: bytes, suffix: str) -> str:
+def _store(data: bytes, suffix: str, media_dir: Path) -> str:
     """Writes the bytes under the media folder, named by their SHA-256; returns the path relative to it."""
     digest = hashlib.sha256(data).hexdigest()
     relative = f"{FOLDER}/{digest[:2]}/{digest}{suffix}"
-    path = Path(get_settings().media_dir) / relative
+    path = media_dir / relative
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -78,7 +83,7 @@ def _store(data: bytes, suffix: str) -> str:
     return relative
 
 
-def build_files(*, session: Session, letter: Letter, embargoed: bool) -> dict[str, str]:
+def build_files(*, session: Session, letter: Letter, embargoed: bool, media_dir: Path) -> dict[str, str]:
     """Builds the pack as the letter is now; {public name: path under the media folder} of each file."""
     ctx = pack.context(session=session, letter=letter, embargoed=embargoed)
     htmls = [pack.letter_pdf_html(session=session, ctx=ctx), pack.press_release_html(ctx=ctx)]
@@ -99,9 +104,9 @@ def build_files(*, session: Session, letter: Letter, embargoed: bool) -> dict[st
                 archive.writestr(prefix + name, data)
         for name, path in logo_paths.items():  # PNGs are compressed already
             archive.write(path, prefix + f"logos/{name}", compress_type=zipfile.ZIP_STORED)
-    stored = {name: _store(data, Path(name).suffix) for name, data in files.items()}
-    stored[pack.ZIP_NAME] = _store(out.getvalue(), ".zip")
-    media = Path(get_settings().media_dir).resolve()
+    stored = {name: _store(data, Path(name).suffix, media_dir) for name, data in files.items()}
+    stored[pack.ZIP_NAME] = _store(out.getvalue(), ".zip", media_dir)
+    media = media_dir.resolve()
     for name, path in logo_paths.items():  # stored logos are never rewritten: the pack points at them
         stored[f"logos/{name}"] = str(path.resolve().relative_to(media))
     return stored
@@ -136,9 +141,10 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def run(*, engine: Engine, build_id: int) -> bool:
+def run(*, engine: Engine, build_id: int, settings: Settings) -> bool:
     """Builds a claimed build and records the result (a failure is retried later); whether it was built."""
     attempts = 0
+    media_dir = Path(settings.media_dir)
     try:
         with Session(engine, expire_on_commit=False) as reader:
             row = reader.get(DocumentBuild, build_id)
@@ -146,10 +152,14 @@ def run(*, engine: Engine, build_id: int) -> bool:
             if row is None or letter is None:
                 return False
             revision, attempts = letter.public_revision, row.attempts
-            files = build_files(session=reader, letter=letter, embargoed=row.kind == "embargoed")
+            if row.kind == DocumentKind.staff:
+                files = _build_staff_pdf(session=reader, letter=letter, media_dir=media_dir)
+            else:
+                files = build_files(session=reader, letter=letter, embargoed=row.kind == DocumentKind.embargoed,
+                                    media_dir=media_dir)
     except Exception as exc:
         log.exception("building the documents of build %s failed", build_id)
-        failed = attempts >= get_settings().document_max_attempts
+        failed = attempts >= settings.document_max_attempts
         with session_for_write(engine) as session:
             session.execute(update(DocumentBuild).where(col(DocumentBuild.id) == build_id).values(
                 status="failed" if failed else "queued", lease_until=None, not_before=utcnow() + _backoff(attempts),
@@ -168,16 +178,16 @@ def run(*, engine: Engine, build_id: int) -> bool:
     return True
 
 
-def build_due(engine: Engine) -> int:
-    """The worker's job: builds what is due, one at a time, and the coalitions' PDFs asked for; how many were
+def build_due(engine: Engine, settings: Settings) -> int:
+    """The worker's job: builds what is due (press packs and the coalitions' PDFs), one at a time; how many were
     built."""
     with Session(engine) as reader:
         ids = due(session=reader)
     built = 0
     for build_id in ids:
         if claim(engine=engine, build_id=build_id):
-            built += run(engine=engine, build_id=build_id)
-    return built + build_staff_pdfs()
+            built += run(engine=engine, build_id=build_id, settings=settings)
+    return built
 
 
 # Serving --------------------------------------------------------------------------------------------------
@@ -198,9 +208,13 @@ def status_of(*, session: Session, letter: Letter) -> list[Status]:
                         .order_by(col(DocumentBuild.kind))).all()
     found = []
     for row in rows:
+        if row.kind == DocumentKind.staff:  # built when asked for, not for each revision
+            ready = row.status == DocumentStatus.built
+        else:
+            ready = row.built_revision is not None and row.built_revision >= letter.public_revision
         if row.status == "failed":
             state = "gave_up"
-        elif row.built_revision is not None and row.built_revision >= letter.public_revision:
+        elif ready:
             state = "ready"
         elif row.last_error:
             state = "failed"
@@ -237,6 +251,16 @@ def _ask_now(engine: Engine, *, letter_id: int, kind: str, revision: int, row: A
         session.commit()
 
 
+def _not_built(row: Any, *, what: str) -> DocumentsNotReady:
+    """The 503 for a build that failed: Retry-After when the worker tries it again (an hour once it gave up)."""
+    if row.status == DocumentStatus.failed:
+        retry_after = 3600
+    else:
+        retry_after = max(30, int(((as_utc(row.not_before) or utcnow()) - utcnow()).total_seconds()))
+    return DocumentsNotReady(f"{what} could not be built. The coalition has been told on its publish page; please "
+                             "try again later.", retry_after=retry_after)
+
+
 def files_for(*, engine: Engine, letter: Letter, kind: str, wait_seconds: float) -> dict[str, str]:
     """The built files of the letter's current revision, waiting up to `wait_seconds` for a worker to build them;
     DocumentsNotReady (a 503 with Retry-After) if it has not, or if their build failed."""
@@ -250,12 +274,7 @@ def files_for(*, engine: Engine, letter: Letter, kind: str, wait_seconds: float)
             files: dict[str, str] = json.loads(row.files)
             return files
         if row is not None and row.wanted_revision >= revision and row.last_error:
-            if row.status == "failed":
-                retry_after = 3600
-            else:
-                retry_after = max(30, int(((as_utc(row.not_before) or utcnow()) - utcnow()).total_seconds()))
-            raise DocumentsNotReady("The press pack could not be built. The coalition has been told on its publish "
-                                    "page; please try again later.", retry_after=retry_after)
+            raise _not_built(row, what="The press pack")
         if not asked:
             _ask_now(engine, letter_id=letter.id, kind=kind, revision=revision, row=row)
             asked = True
@@ -267,17 +286,18 @@ def files_for(*, engine: Engine, letter: Letter, kind: str, wait_seconds: float)
 
 
 # The coalition's PDF (`/letters/{slug}/pdf`) ---------------------------------------------------------------------
-# The letter as it stands, in any status: the request renders its HTML (cheap) and names the PDF by the HTML's
-# SHA-256; a PDF of that name is served at once. Otherwise the request leaves the HTML for the worker
-# (documents/staff/<letter id>/<sha>.html, written atomically) and waits for the PDF. A worker takes a request by
-# renaming it (one rename succeeds), renders it, and keeps only the letter's newest PDF; an erasure deletes the
-# letter's folder (`discard`). No table: the file names are the state.
+# The letter as it stands, in any status: its HTML is cheap to render, so a request renders it and looks for the PDF
+# of that HTML, stored as documents/staff/<letter id>/<SHA-256 of the HTML>.pdf; it is served at once if built.
+# Otherwise the request asks for a build (the letter's `staff` row of document_build, claimed, retried and reported
+# like the press pack's) and waits for it. The worker renders the letter's HTML as it stands when it builds, stores
+# the PDF under that HTML's name and keeps only the letter's newest; an erasure deletes the folder (`discard`).
 
 STAFF_FOLDER = f"{FOLDER}/staff"
+STAFF_PDF = "letter.pdf"
 
 
-def _staff_folder(letter_id: int) -> Path:
-    return Path(get_settings().media_dir) / STAFF_FOLDER / str(letter_id)
+def _staff_folder(media_dir: Path, letter_id: int) -> Path:
+    return media_dir / STAFF_FOLDER / str(letter_id)
 
 
 def staff_pdf_html(*, session: Session, letter: Letter) -> str | None:
@@ -287,92 +307,88 @@ def staff_pdf_html(*, session: Session, letter: Letter) -> str | None:
     if version is None:
         return None
     return letter_html(session=session, letter=letter, version=version,
-                       signatures=signatures.get_listed(session=session, letter=letter))
+                       signatures=listing.get_listed(session=session, letter=letter))
 
 
-def ask_for_staff_pdf(*, letter_id: int, html: str) -> Path:
-    """The path the PDF of this HTML has (or will have once a worker has built it: asked for here if need be)."""
-    digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
-    folder = _staff_folder(letter_id)
-    pdf = folder / f"{digest}.pdf"
-    if pdf.is_file() or any(folder.glob(f"{digest}.*")):  # built, asked for, being built, or failed
-        return pdf
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{digest}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, folder / f"{digest}.html")
-    return pdf
+def _staff_pdf_path(media_dir: Path, letter_id: int, html: str) -> Path:
+    return _staff_folder(media_dir, letter_id) / f"{hashlib.sha256(html.encode('utf-8')).hexdigest()}.pdf"
 
 
-def staff_pdf(*, session: Session, letter: Letter, wait_seconds: float) -> Path:
+def _build_staff_pdf(*, session: Session, letter: Letter, media_dir: Path) -> dict[str, str]:
+    """The worker's half: the PDF of the letter as it stands, written atomically; only the newest is kept."""
+    assert letter.id is not None
+    html = staff_pdf_html(session=session, letter=letter)
+    if html is None:
+        raise NotFound("This letter has no saved text yet, so there is no PDF.")
+    [pdf] = render_pdfs([html])
+    path = _staff_pdf_path(media_dir, letter.id, html)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(pdf)
+    os.replace(tmp, path)
+    for older in path.parent.glob("*.pdf"):  # only the newest is kept
+        if older.name != path.name:
+            older.unlink(missing_ok=True)
+    return {STAFF_PDF: path.relative_to(media_dir).as_posix()}
+
+
+def _ask_for_staff_pdf(engine: Engine, *, letter: Letter, row: Any) -> None:
+    """Someone is waiting for the PDF of the letter as it stands: queued now, unless a build is queued or under
+    way already (or waits to be retried: DocumentsNotReady)."""
+    assert letter.id is not None
+    if row is not None and row.status == DocumentStatus.queued and row.last_error:
+        raise _not_built(row, what="The PDF")
+    if row is not None and row.status in (DocumentStatus.queued, DocumentStatus.building):
+        _ask_now(engine, letter_id=letter.id, kind=DocumentKind.staff, revision=letter.public_revision, row=row)
+        return
+    with session_for_write(engine) as session:  # none yet, built for an earlier state, or given up: again
+        queue(session=session, letter_id=letter.id, kind=DocumentKind.staff, revision=letter.public_revision,
+              delay=0)
+        session.commit()
+
+
+def staff_pdf(*, engine: Engine, session: Session, letter: Letter, settings: Settings) -> Path:
     """The coalition's PDF of the letter as it stands: served if built, else built by a worker while this waits
-    (up to `wait_seconds`; then DocumentsNotReady). The session is closed before any wait."""
+    (up to `DOCUMENT_WAIT_SECONDS`; then DocumentsNotReady). The session is closed before any wait."""
     assert letter.id is not None
     html = staff_pdf_html(session=session, letter=letter)
     if html is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
     session.close()  # the wait holds no connection and no transaction (the letter keeps what was loaded)
-    pdf = ask_for_staff_pdf(letter_id=letter.id, html=html)
-    failed = pdf.with_suffix(".failed")
-    deadline = time.monotonic() + wait_seconds
+    pdf = _staff_pdf_path(Path(settings.media_dir), letter.id, html)
+    deadline = time.monotonic() + settings.document_wait_seconds
+    asked = False
     while not pdf.is_file():
-        if failed.is_file():
-            failed.unlink(missing_ok=True)  # the next click asks again
-            raise DocumentsNotReady("The PDF could not be built. Please try again in a minute.", retry_after=30)
+        row = _read(engine, letter.id, DocumentKind.staff)
+        if not asked:
+            _ask_for_staff_pdf(engine, letter=letter, row=row)
+            asked = True
+            continue
+        if row is not None and row.last_error and row.status != DocumentStatus.building:
+            raise _not_built(row, what="The PDF")
         if time.monotonic() >= deadline:
             raise DocumentsNotReady("The PDF is being prepared. Please try again in a minute.", retry_after=30)
         time.sleep(POLL_SECONDS)
     return pdf
 
 
-def build_staff_pdfs() -> int:
-    """The worker's half: renders every PDF asked for; how many were built."""
-    built = 0
-    root = Path(get_settings().media_dir) / STAFF_FOLDER
-    for claimed in root.glob("*/*.building"):  # a worker that died mid-build: asked for again after the lease
-        if time.time() - claimed.stat().st_mtime > LEASE_SECONDS:
-            os.replace(claimed, claimed.with_name(claimed.name.split(".")[0] + ".html"))
-    for asked in sorted(root.glob("*/*.html")):
-        claimed = asked.with_name(f"{asked.stem}.{os.getpid()}.{secrets.token_hex(4)}.building")
-        try:
-            os.rename(asked, claimed)
-        except FileNotFoundError:  # another worker took it
-            continue
-        try:
-            [pdf] = render_pdfs([claimed.read_text(encoding="utf-8")])
-            tmp = claimed.with_name(f".{asked.stem}.pdf.tmp")
-            tmp.write_bytes(pdf)
-            os.replace(tmp, asked.with_suffix(".pdf"))
-            for older in asked.parent.glob("*.pdf"):  # only the newest is kept
-                if older.name != f"{asked.stem}.pdf":
-                    older.unlink(missing_ok=True)
-            built += 1
-        except Exception as exc:
-            log.exception("rendering the PDF %s failed", asked.name)
-            asked.with_suffix(".failed").write_text(f"{type(exc).__name__}: {exc}"[:2000], encoding="utf-8")
-        finally:
-            claimed.unlink(missing_ok=True)
-    return built
-
-
-def path_of(files: dict[str, str], name: str) -> Path | None:
+def path_of(files: dict[str, str], name: str, media_dir: Path) -> Path | None:
     """The file of a built pack by its public name, or None."""
     relative = files.get(name)
     if relative is None:
         return None
-    path = Path(get_settings().media_dir) / relative
+    path = media_dir / relative
     return path if path.is_file() else None
 
 
-def discard(*, session: Session, letter_id: int) -> None:
+def discard(*, session: Session, letter_id: int, media_dir: Path) -> None:
     """Deletes the files built for this letter and queues new builds (an erasure: nothing built before it may be
     served again). Logos are the signatories' stored files, not copies, and are left to their owners."""
-    media = Path(get_settings().media_dir)
     for row in session.exec(select(DocumentBuild).where(col(DocumentBuild.letter_id) == letter_id)):
         for relative in json.loads(row.files).values():
             if relative.startswith(f"{FOLDER}/"):
-                (media / relative).unlink(missing_ok=True)
+                (media_dir / relative).unlink(missing_ok=True)
         row.files, row.built_revision = "{}", None
         session.add(row)
-    shutil.rmtree(_staff_folder(letter_id), ignore_errors=True)
+    shutil.rmtree(_staff_folder(media_dir, letter_id), ignore_errors=True)
     bump(session=session, letter_id=letter_id)

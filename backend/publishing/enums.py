@@ -6,6 +6,7 @@ from enum import StrEnum
 class DocumentKind(StrEnum):
     public = "public"
     embargoed = "embargoed"
+    staff = "staff"  # the coalition's PDF of the letter as it stands (`/letters/{slug}/pdf`)
 
 
 class DocumentStatus(StrEnum):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from backend.config import Settings
 from backend.db import session_for_write
 from backend.publishing import documents, service
 from backend.scheduler import scheduled_job
 
 
 @scheduled_job("publish at embargo")
-def publish_due(engine: Engine) -> None:
+def publish_due(engine: Engine, settings: Settings) -> None:
     """Publishes scheduled letters whose embargo has come (a claimed UPDATE makes it once across workers)."""
     with Session(engine) as reader:  # look first, so an idle worker does not take the write lock
         if not service.due_for_publication(session=reader):
@@ -22,6 +23,6 @@ def publish_due(engine: Engine) -> None:
 
 
 @scheduled_job("build documents")
-def build_documents(engine: Engine) -> None:
+def build_documents(engine: Engine, settings: Settings) -> None:
     """Builds the press packs that are due (queued by `revision.bump`, claimed so that each is built once)."""
-    documents.build_due(engine)
+    documents.build_due(engine, settings)

@@ -48,9 +48,11 @@ DOCUMENT_STATES = tuple(s.value for s in DocumentStatus)
 
 
 class DocumentBuild(TableBase, table=True):
-    """The press pack (letter PDF and DOCX, press release, signatory list, logos, ZIP) of a letter, built by the
-    worker for the letter's `public_revision`: one row per letter and kind, queued again by each change (so a
-    burst of changes is built once), claimed by one worker at a time, its files named by their content."""
+    """The documents of a letter built by the worker, one row per letter and kind, claimed by one worker at a time,
+    their files named by their content. `public` and `embargoed`: the press pack (letter PDF and DOCX, press
+    release, signatory list, logos, ZIP) for the letter's `public_revision`, queued again by each change (so a
+    burst of changes is built once). `staff`: the coalition's PDF of the letter as it stands, queued when someone
+    asks for it."""
 
     __tablename__ = "document_build"
     __table_args__ = (UniqueConstraint("letter_id", "kind"),)

@@ -168,7 +168,7 @@ def _pack_file(request: Request, session: Session, settings: Settings, letter: L
                                     wait_seconds=settings.document_wait_seconds)
     except documents.DocumentsNotReady as exc:
         raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
-    path = documents.path_of(files, name)
+    path = documents.path_of(files, name, Path(settings.media_dir))
     if path is None:
         raise NotFound("There is no such file in the press pack.")
     download = f"{letter.slug}-{name.replace('/', '-')}"

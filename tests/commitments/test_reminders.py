@@ -61,7 +61,7 @@ def test_target_passed_and_silence_each_remind_once(db, coalition, smtp, deliver
     assert service.check_reminders(session=db, on=TODAY + timedelta(days=500), silence_months=6) == 0
 
 
-def test_a_commitment_on_track_and_recently_measured_is_quiet(db, coalition, engine):  # noqa: F811
+def test_a_commitment_on_track_and_recently_measured_is_quiet(db, coalition, engine, settings):  # noqa: F811
     from backend import worker
 
     _measured(db, coalition, target_on=TODAY + timedelta(days=300), last_figure_on=TODAY - timedelta(days=30))
@@ -70,5 +70,5 @@ def test_a_commitment_on_track_and_recently_measured_is_quiet(db, coalition, eng
     worker.load_jobs()
     jobs = dict(worker._jobs)
     assert "commitment reminders" in jobs
-    jobs["commitment reminders"](engine)
+    jobs["commitment reminders"](engine, settings)
     assert db.exec(select(CommitmentAlert)).all() == []

@@ -100,14 +100,14 @@ def test_retention_on_fixed_clocks(db: Any, make_user: Any, engine: Any, clock: 
     assert audit.verify_chain(session=db)
 
 
-def test_the_worker_runs_the_retention_job(engine: Any, db: Any) -> None:
+def test_the_worker_runs_the_retention_job(engine: Any, db: Any, settings: Any) -> None:
     from backend import worker
     from backend.privacy import jobs
 
     worker.load_jobs()
     assert ("retention", jobs.purge_expired) in worker._jobs
     assert worker._every["retention"] == 24 * 60 * 60  # daily, the first time at the worker's first tick
-    jobs.purge_expired(engine)  # an empty database: nothing to remove, and no error
+    jobs.purge_expired(engine, settings)  # an empty database: nothing to remove, and no error
     worker._last_run.pop("retention", None)
     assert worker._due("retention", 1000.0) and not worker._due("retention", 1000.0 + 3600)
     assert worker._due("retention", 1000.0 + 24 * 60 * 60)

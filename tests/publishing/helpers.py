@@ -111,6 +111,7 @@ def build_documents(engine: Any) -> int:
     that gathers a burst of changes skipped, as a download asks). Returns how many were built."""
     from sqlalchemy import update
 
+    from backend.config import get_settings
     from backend.db import session_for_write, utcnow
     from backend.publishing import documents
     from backend.publishing.models import DocumentBuild
@@ -119,22 +120,21 @@ def build_documents(engine: Any) -> int:
         session.execute(update(DocumentBuild).where(DocumentBuild.status == "queued")
                         .where(DocumentBuild.last_error == "").values(not_before=utcnow()))
         session.commit()
-    return documents.build_due(engine)
+    return documents.build_due(engine, get_settings())  # the tests' settings (tests/conftest.py)
 
 
 def build_staff_pdf(engine: Any, letter_id: int) -> int:
     """What happens when a coalition member asks for `/letters/{slug}/pdf` and a worker answers, run here and now:
     the letter's PDF as it stands is asked for and built (and served from then on while nothing in it changes).
     Returns how many were built."""
-    from sqlmodel import Session
-
+    from backend.config import get_settings
+    from backend.db import session_for_write
     from backend.letters.models import Letter
-    from backend.publishing import documents
+    from backend.publishing import documents, revision
 
-    with Session(engine) as reader:
-        letter = reader.get(Letter, letter_id)
+    with session_for_write(engine) as session:
+        letter = session.get(Letter, letter_id)
         assert letter is not None
-        html = documents.staff_pdf_html(session=reader, letter=letter)
-    assert html is not None
-    documents.ask_for_staff_pdf(letter_id=letter_id, html=html)
-    return documents.build_staff_pdfs()
+        revision.queue(session=session, letter_id=letter_id, kind="staff", revision=letter.public_revision, delay=0)
+        session.commit()
+    return documents.build_due(engine, get_settings())

@@ -61,7 +61,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_publishing_queues_a_build_the_worker_builds_it_once_and_a_download_is_that_file(
-        db: Any, make_user: Any, engine: Any, client: Any, clock: Any, builds: list[int]) -> None:
+        db: Any, make_user: Any, engine: Any, client: Any, clock: Any, builds: list[int], settings: Any) -> None:
     from backend.letters import service as letters
     from backend.letters.models import Letter
     from backend.publishing import documents, service
@@ -75,9 +75,9 @@ def test_publishing_queues_a_build_the_worker_builds_it_once_and_a_download_is_t
     for n in range(5):
         letters.set_tags(session=db, letter=db.get(Letter, ready.letter.id), tags=[f"tag {n}"])
         db.commit()
-    assert documents.build_due(engine) == 0  # the burst is still being gathered
+    assert documents.build_due(engine, settings) == 0  # the burst is still being gathered
     clock(timedelta(seconds=5))
-    assert documents.build_due(engine) == 1 and documents.build_due(engine) == 0
+    assert documents.build_due(engine, settings) == 1 and documents.build_due(engine, settings) == 0
     assert builds == [ready.letter.id]
     row = _build_row(db, ready.letter)
     letter = db.get(Letter, ready.letter.id)
@@ -96,7 +96,7 @@ def test_publishing_queues_a_build_the_worker_builds_it_once_and_a_download_is_t
 
 
 def test_x_accel_redirect_behind_nginx(db: Any, make_user: Any, engine: Any, client: Any, monkeypatch: Any,
-                                       clock: Any) -> None:
+                                       clock: Any, settings: Any) -> None:
     from backend.config import get_settings
     from backend.publishing import documents, service
 
@@ -104,7 +104,7 @@ def test_x_accel_redirect_behind_nginx(db: Any, make_user: Any, engine: Any, cli
     service.publish(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()
     clock(timedelta(seconds=5))
-    documents.build_due(engine)
+    documents.build_due(engine, settings)
     monkeypatch.setattr(get_settings(), "x_accel_redirect", True)
     response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert response.status_code == 200 and response.content == b""
@@ -136,7 +136,8 @@ def test_six_parallel_first_downloads_get_the_same_bytes_from_one_build(
 
 
 def test_a_failed_build_is_retried_reported_and_leaves_no_process(
-        db: Any, make_user: Any, engine: Any, client: Any, login: Any, clock: Any, monkeypatch: Any) -> None:
+        db: Any, make_user: Any, engine: Any, client: Any, login: Any, clock: Any, monkeypatch: Any,
+        settings: Any) -> None:
     from backend.publishing import documents, pack, service
 
     ready = ready_letter(db, make_user)
@@ -145,7 +146,7 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     clock(timedelta(seconds=5))
     original = pack.letter_pdf_html
     monkeypatch.setattr(pack, "letter_pdf_html", lambda **_: 12345)  # the renderer process fails on it
-    assert documents.build_due(engine) == 0
+    assert documents.build_due(engine, settings) == 0
     assert _children() == []
     row = _build_row(db, ready.letter)
     assert row.status == "queued" and row.attempts == 1 and "TypeError" in row.last_error
@@ -158,9 +159,9 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     assert "could not be built" in page.text and "TypeError" in page.text
     # Tried again after its delay, and built.
     monkeypatch.setattr(pack, "letter_pdf_html", original)
-    assert documents.build_due(engine) == 0  # not yet
+    assert documents.build_due(engine, settings) == 0  # not yet
     clock(timedelta(minutes=5))
-    assert documents.build_due(engine) == 1
+    assert documents.build_due(engine, settings) == 1
     assert _build_row(db, ready.letter).status == "built"
     assert "Public press pack: ready" in " ".join(client.get(f"/letters/{ready.letter.slug}/publish").text.split())
     assert _children() == []
@@ -214,27 +215,35 @@ def test_the_coalitions_pdf_is_built_by_the_worker_and_served_until_the_letter_c
     path = f"/letters/{ready.letter.slug}/pdf"
     waiting = client.get(path)
     assert waiting.status_code == 503 and waiting.headers["retry-after"] == "30"
-    assert [p.suffix for p in folder.iterdir()] == [".html"]  # asked for; nothing built in the request
+    row = _build_row(db, ready.letter, "staff")  # asked for, as a build of its own; nothing built in the request
+    assert row is not None and row.status == "queued" and not folder.exists()
     assert _children() == []
-    assert documents.build_due(engine) == 1 and _children() == []
+    assert documents.build_due(engine, settings) == 1 and _children() == []
     first = client.get(path)
     assert first.status_code == 200 and first.content.startswith(b"%PDF")
     assert first.headers["cache-control"] == "private, no-store" and "-v1.pdf" in first.headers["content-disposition"]
-    assert client.get(path).content == first.content and documents.build_due(engine) == 0  # served, not built again
+    assert client.get(path).content == first.content
+    assert documents.build_due(engine, settings) == 0  # served, not built again
     # Something in it changes: built again (by the worker), the new one served, and only that one kept.
     db.rollback()
     letters.set_recipients(session=db, letter=db.get(Letter, ready.letter.id), recipients=[])
     db.commit()
     assert client.get(path).status_code == 503
-    assert documents.build_due(engine) == 1
+    assert documents.build_due(engine, settings) == 1
     second = client.get(path)
     assert second.status_code == 200 and second.content != first.content
     assert [p.suffix for p in folder.iterdir()] == [".pdf"]
+    db.rollback()  # a new transaction: it sees what the worker wrote
+    assert [(d.kind, d.state) for d in documents.status_of(session=db, letter=db.get(Letter, ready.letter.id))
+            if d.kind == "staff"] == [("staff", "ready")]
 
 
-def test_a_failed_coalition_pdf_is_a_503_and_the_next_click_asks_again(
+def test_a_failed_coalition_pdf_is_a_503_retried_by_the_worker_and_reported(
         db: Any, make_user: Any, engine: Any, client: Any, login: Any, settings: Any, monkeypatch: Any) -> None:
+    from backend.db import session_for_write, utcnow
+    from backend.letters.models import Letter
     from backend.publishing import documents
+    from backend.publishing.models import DocumentBuild
 
     monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
     ready = ready_letter(db, make_user)
@@ -246,11 +255,28 @@ def test_a_failed_coalition_pdf_is_a_503_and_the_next_click_asks_again(
         raise RuntimeError("renderer down")
 
     monkeypatch.setattr(documents, "render_pdfs", broken)
-    assert documents.build_due(engine) == 0
+    assert documents.build_due(engine, settings) == 0
     failed = client.get(path)
     assert failed.status_code == 503 and "could not be built" in failed.text
+    assert int(failed.headers["retry-after"]) >= 29  # when the worker tries again
+    db.rollback()  # a new transaction: it sees what the worker wrote
+    [status] = [d for d in documents.status_of(session=db, letter=db.get(Letter, ready.letter.id))
+                if d.kind == "staff"]
+    assert (status.state, status.attempts) == ("failed", 1) and "renderer down" in status.last_error
+    assert client.get(f"/letters/{ready.letter.slug}/publish").status_code in (200, 303)
     monkeypatch.undo()
     monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
-    assert client.get(path).status_code == 503  # asked again
-    assert build_staff_pdf(engine, ready.letter.id) == 1  # already asked: built once
-    assert client.get(path).status_code == 200 and documents.build_due(engine) == 0
+    assert documents.build_due(engine, settings) == 0  # not before its retry
+    with session_for_write(engine) as session:  # the retry's time has come
+        session.execute(DocumentBuild.__table__.update().values(not_before=utcnow()))
+        session.commit()
+    assert documents.build_due(engine, settings) == 1
+    assert client.get(path).status_code == 200 and documents.build_due(engine, settings) == 0
+
+
+def test_the_staff_pdf_helper_builds_what_a_download_serves(db: Any, make_user: Any, engine: Any, client: Any,
+                                                            login: Any) -> None:
+    ready = ready_letter(db, make_user)
+    assert build_staff_pdf(engine, ready.letter.id) == 1
+    login(client, ready.lead)
+    assert client.get(f"/letters/{ready.letter.slug}/pdf").content.startswith(b"%PDF")

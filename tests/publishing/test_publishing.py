@@ -58,18 +58,18 @@ def test_only_the_lead_publishes(db: Any, make_user: Any, client: Any, login: An
 
 
 def test_scheduled_publication_happens_once_at_the_embargo(db: Any, make_user: Any, engine: Any,
-                                                           clock: Any) -> None:
+                                                           clock: Any, settings: Any) -> None:
     from backend.mail.models import OutboundEmail
     from backend.publishing import jobs, service
 
     ready = ready_letter(db, make_user, embargo_in=timedelta(minutes=2))
     service.schedule(session=db, letter=ready.letter, user=ready.lead, ip=None)
     db.commit()
-    jobs.publish_due(engine)
+    jobs.publish_due(engine, settings)
     assert _reload(db, ready.letter).status == "closed"
     clock(timedelta(minutes=3))
-    jobs.publish_due(engine)
-    jobs.publish_due(engine)
+    jobs.publish_due(engine, settings)
+    jobs.publish_due(engine, settings)
     letter = _reload(db, ready.letter)
     assert letter.status == "published"
     assert len(db.exec(select(OutboundEmail).where(OutboundEmail.template == "letter_published")).all()) == 4
