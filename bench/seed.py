@@ -151,6 +151,7 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
         session.add(letter)
         session.flush()
         now = utcnow()
+        media_dir = get_settings().media_dir
         for n in range(organisations):
             name = f"Charity number {n + 1} for Children and Families"
             session.add(Signature(
@@ -158,7 +159,7 @@ def seed(*, engine: Engine, organisations: int, individuals: int) -> Seeded:
                 kind=SignatureKind.organisation,
                 display_name=name, name_key=name.casefold(), signer_name=f"Director {n + 1}",
                 signer_role="Chief Executive", contact_email=f"ceo{n}@org{n}.bench", email_key=f"ceo{n}@org{n}.bench",
-                website=f"https://org{n}.bench", logo_path=logos.store(logos.clean(logo_png(n))),
+                website=f"https://org{n}.bench", logo_path=logos.store(logos.clean(logo_png(n)), media_dir=media_dir),
                 status=SignatureStatus.approved,
                 via=SignatureVia.invite, display_order=n, attested_at=now, confirmed_at=now, approved_at=now))
         for n in range(individuals):

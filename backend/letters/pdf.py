@@ -15,21 +15,16 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.letters.models import Letter, LetterVersion
 from backend.letters.rendering import SignatoryLike, render_letter, render_template
-
-
-def _settings(settings: Settings | None) -> Settings:
-    # Callers in other domains (responses, publishing) do not pass their settings yet; this default goes when they do.
-    return settings if settings is not None else get_settings()
 
 
 def _asset_dirs(settings: Settings) -> tuple[str, str]:
     return str((Path(settings.templates_dir) / "static").resolve()), str(Path(settings.media_dir).resolve())
 
 
-def render_pdfs(htmls: list[str], *, settings: Settings | None = None) -> list[bytes]:
+def render_pdfs(htmls: list[str], *, settings: Settings) -> list[bytes]:
     """Our PDF templates' HTML to PDF bytes, in order, rendered at the same time in processes of a
     `ProcessPoolExecutor` that ends with the call: WeasyPrint's memory goes back to the system, the server's GIL
     stays free for its requests, and no process outlives the call, whether it succeeded or not."""
@@ -37,7 +32,6 @@ def render_pdfs(htmls: list[str], *, settings: Settings | None = None) -> list[b
         render_one,  # deliberate: WeasyPrint takes seconds to import; only renders need it
     )
 
-    settings = _settings(settings)
     static_dir, media_dir = _asset_dirs(settings)
     workers = max(1, min(len(htmls), os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
@@ -58,7 +52,7 @@ def letter_html(
 
 def letter_pdf(
     *, session: Session, letter: Letter, version: LetterVersion,
-    signatures: Iterable[SignatoryLike] | None = None, on: date | None = None, settings: Settings | None = None,
+    signatures: Iterable[SignatoryLike] | None = None, on: date | None = None, settings: Settings,
 ) -> bytes:
     """The letter as a PDF: date, recipients, salutation, subject, body, sign-off and signatories. Rendered in a
     process of its own (`render_pdfs`): a server that renders in its own process keeps WeasyPrint's memory."""

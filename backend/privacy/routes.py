@@ -54,14 +54,15 @@ def signatory_data_json(request: Request, session: SessionDep, token: str) -> Re
 
 
 @router.post("/manage/{token}/erase", name="signatory_erase")
-def signatory_erase(request: Request, session: SessionDep, token: str, confirm: OptText = "") -> Response:
+def signatory_erase(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                    confirm: OptText = "") -> Response:
     _limit(request, session, "confirm", "rate_limit_sign_confirm")
     if confirm != "yes":
         data = service.signatory_data(session=session, token=token)
         errors = {"confirm": "Tick the box to confirm that you want your data erased."}
         return render(request, "privacy/signatory.html", {"data": data, "token": token, "errors": errors,
                                                          "fields": service.SIGNATURE_FIELDS}, status_code=422)
-    outcome = service.erase_signatory(session=session, token=token)
+    outcome = service.erase_signatory(session=session, settings=settings, token=token)
     session.commit()
     return render(request, "privacy/erased.html", {"outcome": outcome, "published": outcome.letter.status ==
                                                     "published"})
@@ -158,7 +159,8 @@ def subject_access_export(request: Request, session: SessionDep, admin: AdminUse
 
 
 @router.post("/admin/privacy/erase", response_class=HTMLResponse, name="subject_access_erase")
-def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser, email: OptText = "",
+def subject_access_erase(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminUser,
+                         email: OptText = "",
                          confirm: OptText = "") -> Response:
     if confirm != "yes":
         try:
@@ -169,7 +171,8 @@ def subject_access_erase(request: Request, session: SessionDep, admin: AdminUser
         return _subject_page(request, email=found.email, found=found, status_code=422,
                              errors={"confirm": "Tick the box to confirm the erasure."})
     try:
-        counts, _letters = subject.erase(session=session, admin=admin, email=email, ip=client_ip(request))
+        counts, _letters = subject.erase(session=session, settings=settings, admin=admin, email=email,
+                                         ip=client_ip(request))
     except InvalidInput as exc:
         return _subject_page(request, email=email, errors={"email": exc.message}, status_code=422)
     session.commit()

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
+from backend.config import Settings
 from backend.db import as_utc
 from backend.letters.models import Letter, LetterRecipient, LetterVersion
 from backend.mail.models import OutboundAttachment, OutboundEmail
@@ -27,7 +28,6 @@ from backend.publishing import documents
 from backend.responses.models import Dispatch
 from backend.signatures import tokens as signature_tokens
 from backend.signatures.models import Invite, ListingChange, Signature, SignatureToken
-from backend.templating import current
 
 ERASED_TEXT = "[erased]"
 
@@ -254,11 +254,11 @@ def _drop_sent_letter_pdfs(*, session: Session, letter_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def forget_public_copies(*, session: Session, letter_id: int) -> None:
+def forget_public_copies(*, session: Session, settings: Settings, letter_id: int) -> None:
     """A new public revision of the letter (its pages are cached by it) and its built documents deleted, so the
     next request renders and builds them anew."""
     # PENDING (issue 18): the media folder from the caller; the erasures do not take settings yet.
-    documents.discard(session=session, letter_id=letter_id, media_dir=Path(current().settings.media_dir))
+    documents.discard(session=session, letter_id=letter_id, media_dir=Path(settings.media_dir))
 
 
 @dataclass
@@ -268,15 +268,15 @@ class ErasureOutcome:
     removed_signature: bool
 
 
-def erase_signatory(*, session: Session, token: str) -> ErasureOutcome:
+def erase_signatory(*, session: Session, settings: Settings, token: str) -> ErasureOutcome:
     """A signatory's erasure through their management link (see `erase_signature`). The erasure request's own
     address is not recorded."""
     _row, signature = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
-    return erase_signature(session=session, signature=signature, actor="signatory (erased)",
+    return erase_signature(session=session, settings=settings, signature=signature, actor="signatory (erased)",
                            reason="erasure requested by the signatory")
 
 
-def erase_signature(*, session: Session, signature: Signature, actor: str, reason: str,
+def erase_signature(*, session: Session, settings: Settings, signature: Signature, actor: str, reason: str,
                     actor_user_id: int | None = None, kind: ErasureKind | None = None) -> ErasureOutcome:
     """Erases the person behind a signature.
 
@@ -321,5 +321,5 @@ def erase_signature(*, session: Session, signature: Signature, actor: str, reaso
                  subject_type="signature", subject_id=signature_id,
                  details={"letter_id": letter.id, "kind": done.value, "published": published,
                           "letter_pdfs_dropped": dropped})
-    forget_public_copies(session=session, letter_id=letter.id)
+    forget_public_copies(session=session, settings=settings, letter_id=letter.id)
     return ErasureOutcome(letter=letter, kind=done, removed_signature=removes)

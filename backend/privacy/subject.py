@@ -14,6 +14,7 @@ from backend.accounts.models import User
 from backend.accounts.service import normalise_email
 from backend.audit import service as audit
 from backend.campaigns.models import CoalitionInvite
+from backend.config import Settings
 from backend.errors import InvalidInput
 from backend.letters.models import Letter, PressContact, Recipient
 from backend.mail.models import OutboundEmail
@@ -116,7 +117,8 @@ def export(*, session: Session, admin: User, email: str, ip: str | None) -> dict
     return data
 
 
-def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple[dict[str, int], set[int]]:
+def erase(*, session: Session, settings: Settings, admin: User, email: str,
+          ip: str | None) -> tuple[dict[str, int], set[int]]:
     """Erases everything held under the address; returns the counts and the letters whose public copies must go.
 
     The record of the erasure names no address: the admin's earlier searches for it are erased with the rest.
@@ -126,7 +128,8 @@ def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple
     reason = "erasure by a site admin after a subject access request"
     letters: set[int] = set()
     for signature, letter in found.signatures:
-        service.erase_signature(session=session, signature=signature, actor=audit.actor_of(admin), reason=reason,
+        service.erase_signature(session=session, settings=settings, signature=signature,
+                                actor=audit.actor_of(admin), reason=reason,
                                 actor_user_id=admin.id, kind=ErasureKind.subject)
         assert letter.id is not None
         letters.add(letter.id)
@@ -160,5 +163,5 @@ def erase(*, session: Session, admin: User, email: str, ip: str | None) -> tuple
     audit.record(session=session, action="subject_erased", actor=audit.actor_of(admin), actor_user_id=admin.id, ip=ip,
                  details={"erased": counts})
     for letter_id in sorted(letters):  # a press contact's address is in the press release
-        service.forget_public_copies(session=session, letter_id=letter_id)
+        service.forget_public_copies(session=session, settings=settings, letter_id=letter_id)
     return counts, letters

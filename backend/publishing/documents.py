@@ -83,16 +83,17 @@ def _store(data: bytes, suffix: str, media_dir: Path) -> str:
     return relative
 
 
-def build_files(*, session: Session, letter: Letter, embargoed: bool, media_dir: Path) -> dict[str, str]:
+def build_files(*, session: Session, letter: Letter, embargoed: bool, settings: Settings) -> dict[str, str]:
     """Builds the pack as the letter is now; {public name: path under the media folder} of each file."""
     ctx = pack.context(session=session, letter=letter, embargoed=embargoed)
     htmls = [pack.letter_pdf_html(session=session, ctx=ctx), pack.press_release_html(ctx=ctx)]
-    pdf_letter, pdf_release = render_pdfs(htmls)
+    pdf_letter, pdf_release = render_pdfs(htmls, settings=settings)
+    media_dir = Path(settings.media_dir)
     files = {"letter.pdf": pdf_letter, "letter.docx": pack.letter_docx(ctx=ctx), "press-release.pdf": pdf_release,
              "press-release.docx": pack.press_release_docx(ctx=ctx),
              "signatories.csv": pack.signatories_csv(ctx=ctx).encode("utf-8"),
              "commitments.csv": commitments_export.commitments_csv(ctx.view.measured).encode("utf-8")}
-    logo_paths = pack.logo_files(ctx=ctx)
+    logo_paths = pack.logo_files(ctx=ctx, media_dir=media_dir)
     names = [*files, *(f"logos/{n}" for n in logo_paths)]
     files["README.txt"] = pack.readme(ctx=ctx, files=names).encode("utf-8")
     out = io.BytesIO()
@@ -144,7 +145,6 @@ def _backoff(attempts: int) -> timedelta:
 def run(*, engine: Engine, build_id: int, settings: Settings) -> bool:
     """Builds a claimed build and records the result (a failure is retried later); whether it was built."""
     attempts = 0
-    media_dir = Path(settings.media_dir)
     try:
         with Session(engine, expire_on_commit=False) as reader:
             row = reader.get(DocumentBuild, build_id)
@@ -153,10 +153,10 @@ def run(*, engine: Engine, build_id: int, settings: Settings) -> bool:
                 return False
             revision, attempts = letter.public_revision, row.attempts
             if row.kind == DocumentKind.staff:
-                files = _build_staff_pdf(session=reader, letter=letter, media_dir=media_dir)
+                files = _build_staff_pdf(session=reader, letter=letter, settings=settings)
             else:
                 files = build_files(session=reader, letter=letter, embargoed=row.kind == DocumentKind.embargoed,
-                                    media_dir=media_dir)
+                                    settings=settings)
     except Exception as exc:
         log.exception("building the documents of build %s failed", build_id)
         failed = attempts >= settings.document_max_attempts
@@ -314,13 +314,14 @@ def _staff_pdf_path(media_dir: Path, letter_id: int, html: str) -> Path:
     return _staff_folder(media_dir, letter_id) / f"{hashlib.sha256(html.encode('utf-8')).hexdigest()}.pdf"
 
 
-def _build_staff_pdf(*, session: Session, letter: Letter, media_dir: Path) -> dict[str, str]:
+def _build_staff_pdf(*, session: Session, letter: Letter, settings: Settings) -> dict[str, str]:
     """The worker's half: the PDF of the letter as it stands, written atomically; only the newest is kept."""
     assert letter.id is not None
     html = staff_pdf_html(session=session, letter=letter)
     if html is None:
         raise NotFound("This letter has no saved text yet, so there is no PDF.")
-    [pdf] = render_pdfs([html])
+    [pdf] = render_pdfs([html], settings=settings)
+    media_dir = Path(settings.media_dir)
     path = _staff_pdf_path(media_dir, letter.id, html)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")

@@ -275,13 +275,13 @@ def _slug(text: str) -> str:
     return slug or "logo"
 
 
-def logo_files(*, ctx: PackContext) -> dict[str, Path]:
+def logo_files(*, ctx: PackContext, media_dir: str | Path) -> dict[str, Path]:
     """The logos of the listed organisations, numbered in signatory order."""
     found: dict[str, Path] = {}
     for number, s in enumerate(ctx.view.signatures, start=1):
         if not s.logo_path or not s.logo_path.startswith("logos/"):
             continue
-        path = logos.path_for(s.logo_path.removeprefix("logos/"))
+        path = logos.path_for(s.logo_path.removeprefix("logos/"), media_dir=media_dir)
         if path is not None:
             found[f"{number:03d}-{_slug(s.display_name)}.png"] = path
     return found

@@ -144,13 +144,13 @@ def letter_share_image(request: Request, session: SessionDep, slug: str) -> Resp
 
 
 @router.get("/letters/{slug}/logos/{signature_id}.png", name="letter_logo")
-def letter_logo(session: SessionDep, slug: str, signature_id: int) -> Response:
+def letter_logo(session: SessionDep, settings: SettingsDep, slug: str, signature_id: int) -> Response:
     letter = _published_or_404(session, slug)
     signature = session.get(Signature, signature_id)
     listed = {s.id for s in service.final_signatures(session=session, letter=letter)}
     if signature is None or signature.id not in listed or not (signature.logo_path or "").startswith("logos/"):
         raise NotFound("There is no such logo.")
-    path = logos.path_for((signature.logo_path or "").removeprefix("logos/"))
+    path = logos.path_for((signature.logo_path or "").removeprefix("logos/"), media_dir=settings.media_dir)
     if path is None:
         raise NotFound("There is no such logo.")
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": PUBLIC_CACHE})

@@ -53,14 +53,15 @@ class SendingPdf:
     version_id: int
 
 
-def sending_pdf(*, session: Session, letter: Letter) -> SendingPdf | None:
+def sending_pdf(*, session: Session, settings: Settings, letter: Letter) -> SendingPdf | None:
     """The PDF attached to the emailed letter: rendered (in a process of its own, a second or two) by a read-only
     session, so that the sending transaction does not hold the database while WeasyPrint works."""
     version = letters.current_version(session=session, letter=letter)
     if version is None or version.id is None:
         return None
     signatures = listing.get_listed(session=session, letter=letter)
-    return SendingPdf(letter_pdf(session=session, letter=letter, version=version, signatures=signatures), version.id)
+    return SendingPdf(letter_pdf(session=session, letter=letter, version=version, signatures=signatures,
+                                 settings=settings), version.id)
 
 
 def send(
@@ -105,7 +106,8 @@ def send(
                 raise InvalidInput(f"{recipient.name} has no email address: send by post or by hand instead.",
                                    field="channel")
             if attachment is None:  # callers that send by email pass one made before their transaction
-                attachment = letter_pdf(session=session, letter=letter, version=version, signatures=signatures)
+                attachment = letter_pdf(session=session, letter=letter, version=version, signatures=signatures,
+                                        settings=settings)
             token = secrets.token_hex(16)  # 128 bits, lower case: mail systems may fold an address's case
             link.reply_token_hash = hash_token(token)
             email = mail.enqueue(

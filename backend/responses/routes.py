@@ -92,7 +92,7 @@ def send_submit(request: Request, session: SessionDep, settings: SettingsDep, us
         session.rollback()  # nothing is written yet: the PDF is made outside the sending transaction
         with Session(request.app.state.engine, expire_on_commit=False) as reader:
             found = reader.get(Letter, letter_id)
-            pdf = dispatch.sending_pdf(session=reader, letter=found) if found is not None else None
+            pdf = dispatch.sending_pdf(session=reader, settings=settings, letter=found) if found is not None else None
     try:
         made = dispatch.send(session=session, letter=letter, choices=choices, user=user, again_reason=reason,
                             ip=client_ip(request), pdf=pdf, settings=settings)

@@ -7,7 +7,6 @@ import re
 import secrets
 from pathlib import Path
 
-from backend.config import get_settings
 from backend.errors import InvalidInput
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -72,31 +71,32 @@ def clean(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def logos_dir() -> Path:
-    return Path(get_settings().media_dir) / "logos"
+def logos_dir(media_dir: str | Path) -> Path:
+    """Where logos are kept: `logos/` under the media folder of the settings in use."""
+    return Path(media_dir) / "logos"
 
 
-def store(png: bytes) -> str:
+def store(png: bytes, *, media_dir: str | Path) -> str:
     """Writes a cleaned logo under a random name; returns the path relative to the media folder."""
-    folder = logos_dir()
+    folder = logos_dir(media_dir)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_urlsafe(18)}.png"
     (folder / name).write_bytes(png)
     return f"logos/{name}"
 
 
-def remove(logo_path: str | None) -> None:
+def remove(logo_path: str | None, *, media_dir: str | Path) -> None:
     """Deletes a stored logo (when the signature it belonged to was not saved, or was replaced)."""
     if not logo_path or not logo_path.startswith("logos/"):
         return
     name = logo_path.removeprefix("logos/")
     if LOGO_NAME_RE.match(name):
-        (logos_dir() / name).unlink(missing_ok=True)
+        (logos_dir(media_dir) / name).unlink(missing_ok=True)
 
 
-def path_for(name: str) -> Path | None:
+def path_for(name: str, *, media_dir: str | Path) -> Path | None:
     """The file for a logo name from a URL, or None when the name is not one of ours."""
     if not LOGO_NAME_RE.match(name):
         return None
-    path = logos_dir() / name
+    path = logos_dir(media_dir) / name
     return path if path.is_file() else None

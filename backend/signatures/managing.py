@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from backend.audit import service as audit
+from backend.config import Settings
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.letters.models import Letter
@@ -79,7 +80,8 @@ class ListingInput:
     remove_logo: bool = False
 
 
-def update_listing(*, session: Session, token: str, data: ListingInput, ip: str | None) -> Signature:
+def update_listing(*, session: Session, settings: Settings, token: str, data: ListingInput,
+                   ip: str | None) -> Signature:
     """A signatory corrects how they are listed, through their management link (until publication).
 
     Once a listing was approved (and always for an invited organisation), a new name or website is only a
@@ -105,7 +107,8 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
                         or (clean.website or None) != signature.website)
     held = identity_changed and (signature.approved_at is not None or signature.via == "invite")
     old_logo = signature.logo_path
-    new_logo = logos.store(logos.clean(data.logo)) if data.logo and signature.kind == "organisation" else None
+    new_logo = (logos.store(logos.clean(data.logo), media_dir=settings.media_dir)
+                if data.logo and signature.kind == "organisation" else None)
     before = {"display_name": signature.display_name, "signer_name": signature.signer_name,
               "signer_role": signature.signer_role, "website": signature.website, "city": signature.city}
     if held:
@@ -128,10 +131,10 @@ def update_listing(*, session: Session, token: str, data: ListingInput, ip: str 
             session.add(signature)
             session.flush()
     except IntegrityError as exc:
-        logos.remove(new_logo)
+        logos.remove(new_logo, media_dir=settings.media_dir)
         raise InvalidInput("Another signature on this letter already uses that name.", field="display_name") from exc
     if signature.logo_path != old_logo:
-        logos.remove(old_logo)
+        logos.remove(old_logo, media_dir=settings.media_dir)
     audit.record(session=session, action="signature_listing_changed",
                  actor=f"signatory {signature.contact_email}", subject_type="signature", subject_id=signature.id,
                  ip=ip, details={"before": before, "logo_changed": signature.logo_path != old_logo,

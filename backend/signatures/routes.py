@@ -306,7 +306,7 @@ def manage_submit(request: Request, session: SessionDep, settings: SettingsDep, 
                   logo: LogoUpload = None) -> Response:
     _limit(request, session, settings, "confirm")
     try:
-        signature = managing.update_listing(session=session, token=token, ip=client_ip(request),
+        signature = managing.update_listing(session=session, settings=settings, token=token, ip=client_ip(request),
                                            data=form.to_input(_read_upload(logo)))
     except InvalidInput as exc:
         session.rollback()
@@ -329,8 +329,8 @@ def manage_withdraw(request: Request, session: SessionDep, settings: SettingsDep
 
 
 @router.get("/signatures/logos/{name}", name="signature_logo")
-def signature_logo(name: str) -> Response:
-    path = logos.path_for(name)
+def signature_logo(settings: SettingsDep, name: str) -> Response:
+    path = logos.path_for(name, media_dir=settings.media_dir)
     if path is None:
         raise NotFound("There is no such logo.")
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400",

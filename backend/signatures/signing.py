@@ -175,7 +175,7 @@ def sign_many(*, session: Session, settings: Settings, submissions: list[SignOn]
         proposals: dict[int, str] = {}
         for n, item in enumerate(submissions):
             try:
-                values = _prepare(session=session, item=item, logo_paths=logo_paths)
+                values = _prepare(session=session, item=item, logo_paths=logo_paths, media_dir=settings.media_dir)
             except ServiceError as exc:
                 outcomes[n] = exc
                 continue
@@ -184,7 +184,7 @@ def sign_many(*, session: Session, settings: Settings, submissions: list[SignOn]
                 proposals[n] = proposed
             prepared.append((n, item, values))
         recorded = _insert_signatures(session=session, prepared=prepared, outcomes=outcomes,
-                                      logo_paths=logo_paths)
+                                      logo_paths=logo_paths, media_dir=settings.media_dir)
         for n, sid, values in recorded:
             outcomes[n] = Signed(id=sid, contact_email=values["contact_email"])
             if n in proposals:
@@ -205,12 +205,12 @@ def sign_many(*, session: Session, settings: Settings, submissions: list[SignOn]
             for n, sid, values in recorded])
     except BaseException:
         for path in logo_paths:
-            logos.remove(path)
+            logos.remove(path, media_dir=settings.media_dir)
         raise
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[str, Any]:
+def _prepare(*, session: Session, item: SignOn, logo_paths: list[str], media_dir: str) -> dict[str, Any]:
     """Checks one submission; its signature row, or the refusal (raised before anything is written)."""
     letter, invite = item.letter, item.invite
     if letter.status != "open":
@@ -235,7 +235,7 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[s
         hold = identity.look_alike(session=session, letter_id=letter.id, name=display, name_key=fold(display))
     logo_path = None
     if clean.logo and clean.kind == "organisation" and letter.field_logo != "hidden":
-        logo_path = logos.store(logos.clean(clean.logo))
+        logo_path = logos.store(logos.clean(clean.logo), media_dir=media_dir)
         logo_paths.append(logo_path)
     return {
         "letter_id": letter.id, "version_id": clean.version_id, "content_hash": content_hash,
@@ -251,7 +251,7 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str]) -> dict[s
 
 def _insert_signatures(
     *, session: Session, prepared: list[tuple[int, SignOn, dict[str, Any]]],
-    outcomes: list[Signed | ServiceError | None], logo_paths: list[str],
+    outcomes: list[Signed | ServiceError | None], logo_paths: list[str], media_dir: str,
 ) -> list[tuple[int, int, dict[str, Any]]]:
     """Inserts the prepared signature rows (the open ones in one statement); the refused get their message in
     `outcomes`. Returns (position, signature id, row) of those recorded, in the order submitted."""
@@ -266,7 +266,7 @@ def _insert_signatures(
                     if sid is None:
                         raise _duplicate(session=session, values=values)
             except ServiceError as exc:
-                outcomes[n] = _refused(exc, values, logo_paths)
+                outcomes[n] = _refused(exc, values, logo_paths, media_dir)
             else:
                 recorded.append((n, sid, values))
     open_rows = [(n, values) for n, item, values in prepared if item.invite is None]
@@ -277,7 +277,8 @@ def _insert_signatures(
         # pop: a second, identical submission in the same batch was not inserted and is refused below
         sid = ids.pop((values["letter_id"], values["kind"], values["name_key"], values["email_key"]), None)
         if sid is None:
-            outcomes[n] = _refused(_duplicate(session=session, values=values), values, logo_paths)
+            outcomes[n] = _refused(_duplicate(session=session, values=values), values, logo_paths,
+                                   media_dir)
         else:
             recorded.append((n, sid, values))
     return sorted(recorded, key=lambda r: r[0])
@@ -299,11 +300,11 @@ def _duplicate(*, session: Session, values: dict[str, Any]) -> InvalidInput:
     return InvalidInput(message, field=field)
 
 
-def _refused(exc: ServiceError, values: dict[str, Any], logo_paths: list[str]) -> ServiceError:
+def _refused(exc: ServiceError, values: dict[str, Any], logo_paths: list[str], media_dir: str) -> ServiceError:
     """A refusal after the row was prepared: its logo, already stored, goes."""
     if values["logo_path"] is not None:
         logo_paths.remove(values["logo_path"])
-        logos.remove(values["logo_path"])
+        logos.remove(values["logo_path"], media_dir=media_dir)
     return exc
 
 

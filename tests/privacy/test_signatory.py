@@ -154,7 +154,7 @@ def test_erasing_a_published_organisations_signer_keeps_the_listing(client: Any,
 
 
 def test_erasure_drops_the_letter_pdf_kept_with_mail_already_sent(db: Any, make_user: Any, engine: Any,
-                                                                  deliver: Any, smtp: Any) -> None:
+                                                                  deliver: Any, smtp: Any, settings: Any) -> None:
     """The letter PDF emailed to a recipient lists the signatories: the outbox's copy of it goes on erasure."""
     from sqlmodel import select
 
@@ -168,14 +168,15 @@ def test_erasure_drops_the_letter_pdf_kept_with_mail_already_sent(db: Any, make_
     recipient = db.get(Recipient, link.recipient_id)
     recipient.email = "private.office@homeoffice.example"
     db.add(recipient)
-    pdf = dispatch.sending_pdf(session=db, letter=ready.letter)
+    pdf = dispatch.sending_pdf(session=db, settings=settings, letter=ready.letter)
     dispatch.send(settings=get_settings(), session=db, letter=ready.letter, user=ready.lead, pdf=pdf,
                    choices=[dispatch.SendChoice(link.id, "email")])
     db.commit()
     deliver()
     assert smtp.wait_for(1, to="private.office@homeoffice.example")[0].attachments()
     assert db.exec(select(OutboundAttachment)).all()
-    privacy.erase_signature(session=db, signature=ready.signatures[3], actor="test", reason="test")
+    privacy.erase_signature(session=db, settings=settings, signature=ready.signatures[3], actor="test",
+                            reason="test")
     db.commit()
     assert db.exec(select(OutboundAttachment)).all() == []
     assert tables_holding(engine, "Ivy Individual", "signer3@sig.example") == []

@@ -37,6 +37,7 @@ def png() -> bytes:
 def ready_letter(db: Any, make_user: Any, *, embargo_in: timedelta | None = None, status: str = "closed",
                  with_logo: bool = True) -> Ready:
     """A closed letter with a recipient, four approved signatories, two quotes, a press contact and notes."""
+    from backend.config import get_settings
     from backend.db import utcnow
     from backend.letters import service as letters
     from backend.letters.models import PressContact, Quote
@@ -72,7 +73,8 @@ def ready_letter(db: Any, make_user: Any, *, embargo_in: timedelta | None = None
             display_name=name, name_key=key, signer_name=signer, signer_role=role, contact_email=email,
             email_key=email, website=website, status="approved", display_order=order,
             confirmed_at=utcnow(), approved_at=utcnow(),
-            logo_path=logos.store(png()) if with_logo and order == 0 else None))
+            logo_path=logos.store(png(), media_dir=get_settings().media_dir) if with_logo and order == 0
+            else None))
     # One that is not approved: never published.
     made.append(Signature(letter_id=letter_id, version_id=version.id, kind="organisation", display_name="Pending Org",
                           name_key="pending org", signer_name="Pam", contact_email="pam@pending.example",

@@ -251,7 +251,7 @@ def test_a_failed_coalition_pdf_is_a_503_retried_by_the_worker_and_reported(
     path = f"/letters/{ready.letter.slug}/pdf"
     assert client.get(path).status_code == 503
 
-    def broken(htmls: list[str]) -> list[bytes]:
+    def broken(htmls: list[str], settings: Any = None) -> list[bytes]:
         raise RuntimeError("renderer down")
 
     monkeypatch.setattr(documents, "render_pdfs", broken)
