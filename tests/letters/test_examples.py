@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from backend import PROJECT_ROOT
+from backend.config import get_settings
 from backend.letters import files, service
 from backend.letters.pdf import letter_pdf
 from backend.letters.rendering import render_letter
@@ -57,7 +58,7 @@ def test_example_imports_renders_and_exports_unchanged(path: Path, db, make_user
     for s in parsed.signatories:
         assert s.name.replace("'", "&#39;") in html
 
-    words = pdf_text(letter_pdf(session=db, letter=letter, version=version, signatures=sigs))
+    words = pdf_text(letter_pdf(settings=get_settings(), session=db, letter=letter, version=version, signatures=sigs))
     assert parsed.subject in words
     assert parsed.sign_off in words
     first_sentence = parsed.body.split(".")[0]

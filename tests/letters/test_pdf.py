@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.letters import service as letters
 from backend.letters.models import Recipient
 from backend.letters.pdf import letter_pdf, render_pdfs
@@ -53,7 +54,8 @@ def test_the_pdf_reads_like_a_letter(db, letter):
         SimpleNamespace(display_name="Dr Jane Doe", signer_name="Dr Jane Doe", signer_role="Researcher",
                         kind="individual", website=None),
     ]
-    pdf = letter_pdf(session=db, letter=row, version=version, signatures=signatures, on=date(2026, 11, 23))
+    pdf = letter_pdf(settings=get_settings(), session=db, letter=row, version=version, signatures=signatures,
+                     on=date(2026, 11, 23))
     assert pdf.startswith(b"%PDF-")
     pages, text = text_of(pdf)
     assert pages == 1
@@ -73,7 +75,7 @@ def test_a_published_letter_is_dated_when_it_was_published(db, letter):
 
     row, version = letter
     row.published_at = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)  # already 1 July in London (BST)
-    _pages, text = text_of(letter_pdf(session=db, letter=row, version=version))
+    _pages, text = text_of(letter_pdf(settings=get_settings(), session=db, letter=row, version=version))
     assert "1 July 2026" in text
 
 
@@ -85,7 +87,7 @@ def test_two_thousand_signatories_are_all_in_the_pdf_in_order(db, letter):
                         website="https://example.org" if i % 3 == 0 else None)
         for i in range(2000)
     ]
-    pdf = letter_pdf(session=db, letter=row, version=version, signatures=signatures)
+    pdf = letter_pdf(settings=get_settings(), session=db, letter=row, version=version, signatures=signatures)
     pages, text = text_of(pdf)
     assert pages > 1
     assert f"Page {pages} of {pages}" in text
@@ -108,7 +110,7 @@ def test_several_pdfs_are_made_at_once_in_processes_that_end_with_the_call():
     import multiprocessing
 
     pages = [f"<html><body><p>Document number {n}</p></body></html>" for n in range(3)]
-    pdfs = render_pdfs(pages)
+    pdfs = render_pdfs(pages, settings=get_settings())
     assert [text_of(pdf)[1] for pdf in pdfs] == [f"Document number {n}" for n in range(3)]
     assert multiprocessing.active_children() == []
 
@@ -117,7 +119,7 @@ def test_a_failure_in_a_rendering_process_is_raised_and_leaves_no_process():
     import multiprocessing
 
     with pytest.raises(TypeError):
-        render_pdfs(["<p>fine</p>", 12345])  # type: ignore[list-item]
+        render_pdfs(["<p>fine</p>", 12345], settings=get_settings())  # type: ignore[list-item]
     assert multiprocessing.active_children() == []
 
 
@@ -176,7 +178,7 @@ def test_a_pdf_never_reads_local_files_or_the_network(tmp_path, settings):
         f'<p>Hello</p><img src="file://{tmp_path / "outside.png"}"><img src="http://127.0.0.1:9/x.png">'
         '<img src="/media/logos/logo.png"></body></html>'
     )
-    [pdf] = render_pdfs([html])
+    [pdf] = render_pdfs([html], settings=get_settings())
     reader = PdfReader(io.BytesIO(pdf))
     images = [img for page in reader.pages for img in page.images]
     assert len(images) == 1  # only the logo under the media folder was fetched

@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from backend.campaigns import service as campaigns
+from backend.config import get_settings
 from backend.letters import service as letters
 from backend.letters.models import Recipient
 from backend.letters.pdf import letter_pdf
@@ -133,7 +134,8 @@ def test_payload_in_every_field_is_inert_in_html_and_pdf(payload, db, make_user)
     assert_inert(html)
     assert "Body start." in html and "Body end." in html
 
-    text = assert_pdf_inert(letter_pdf(session=db, letter=letter, version=version, signatures=signatures))
+    text = assert_pdf_inert(letter_pdf(settings=get_settings(), session=db, letter=letter, version=version,
+                                       signatures=signatures))
     assert "Body start." in text and "Body end." in text
     # Plain-text fields are shown as the text they are, not interpreted.
     first_line = payload.split("\n")[0]
@@ -145,7 +147,8 @@ def test_whole_corpus_in_one_body_is_inert(db, make_user):
     assert all(p.split("\n")[0] in version.body for p in CORPUS)
     html = str(render_letter(session=db, letter=letter, version=version, signatures=signatures))
     assert_inert(html)
-    assert_pdf_inert(letter_pdf(session=db, letter=letter, version=version, signatures=signatures))
+    assert_pdf_inert(letter_pdf(settings=get_settings(), session=db, letter=letter, version=version,
+                                signatures=signatures))
 
 
 def test_a_safe_signatory_website_is_linked_and_an_unsafe_one_is_not(db, make_user):
