@@ -94,17 +94,6 @@ def role_of(*, session: Session, campaign_id: int, user: User | None) -> str | N
     return max(roles, key=lambda r: ROLE_RANK.get(r, 0), default=None)
 
 
-def require_role(*, session: Session, campaign_id: int, user: User, at_least: str, what: str = "letter") -> str:
-    """The user's role; Forbidden when it is below `at_least`, and for someone outside the coalition the very
-    NotFound a missing `what` gives (so an outsider cannot tell which letters exist)."""
-    role = role_of(session=session, campaign_id=campaign_id, user=user)
-    if role is None:
-        raise NotFound(f"There is no {what} at this address.")
-    if ROLE_RANK[role] < ROLE_RANK[at_least]:
-        raise Forbidden(f"Your organisation is a {role} on this campaign; this needs {at_least}.")
-    return role
-
-
 def get_for_user(*, session: Session, user: User) -> list[Campaign]:
     """Campaigns the user's organisations are in, newest first."""
     stmt = (

@@ -17,6 +17,7 @@ from backend.commitments import forms, service
 from backend.commitments.models import Direction, Unit
 from backend.db import SessionDep, as_utc
 from backend.deps import SettingsDep
+from backend.letters import policy as letter_policy
 from backend.letters.models import Letter
 from backend.publishing import service as publishing
 from backend.responses import replies, tracking
@@ -41,7 +42,8 @@ def _index(request: Request, session: Session, letter: Letter, perms: Permission
                                      f"{r.received_on.day} {r.received_on:%B %Y}")
                 for r, rec in replies.get_responses(session=session, letter=letter)]
     return render(request, "commitments/index.html", {
-        "letter": letter, "role": perms.role, "perms": perms, "can_edit": perms.record_response, "documents": documents,
+        "letter": letter, **letter_policy.nav(letter, perms.role), "can_edit": perms.record_response,
+        "documents": documents,
         "sources": sources, "tracked": service.get_tracked(session=session, letter=letter),
         "errors": errors or {}, "values": values or {"direction": "up"}, **LABELS,
     }, status_code=status_code)

@@ -226,7 +226,7 @@ def letter_page(request: Request, session: SessionDep, user: CurrentUser, slug: 
     version = service.current_version(session=session, letter=letter)
     author = session.get(User, version.author_id) if version and version.author_id else None
     return render(request, "letters/show.html", {
-        "letter": letter, "campaign": campaign, "role": role, "version": version, "author": author,
+        "letter": letter, "campaign": campaign, "version": version, "author": author,
         "lead": session.get(Organisation, campaign.lead_organisation_id),
         "recipients": service.get_recipients(session=session, letter_id=letter.id),  # type: ignore[arg-type]
         "quotes": service.get_quotes(session=session, letter_id=letter.id),  # type: ignore[arg-type]
@@ -253,7 +253,7 @@ def versions_page(request: Request, session: SessionDep, user: CurrentUser, slug
     letter, campaign, role = load_letter(session=session, slug=slug, user=user, action=Action.read)
     versions = service.get_versions(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     return render(request, "letters/versions.html", {
-        "letter": letter, "campaign": campaign, "role": role, "versions": versions,
+        "letter": letter, "campaign": campaign, "versions": versions,
         "authors": _users(session, versions), **letter_policy.nav(letter, role),
     })
 

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
-from backend.campaigns import service as campaigns
+from backend.campaigns import policy
+from backend.campaigns.policy import Action
 from backend.config import Settings
 from backend.db import as_utc, utcnow
 from backend.errors import Conflict, InvalidInput
@@ -81,7 +82,7 @@ class Moved:
 def move(*, session: Session, letter: Letter, date_text: str, time_text: str, user: User,
          ip: str | None) -> Moved:
     """Moves the embargo (lead only, until publication); press links follow it and their holders are told."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.set_embargo)
     if letter.status == "published":
         raise Conflict("The letter is published: its embargo is over.")
     new_at = letters.parse_embargo(date_text=date_text, time_text=time_text)
@@ -127,7 +128,7 @@ def published_letter_of(*, session: Session, token: str) -> Letter | None:
 def resend_press_link(*, session: Session, settings: Settings, letter: Letter, press_link_id: int, user: User,
                       ip: str | None) -> PressLink:
     """Emails a press link again, as a fresh link (only its hash is kept, so the old one cannot be re-sent)."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     link = session.get(PressLink, press_link_id)
     if link is None or link.letter_id != letter.id or link.revoked_at is not None:
         raise Conflict("This press link cannot be sent again: it was revoked or does not exist.")

@@ -19,10 +19,11 @@ from backend.db import SessionDep, as_utc, utcnow
 from backend.deps import FormDep, SettingsDep
 from backend.deps import form_text as text
 from backend.errors import InvalidInput, NotFound
+from backend.letters import policy as letter_policy
 from backend.letters.models import Letter
 from backend.letters.rendering import render_letter
 from backend.mail import service as mail
-from backend.publishing import documents, embargo, pack, pagecache, service
+from backend.publishing import documents, embargo, pack, pagecache, policy, service
 from backend.publishing.share import share_image
 from backend.security import client_ip
 from backend.signatures import logos
@@ -244,8 +245,7 @@ def press_link_file(request: Request, session: SessionDep, settings: SettingsDep
 # The lead's publish page -------------------------------------------------------------------------------------
 
 def _lead_letter(session: Session, slug: str, user: User) -> Letter:
-    letter = service.get_by_slug(session=session, slug=slug)
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="viewer")
+    letter, _ = service.letter_for(session=session, slug=slug, user=user)
     return letter
 
 
@@ -255,7 +255,8 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
     role = campaigns.role_of(session=session, campaign_id=letter.campaign_id, user=user)
     embargo = as_utc(letter.embargo_at)
     return render(request, "publishing/publish.html", {
-        "letter": letter, "role": role, "schedule": service.get_schedule(session=session, letter=letter),
+        "letter": letter, **letter_policy.nav(letter, role), **policy.publish_page(letter, role),
+        "schedule": service.get_schedule(session=session, letter=letter),
         "embargo_future": embargo is not None and embargo > utcnow(),
         "embargo_line": service.embargo_line(letter=letter, embargoed=True),
         "count": service.signature_count(session=session, letter=letter),
@@ -265,7 +266,6 @@ def _publish_page(request: Request, session: Session, letter: Letter, user: User
             link.email for link, _ in service.get_press_links(session=session, letter=letter) if link.email]),
         "documents": documents.status_of(session=session, letter=letter),
         "values": values or {}, "errors": errors or {}, "new_link": new_link, "emailed_to": emailed_to,
-        "can_move_embargo": role == "lead" and letter.status != "published",
         "embargo_date": values.get("embargo_date", "") if values else _local(letter, "%Y-%m-%d"),
         "embargo_time": values.get("embargo_time", "") if values else _local(letter, "%H:%M"),
     }, status_code=status_code)

@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
 from backend.audit import service as audit
+from backend.campaigns import policy
 from backend.campaigns import service as campaigns
+from backend.campaigns.policy import Action
 from backend.clock import LONDON
 from backend.commitments import service as measured_commitments
 from backend.config import Settings
@@ -63,6 +65,12 @@ def get_by_slug(*, session: Session, slug: str) -> Letter:
     if letter is None:
         raise NotFound("There is no letter at this address.")
     return letter
+
+
+def letter_for(*, session: Session, slug: str, user: User) -> tuple[Letter, str]:
+    """The letter at `slug` for a member of its coalition, with their role (NotFound for anyone else)."""
+    letter = get_by_slug(session=session, slug=slug)
+    return letter, policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.read)
 
 
 def get_public(*, session: Session, slug: str) -> Letter:
@@ -247,7 +255,7 @@ def _after_publication(*, session: Session, letter: Letter, actor: str, actor_us
 
 def publish(*, session: Session, letter: Letter, user: User, ip: str | None) -> Letter:
     """Publishes the letter now (lead only): its current text and the approved signatures on it are final."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     _check_publishable(session=session, letter=letter)
     if not _claim(session=session, letter_id=letter.id, due_before=None):  # type: ignore[arg-type]
         raise Conflict("This letter was published a moment ago.")
@@ -264,7 +272,7 @@ def get_schedule(*, session: Session, letter: Letter) -> PublicationSchedule | N
 
 def schedule(*, session: Session, letter: Letter, user: User, ip: str | None) -> PublicationSchedule:
     """Asks the scheduler to publish the letter at its embargo minute (lead only)."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     _check_publishable(session=session, letter=letter)
     embargo = as_utc(letter.embargo_at)
     if embargo is None:
@@ -286,7 +294,7 @@ def schedule(*, session: Session, letter: Letter, user: User, ip: str | None) ->
 
 def cancel_schedule(*, session: Session, letter: Letter, user: User, ip: str | None) -> None:
     """Stops a scheduled publication (lead only)."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     row = get_schedule(session=session, letter=letter)
     if row is None:
         raise Conflict("No publication is scheduled for this letter.")
@@ -343,7 +351,7 @@ def create_press_link(*, session: Session, settings: Settings, letter: Letter, j
                       email: str, user: User, ip: str | None) -> tuple[PressLink, str]:
     """A named press link until the embargo lifts (lead only), emailed to the journalist when there is an
     address; returns the row and the token to share."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     if letter.status == "published":
         raise Conflict("This letter is published: journalists can use the public page and its press pack.")
     if letter.current_version_id is None:
@@ -381,7 +389,7 @@ def send_press_link(*, session: Session, settings: Settings | None = None, lette
 def revoke_press_link(*, session: Session, letter: Letter, press_link_id: int, user: User,
                       ip: str | None) -> PressLink:
     """Revokes a press link (lead only)."""
-    campaigns.require_role(session=session, campaign_id=letter.campaign_id, user=user, at_least="lead")
+    policy.require(session=session, campaign_id=letter.campaign_id, user=user, action=Action.publish)
     link = session.get(PressLink, press_link_id)
     if link is None or link.letter_id != letter.id:
         raise NotFound("There is no such press link on this letter.")

@@ -17,6 +17,7 @@ from backend.db import SessionDep
 from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.inbound import service as inbound
+from backend.letters import policy as letter_policy
 from backend.letters import service as letters
 from backend.letters.markdown import render_pasted
 from backend.letters.models import REPLY_STATUSES, Letter
@@ -114,7 +115,7 @@ def _tracking_page(request: Request, session: Session, letter: Letter, perms: Pe
     for response, _recipient in replies.get_responses(session=session, letter=letter):
         responses.setdefault(response.letter_recipient_id, []).append(response)
     return render(request, "responses/tracking.html", {
-        "letter": letter, "role": perms.role, "perms": perms, "tracked": tracked, "responses": responses,
+        "letter": letter, **letter_policy.nav(letter, perms.role), "tracked": tracked, "responses": responses,
         "entries": timeline.timeline(session=session, letter=letter, public=False),
         "commitments": pledges.get_commitments(session=session, letter=letter),
         "reply_statuses": REPLY_STATUSES, "errors": errors or {}, "today": tracking.today(),

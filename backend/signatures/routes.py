@@ -16,6 +16,7 @@ from backend.db import SessionDep
 from backend.deps import SettingsDep
 from backend.errors import InvalidInput, NotFound, ServiceError
 from backend.letters import diff
+from backend.letters import policy as letter_policy
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
 from backend.security import client_ip
@@ -350,7 +351,8 @@ def _dashboard(request: Request, session: Session, settings: Settings, user: Any
     if verified:  # only those confirmed from an address at their organisation's own domain
         shown = [r for r in shown if r.signature is not None and r.signature.confirmed_domain]
     return render(request, "signatures/dashboard.html", {
-        "letter": letter, "role": controls.role, "controls": controls, "perms": controls.perms, "rows": shown,
+        "letter": letter, **letter_policy.nav(letter, controls.role), "controls": controls, "perms": controls.perms,
+        "rows": shown,
         "counts": counts, "total": len(rows), "state": state if state in rules.DASHBOARD_STATES else "",
         "states": rules.DASHBOARD_STATES,
         "verified": verified, "labels": rules.STATE_LABELS, "queue": dashboard.waiting(rows),
