@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import ratelimit, text
-from backend.accounts import service
+from backend.accounts import service, sessions
 from backend.accounts.deps import CurrentUser
 from backend.accounts.forms import LongText, Secret, ShortText, errors_of
 from backend.accounts.models import Organisation, User
@@ -45,7 +45,6 @@ def login_submit(
     request: Request, session: SessionDep, settings: SettingsDep, email: ShortText = "", password: Secret = "",
     next: ShortText = "",
 ) -> Response:
-    settings = settings
     ip = client_ip(request)
     # Failed log-ins slow down each (account, address) pair: guesses from many addresses do not lock the owner out
     # (each address also has its own limit across accounts, "login-ip").
@@ -53,10 +52,11 @@ def login_submit(
     ratelimit.enforce(request=request, session=session, scope="login-ip", key=ip, limit=settings.rate_limit_login)
     ratelimit.enforce(request=request, session=session, scope="login-account", key=account_key, count=False,
                       limit=settings.rate_limit_login_account, actor=f"anonymous {account_key[:200]}")
-    user = service.authenticate(session=session, email=email, password=password)
-    if user is None:
+    logged_in = sessions.log_in(session=session, settings=settings, email=email, password=password, ip=ip,
+                                user_agent=request.headers.get("user-agent"),
+                                old_token=request.cookies.get(settings.session_cookie_name))
+    if logged_in is None:
         ratelimit.hit(scope="login-account", key=account_key, limit=settings.rate_limit_login_account)
-        audit.record(session=session, action="login_failed", actor=f"anonymous {email[:200]}", ip=ip)
         session.commit()
         return render(
             request, "accounts/login.html",
@@ -64,14 +64,9 @@ def login_submit(
              "errors": {"email": "The email address or password is not right."}},
             status_code=422,
         )
-    old = request.cookies.get(settings.session_cookie_name)
-    if old:
-        service.end_session(session=session, token=old)  # a new id at every log-in
-    request.state.new_session = service.start_session(
-        session=session, settings=settings, user=user, ip=ip, user_agent=request.headers.get("user-agent")
-    )
-    audit.record(session=session, action="login", actor=audit.actor_of(user), actor_user_id=user.id, ip=ip)
+    request.state.new_session = logged_in.token
     session.commit()
+    user = logged_in.user
     flash(request, f"Welcome, {user.name}. You are logged in.", "success")
     return _redirect(safe_next(next))
 
@@ -80,10 +75,7 @@ def login_submit(
 def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     token = request.cookies.get(settings.session_cookie_name)
     if token:
-        user_id = service.end_session(session=session, token=token)
-        if user_id is not None:
-            audit.record(session=session, action="logout", actor=f"user:{user_id}", actor_user_id=user_id,
-                         ip=client_ip(request))
+        sessions.log_out(session=session, token=token, ip=client_ip(request))
         session.commit()
     request.state.end_session = True
     flash(request, "You are logged out.")
@@ -174,7 +166,6 @@ def reset_request_page(request: Request) -> HTMLResponse:
 @router.post("/reset", name="reset_submit")
 def reset_request_submit(request: Request, session: SessionDep, settings: SettingsDep,
                          email: ShortText = "") -> Response:
-    settings = settings
     ratelimit.enforce(request=request, session=session, scope="reset-ip", key=client_ip(request),
                       limit=settings.rate_limit_reset)
     try:
@@ -266,23 +257,17 @@ def change_password_submit(
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
                       limit=settings.rate_limit_login_account, actor=audit.actor_of(user))
     try:
-        service.change_password(session=session, settings=settings, user=user, current_password=current_password,
-                                new_password=new_password)
+        request.state.new_session = sessions.change_password(
+            session=session, settings=settings, user=user, current_password=current_password,
+            new_password=new_password, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     except InvalidInput as exc:
-        session.rollback()
         if exc.field == "current_password":
             ratelimit.hit(scope="login-account", key=user.email, limit=settings.rate_limit_login_account)
-            audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
-                         actor_user_id=user.id, ip=client_ip(request))
             session.commit()
+        else:
+            session.rollback()
         return render(request, "accounts/change_password.html",
                       {"errors": {exc.field or "new_password": exc.message}}, status_code=422)
-    # Every session ended with the old password; this browser carries on with a fresh one.
-    request.state.new_session = service.start_session(
-        session=session, settings=settings, user=user, ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"))
-    audit.record(session=session, action="password_changed", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
     return _redirect(request.app.url_path_for("account"))
