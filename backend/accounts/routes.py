@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import ratelimit, text
-from backend.accounts import service, sessions
+from backend.accounts import reset, service, sessions, signup
 from backend.accounts.deps import CurrentUser
 from backend.accounts.forms import LongText, Secret, ShortText, errors_of
 from backend.accounts.models import Organisation, User
@@ -107,14 +107,8 @@ def signup_submit(
     )
     if errors:
         return render(request, "accounts/signup.html", {"values": values, "errors": errors}, status_code=422)
-    user = service.sign_up(session=session, settings=settings, name=name, email=email, password=password,
-                           organisation_name=organisation)
-    if user is not None:
-        audit.record(session=session, action="signup", actor=audit.actor_of(user), actor_user_id=user.id,
-                     ip=client_ip(request))
-    else:
-        audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
-                     ip=client_ip(request))
+    signup.sign_up(session=session, settings=settings, name=name, email=email, password=password,
+                   organisation_name=organisation, ip=client_ip(request))
     session.commit()
     return _redirect(request.app.url_path_for("signup_sent"))
 
@@ -132,9 +126,7 @@ def verify_page(request: Request, session: SessionDep, token: str) -> HTMLRespon
 
 @router.post("/verify/{token}", name="verify_submit")
 def verify_submit(request: Request, session: SessionDep, token: str) -> Response:
-    user = service.verify_email(session=session, token=token)
-    audit.record(session=session, action="email_verified", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
+    user = signup.verify_email(session=session, token=token, ip=client_ip(request))
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
     current: User | None = getattr(request.state, "user", None)
@@ -143,14 +135,12 @@ def verify_submit(request: Request, session: SessionDep, token: str) -> Response
 
 @router.post("/account/verify", name="verify_resend")
 def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
-    if user.verified_at is not None:
+    if not signup.needs_verification(user):
         flash(request, "Your email address is already confirmed.")
         return _redirect(request.app.url_path_for("account"))
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
                       limit=settings.rate_limit_reset, actor=audit.actor_of(user))
-    service.send_verification(session=session, settings=settings, user=user)
-    audit.record(session=session, action="verification_resent", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
+    signup.resend_verification(session=session, settings=settings, user=user, ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
     return _redirect(request.app.url_path_for("account"))
@@ -176,11 +166,7 @@ def reset_request_submit(request: Request, session: SessionDep, settings: Settin
     # Per address too, so nobody can flood one inbox with reset mail.
     ratelimit.enforce(request=request, session=session, scope="reset-account", key=normalised,
                       limit=settings.rate_limit_reset)
-    user = service.request_reset(session=session, settings=settings, email=normalised)
-    audit.record(session=session, action="password_reset_requested",
-                 actor=audit.actor_of(user) if user else f"anonymous {normalised[:200]}",
-                 actor_user_id=user.id if user else None, ip=client_ip(request),
-                 details={"account_found": user is not None})
+    reset.request_reset(session=session, settings=settings, email=normalised, ip=client_ip(request))
     session.commit()
     return _redirect(request.app.url_path_for("reset_sent"))
 
@@ -201,12 +187,11 @@ def reset_password_submit(request: Request, session: SessionDep, settings: Setti
                           password: Secret = "") -> Response:
     row = service.peek_token(session=session, purpose=service.RESET, token=token)
     try:
-        user = service.reset_password(session=session, settings=settings, token=token, password=password)
+        reset.reset_password(session=session, settings=settings, token=token, password=password,
+                             ip=client_ip(request))
     except InvalidInput as exc:
         return render(request, "accounts/reset_password.html",
                       {"token": token, "email": row.email, "errors": {"password": exc.message}}, status_code=422)
-    audit.record(session=session, action="password_reset", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     request.state.end_session = True
     flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from backend.accounts import service
 from backend.accounts.models import User
+from backend.accounts.passwords import hasher
 from backend.audit import service as audit
 from backend.config import Settings
 from backend.errors import InvalidInput
@@ -54,14 +55,16 @@ def change_password(
     """Changes the password after checking the current one, ends every session of the user, tells them by email and
     returns the raw cookie value of a fresh session for this browser. Raises InvalidInput (field `current_password`
     after a `password_change_failed` line) before any change."""
-    try:
-        service.change_password(session=session, settings=settings, user=user, current_password=current_password,
-                                new_password=new_password)
-    except InvalidInput as exc:
-        if exc.field == "current_password":
-            audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
-                         actor_user_id=user.id, ip=ip)
-        raise
+    if not user.password_hash or not hasher().verify(current_password or "", user.password_hash):
+        audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
+                     actor_user_id=user.id, ip=ip)
+        raise InvalidInput("Your current password is not right.", field="current_password")
+    service.check_password_rules(new_password, field="new_password")
+    if current_password == new_password:
+        raise InvalidInput("Choose a password different from the current one.", field="new_password")
+    service.set_password(session=session, user=user, password=new_password)  # ends every session of the user
+    service.notify_password_changed(session=session, settings=settings, user=user)
+    # This browser carries on with a fresh session.
     token = service.start_session(session=session, settings=settings, user=user, ip=ip, user_agent=user_agent)
     audit.record(session=session, action="password_changed", actor=audit.actor_of(user), actor_user_id=user.id,
                  ip=ip)
