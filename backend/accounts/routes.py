@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import ratelimit, text
-from backend.accounts import reset, service, sessions, signup
+from backend import ratelimit
+from backend.accounts import profile, reset, service, sessions, signup
 from backend.accounts.deps import CurrentUser
 from backend.accounts.forms import LongText, Secret, ShortText, errors_of
-from backend.accounts.models import Organisation, User
+from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.deps import SettingsDep
@@ -216,14 +216,12 @@ def account_page(request: Request, session: SessionDep, user: CurrentUser) -> HT
 @router.post("/account", name="account_submit")
 def account_submit(request: Request, session: SessionDep, user: CurrentUser, name: ShortText = "") -> Response:
     try:
-        service.update_profile(session=session, user=user, name=name)
+        profile.update_profile(session=session, user=user, name=name, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return render(request, "accounts/account.html",
                       {**_account_context(session, user), "values": {"name": name[:300]},
                        "errors": {"name": exc.message}}, status_code=422)
-    audit.record(session=session, action="profile_updated", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     flash(request, "Your details are saved.", "success")
     return _redirect(request.app.url_path_for("account"))
@@ -260,23 +258,13 @@ def change_password_submit(
 
 # Organisations ---------------------------------------------------------------------------------------
 
-def _organisation_for(session: SessionDep, user: User, slug: str) -> tuple[Organisation, str | None]:
-    """The organisation and the user's role in it; members and site admins only."""
-    organisation = service.get_organisation_by_slug(session=session, slug=slug)
-    if organisation is None:
-        raise HTTPException(404, "There is no organisation at this address.")
-    role = service.role_in(session=session, user_id=user.id, organisation_id=organisation.id)
-    if role is None and not user.is_admin:
-        raise HTTPException(404, "There is no organisation at this address.")
-    return organisation, role
-
-
 def _organisation_page(
-    request: Request, session: SessionDep, organisation: Organisation, role: str | None, user: User,
-    values: dict[str, str | None], errors: dict[str, str], status_code: int = 200,
+    request: Request, session: SessionDep, access: profile.OrganisationAccess, values: dict[str, str | None],
+    errors: dict[str, str], status_code: int = 200,
 ) -> HTMLResponse:
+    organisation = access.organisation
     return render(request, "accounts/organisation.html", {
-        "organisation": organisation, "can_edit": role == "admin" or user.is_admin, "role": role,
+        "organisation": organisation, "can_edit": access.can_edit, "role": access.role,
         "members": service.members_of(session=session, organisation_id=organisation.id),  # type: ignore[arg-type]
         "values": values, "errors": errors,
     }, status_code=status_code)
@@ -284,10 +272,11 @@ def _organisation_page(
 
 @router.get("/organisations/{slug}", response_class=HTMLResponse, name="organisation")
 def organisation_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    organisation, role = _organisation_for(session, user, slug)
+    access = profile.organisation_for(session=session, user=user, slug=slug)
+    organisation = access.organisation
     values = {"name": organisation.name, "website": organisation.website,
               "charity_number": organisation.charity_number, "description": organisation.description}
-    return _organisation_page(request, session, organisation, role, user, values, {})
+    return _organisation_page(request, session, access, values, {})
 
 
 @router.post("/organisations/{slug}", name="organisation_submit")
@@ -295,23 +284,14 @@ def organisation_submit(
     request: Request, session: SessionDep, user: CurrentUser, slug: str, name: ShortText = "",
     website: ShortText = "", charity_number: ShortText = "", description: LongText = "",
 ) -> Response:
-    organisation, role = _organisation_for(session, user, slug)
-    if role != "admin" and not user.is_admin:
-        raise HTTPException(403, "Only an admin of this organisation can change its details.")
-    values: dict[str, str | None] = {"name": name, "website": website, "charity_number": charity_number,
-                                     "description": description}
-    errors = errors_of(
-        ("name", lambda: service.clean_name(name, what="the organisation's name")),
-        ("website", lambda: text.clean_website(website)),
-        ("charity_number", lambda: service.clean_charity_number(charity_number)),
-        ("description", lambda: service.clean_description(description)),
-    )
+    access = profile.organisation_for(session=session, user=user, slug=slug)
+    errors = profile.update_organisation(session=session, user=user, access=access, name=name, website=website,
+                                         charity_number=charity_number, description=description,
+                                         ip=client_ip(request))
     if errors:
-        return _organisation_page(request, session, organisation, role, user, values, errors, status_code=422)
-    service.update_organisation(session=session, organisation=organisation, name=name, website=website,
-                                charity_number=charity_number, description=description)
-    audit.record(session=session, action="organisation_updated", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
+        values: dict[str, str | None] = {"name": name, "website": website, "charity_number": charity_number,
+                                         "description": description}
+        return _organisation_page(request, session, access, values, errors, status_code=422)
     session.commit()
     flash(request, "The organisation's details are saved.", "success")
-    return _redirect(request.app.url_path_for("organisation", slug=organisation.slug))
+    return _redirect(request.app.url_path_for("organisation", slug=access.organisation.slug))
