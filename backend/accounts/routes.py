@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import ratelimit
 from backend.accounts import profile, reset, service, sessions, signup
 from backend.accounts.deps import CurrentUser
-from backend.accounts.forms import LongText, Secret, ShortText, errors_of
+from backend.accounts.forms import (
+    ChangePasswordForm,
+    EmailForm,
+    LoginForm,
+    NewPasswordForm,
+    OrganisationForm,
+    ProfileForm,
+    SignupForm,
+    errors_of,
+)
 from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.db import SessionDep
@@ -42,9 +53,9 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login", name="login_submit")
 def login_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, email: ShortText = "", password: Secret = "",
-    next: ShortText = "",
+    request: Request, session: SessionDep, settings: SettingsDep, form: Annotated[LoginForm, Form()],
 ) -> Response:
+    email, password, next = form.email, form.password, form.next
     ip = client_ip(request)
     # Failed log-ins slow down each (account, address) pair: guesses from many addresses do not lock the owner out
     # (each address also has its own limit across accounts, "login-ip").
@@ -91,10 +102,9 @@ def signup_page(request: Request) -> HTMLResponse:
 
 @router.post("/signup", name="signup_submit")
 def signup_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, name: ShortText = "", email: ShortText = "",
-    password: Secret = "",
-    organisation: ShortText = "",
+    request: Request, session: SessionDep, settings: SettingsDep, form: Annotated[SignupForm, Form()],
 ) -> Response:
+    name, email, password, organisation = form.name, form.email, form.password, form.organisation
     ratelimit.enforce(request=request, session=session, scope="signup-ip", key=client_ip(request),
                       limit=settings.rate_limit_signup)
     values = {"name": name[:300], "email": email[:300], "organisation": organisation[:300]}
@@ -155,7 +165,8 @@ def reset_request_page(request: Request) -> HTMLResponse:
 
 @router.post("/reset", name="reset_submit")
 def reset_request_submit(request: Request, session: SessionDep, settings: SettingsDep,
-                         email: ShortText = "") -> Response:
+                         form: Annotated[EmailForm, Form()]) -> Response:
+    email = form.email
     ratelimit.enforce(request=request, session=session, scope="reset-ip", key=client_ip(request),
                       limit=settings.rate_limit_reset)
     try:
@@ -184,7 +195,8 @@ def reset_password_page(request: Request, session: SessionDep, token: str) -> HT
 
 @router.post("/reset/{token}", name="reset_password_submit")
 def reset_password_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
-                          password: Secret = "") -> Response:
+                          form: Annotated[NewPasswordForm, Form()]) -> Response:
+    password = form.password
     row = service.peek_token(session=session, purpose=service.RESET, token=token)
     try:
         reset.reset_password(session=session, settings=settings, token=token, password=password,
@@ -214,7 +226,9 @@ def account_page(request: Request, session: SessionDep, user: CurrentUser) -> HT
 
 
 @router.post("/account", name="account_submit")
-def account_submit(request: Request, session: SessionDep, user: CurrentUser, name: ShortText = "") -> Response:
+def account_submit(request: Request, session: SessionDep, user: CurrentUser,
+                   form: Annotated[ProfileForm, Form()]) -> Response:
+    name = form.name
     try:
         profile.update_profile(session=session, user=user, name=name, ip=client_ip(request))
     except InvalidInput as exc:
@@ -234,9 +248,10 @@ def change_password_page(request: Request, user: CurrentUser) -> HTMLResponse:
 
 @router.post("/account/password", name="change_password_submit")
 def change_password_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, current_password: Secret = "",
-    new_password: Secret = "",
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+    form: Annotated[ChangePasswordForm, Form()],
 ) -> Response:
+    current_password, new_password = form.current_password, form.new_password
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
                       limit=settings.rate_limit_login_account, actor=audit.actor_of(user))
     try:
@@ -281,9 +296,9 @@ def organisation_page(request: Request, session: SessionDep, user: CurrentUser, 
 
 @router.post("/organisations/{slug}", name="organisation_submit")
 def organisation_submit(
-    request: Request, session: SessionDep, user: CurrentUser, slug: str, name: ShortText = "",
-    website: ShortText = "", charity_number: ShortText = "", description: LongText = "",
+    request: Request, session: SessionDep, user: CurrentUser, slug: str, form: Annotated[OrganisationForm, Form()],
 ) -> Response:
+    name, website, charity_number, description = form.name, form.website, form.charity_number, form.description
     access = profile.organisation_for(session=session, user=user, slug=slug)
     errors = profile.update_organisation(session=session, user=user, access=access, name=name, website=website,
                                          charity_number=charity_number, description=description,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.accounts import service as accounts
 from backend.accounts.deps import AdminUser
-from backend.accounts.forms import ShortText
+from backend.accounts.forms import MemberForm, OrganisationForm
 from backend.accounts.models import MEMBERSHIP_ROLES, Organisation
 from backend.admin import service
 from backend.db import SessionDep
@@ -36,9 +38,9 @@ def admin_index(request: Request, session: SessionDep, admin: AdminUser) -> HTML
 
 @router.post("/organisations", name="admin_create_organisation")
 def create_organisation(
-    request: Request, session: SessionDep, admin: AdminUser, name: ShortText = "", website: ShortText = "",
-    charity_number: ShortText = "",
+    request: Request, session: SessionDep, admin: AdminUser, form: Annotated[OrganisationForm, Form()],
 ) -> Response:
+    name, website, charity_number = form.name, form.website, form.charity_number
     values = {"name": name[:300], "website": website[:600], "charity_number": charity_number[:100]}
     organisation, errors = service.create_organisation(session=session, admin=admin, name=name, website=website,
                                                        charity_number=charity_number, ip=client_ip(request))
@@ -72,9 +74,9 @@ def organisation_page(request: Request, session: SessionDep, admin: AdminUser, s
 
 @router.post("/organisations/{slug}/members", name="admin_add_member")
 def add_member(
-    request: Request, session: SessionDep, admin: AdminUser, slug: str, email: ShortText = "",
-    role: ShortText = "member",
+    request: Request, session: SessionDep, admin: AdminUser, slug: str, form: Annotated[MemberForm, Form()],
 ) -> Response:
+    email, role = form.email, form.role
     organisation = _organisation(session, slug)
     try:
         user = service.add_member(session=session, admin=admin, organisation=organisation, email=email, role=role,
