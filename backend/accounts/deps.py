@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from backend.accounts.models import User
+from backend.accounts.policy import ensure_site_admin
 from backend.errors import Forbidden
 
 
@@ -31,10 +32,7 @@ async def require_user(request: Request) -> User:
 
 
 async def require_admin(request: Request) -> User:
-    user = _require_user(request)
-    if not user.is_admin:
-        raise HTTPException(403, "Only a site admin can do this.")
-    return user
+    return ensure_site_admin(_require_user(request))
 
 
 CurrentUser = Annotated[User, Depends(require_user)]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import ratelimit, text
-from backend.accounts import service
+from backend import ratelimit
+from backend.accounts import profile, reset, service, sessions, signup
 from backend.accounts.deps import CurrentUser
-from backend.accounts.forms import LongText, Secret, ShortText, errors_of
-from backend.accounts.models import Organisation, User
+from backend.accounts.forms import (
+    ChangePasswordForm,
+    EmailForm,
+    LoginForm,
+    NewPasswordForm,
+    OrganisationForm,
+    ProfileForm,
+    SignupForm,
+    errors_of,
+)
+from backend.accounts.models import User
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.deps import SettingsDep
@@ -42,10 +53,9 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login", name="login_submit")
 def login_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, email: ShortText = "", password: Secret = "",
-    next: ShortText = "",
+    request: Request, session: SessionDep, settings: SettingsDep, form: Annotated[LoginForm, Form()],
 ) -> Response:
-    settings = settings
+    email, password, next = form.email, form.password, form.next
     ip = client_ip(request)
     # Failed log-ins slow down each (account, address) pair: guesses from many addresses do not lock the owner out
     # (each address also has its own limit across accounts, "login-ip").
@@ -53,10 +63,11 @@ def login_submit(
     ratelimit.enforce(request=request, session=session, scope="login-ip", key=ip, limit=settings.rate_limit_login)
     ratelimit.enforce(request=request, session=session, scope="login-account", key=account_key, count=False,
                       limit=settings.rate_limit_login_account, actor=f"anonymous {account_key[:200]}")
-    user = service.authenticate(session=session, email=email, password=password)
-    if user is None:
+    logged_in = sessions.log_in(session=session, settings=settings, email=email, password=password, ip=ip,
+                                user_agent=request.headers.get("user-agent"),
+                                old_token=request.cookies.get(settings.session_cookie_name))
+    if logged_in is None:
         ratelimit.hit(scope="login-account", key=account_key, limit=settings.rate_limit_login_account)
-        audit.record(session=session, action="login_failed", actor=f"anonymous {email[:200]}", ip=ip)
         session.commit()
         return render(
             request, "accounts/login.html",
@@ -64,14 +75,9 @@ def login_submit(
              "errors": {"email": "The email address or password is not right."}},
             status_code=422,
         )
-    old = request.cookies.get(settings.session_cookie_name)
-    if old:
-        service.end_session(session=session, token=old)  # a new id at every log-in
-    request.state.new_session = service.start_session(
-        session=session, settings=settings, user=user, ip=ip, user_agent=request.headers.get("user-agent")
-    )
-    audit.record(session=session, action="login", actor=audit.actor_of(user), actor_user_id=user.id, ip=ip)
+    request.state.new_session = logged_in.token
     session.commit()
+    user = logged_in.user
     flash(request, f"Welcome, {user.name}. You are logged in.", "success")
     return _redirect(safe_next(next))
 
@@ -80,10 +86,7 @@ def login_submit(
 def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     token = request.cookies.get(settings.session_cookie_name)
     if token:
-        user_id = service.end_session(session=session, token=token)
-        if user_id is not None:
-            audit.record(session=session, action="logout", actor=f"user:{user_id}", actor_user_id=user_id,
-                         ip=client_ip(request))
+        sessions.log_out(session=session, token=token, ip=client_ip(request))
         session.commit()
     request.state.end_session = True
     flash(request, "You are logged out.")
@@ -99,10 +102,9 @@ def signup_page(request: Request) -> HTMLResponse:
 
 @router.post("/signup", name="signup_submit")
 def signup_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, name: ShortText = "", email: ShortText = "",
-    password: Secret = "",
-    organisation: ShortText = "",
+    request: Request, session: SessionDep, settings: SettingsDep, form: Annotated[SignupForm, Form()],
 ) -> Response:
+    name, email, password, organisation = form.name, form.email, form.password, form.organisation
     ratelimit.enforce(request=request, session=session, scope="signup-ip", key=client_ip(request),
                       limit=settings.rate_limit_signup)
     values = {"name": name[:300], "email": email[:300], "organisation": organisation[:300]}
@@ -115,14 +117,8 @@ def signup_submit(
     )
     if errors:
         return render(request, "accounts/signup.html", {"values": values, "errors": errors}, status_code=422)
-    user = service.sign_up(session=session, settings=settings, name=name, email=email, password=password,
-                           organisation_name=organisation)
-    if user is not None:
-        audit.record(session=session, action="signup", actor=audit.actor_of(user), actor_user_id=user.id,
-                     ip=client_ip(request))
-    else:
-        audit.record(session=session, action="signup_existing_email", actor=f"anonymous {email.strip()[:200]}",
-                     ip=client_ip(request))
+    signup.sign_up(session=session, settings=settings, name=name, email=email, password=password,
+                   organisation_name=organisation, ip=client_ip(request))
     session.commit()
     return _redirect(request.app.url_path_for("signup_sent"))
 
@@ -140,9 +136,7 @@ def verify_page(request: Request, session: SessionDep, token: str) -> HTMLRespon
 
 @router.post("/verify/{token}", name="verify_submit")
 def verify_submit(request: Request, session: SessionDep, token: str) -> Response:
-    user = service.verify_email(session=session, token=token)
-    audit.record(session=session, action="email_verified", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
+    user = signup.verify_email(session=session, token=token, ip=client_ip(request))
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
     current: User | None = getattr(request.state, "user", None)
@@ -151,14 +145,12 @@ def verify_submit(request: Request, session: SessionDep, token: str) -> Response
 
 @router.post("/account/verify", name="verify_resend")
 def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
-    if user.verified_at is not None:
+    if not signup.needs_verification(user):
         flash(request, "Your email address is already confirmed.")
         return _redirect(request.app.url_path_for("account"))
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
                       limit=settings.rate_limit_reset, actor=audit.actor_of(user))
-    service.send_verification(session=session, settings=settings, user=user)
-    audit.record(session=session, action="verification_resent", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
+    signup.resend_verification(session=session, settings=settings, user=user, ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
     return _redirect(request.app.url_path_for("account"))
@@ -173,8 +165,8 @@ def reset_request_page(request: Request) -> HTMLResponse:
 
 @router.post("/reset", name="reset_submit")
 def reset_request_submit(request: Request, session: SessionDep, settings: SettingsDep,
-                         email: ShortText = "") -> Response:
-    settings = settings
+                         form: Annotated[EmailForm, Form()]) -> Response:
+    email = form.email
     ratelimit.enforce(request=request, session=session, scope="reset-ip", key=client_ip(request),
                       limit=settings.rate_limit_reset)
     try:
@@ -185,11 +177,7 @@ def reset_request_submit(request: Request, session: SessionDep, settings: Settin
     # Per address too, so nobody can flood one inbox with reset mail.
     ratelimit.enforce(request=request, session=session, scope="reset-account", key=normalised,
                       limit=settings.rate_limit_reset)
-    user = service.request_reset(session=session, settings=settings, email=normalised)
-    audit.record(session=session, action="password_reset_requested",
-                 actor=audit.actor_of(user) if user else f"anonymous {normalised[:200]}",
-                 actor_user_id=user.id if user else None, ip=client_ip(request),
-                 details={"account_found": user is not None})
+    reset.request_reset(session=session, settings=settings, email=normalised, ip=client_ip(request))
     session.commit()
     return _redirect(request.app.url_path_for("reset_sent"))
 
@@ -207,15 +195,15 @@ def reset_password_page(request: Request, session: SessionDep, token: str) -> HT
 
 @router.post("/reset/{token}", name="reset_password_submit")
 def reset_password_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
-                          password: Secret = "") -> Response:
+                          form: Annotated[NewPasswordForm, Form()]) -> Response:
+    password = form.password
     row = service.peek_token(session=session, purpose=service.RESET, token=token)
     try:
-        user = service.reset_password(session=session, settings=settings, token=token, password=password)
+        reset.reset_password(session=session, settings=settings, token=token, password=password,
+                             ip=client_ip(request))
     except InvalidInput as exc:
         return render(request, "accounts/reset_password.html",
                       {"token": token, "email": row.email, "errors": {"password": exc.message}}, status_code=422)
-    audit.record(session=session, action="password_reset", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     request.state.end_session = True
     flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",
@@ -238,16 +226,16 @@ def account_page(request: Request, session: SessionDep, user: CurrentUser) -> HT
 
 
 @router.post("/account", name="account_submit")
-def account_submit(request: Request, session: SessionDep, user: CurrentUser, name: ShortText = "") -> Response:
+def account_submit(request: Request, session: SessionDep, user: CurrentUser,
+                   form: Annotated[ProfileForm, Form()]) -> Response:
+    name = form.name
     try:
-        service.update_profile(session=session, user=user, name=name)
+        profile.update_profile(session=session, user=user, name=name, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return render(request, "accounts/account.html",
                       {**_account_context(session, user), "values": {"name": name[:300]},
                        "errors": {"name": exc.message}}, status_code=422)
-    audit.record(session=session, action="profile_updated", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     flash(request, "Your details are saved.", "success")
     return _redirect(request.app.url_path_for("account"))
@@ -260,29 +248,24 @@ def change_password_page(request: Request, user: CurrentUser) -> HTMLResponse:
 
 @router.post("/account/password", name="change_password_submit")
 def change_password_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, current_password: Secret = "",
-    new_password: Secret = "",
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+    form: Annotated[ChangePasswordForm, Form()],
 ) -> Response:
+    current_password, new_password = form.current_password, form.new_password
     ratelimit.enforce(request=request, session=session, scope="login-account", key=user.email, count=False,
                       limit=settings.rate_limit_login_account, actor=audit.actor_of(user))
     try:
-        service.change_password(session=session, settings=settings, user=user, current_password=current_password,
-                                new_password=new_password)
+        request.state.new_session = sessions.change_password(
+            session=session, settings=settings, user=user, current_password=current_password,
+            new_password=new_password, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     except InvalidInput as exc:
-        session.rollback()
         if exc.field == "current_password":
             ratelimit.hit(scope="login-account", key=user.email, limit=settings.rate_limit_login_account)
-            audit.record(session=session, action="password_change_failed", actor=audit.actor_of(user),
-                         actor_user_id=user.id, ip=client_ip(request))
             session.commit()
+        else:
+            session.rollback()
         return render(request, "accounts/change_password.html",
                       {"errors": {exc.field or "new_password": exc.message}}, status_code=422)
-    # Every session ended with the old password; this browser carries on with a fresh one.
-    request.state.new_session = service.start_session(
-        session=session, settings=settings, user=user, ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"))
-    audit.record(session=session, action="password_changed", actor=audit.actor_of(user), actor_user_id=user.id,
-                 ip=client_ip(request))
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
     return _redirect(request.app.url_path_for("account"))
@@ -290,23 +273,13 @@ def change_password_submit(
 
 # Organisations ---------------------------------------------------------------------------------------
 
-def _organisation_for(session: SessionDep, user: User, slug: str) -> tuple[Organisation, str | None]:
-    """The organisation and the user's role in it; members and site admins only."""
-    organisation = service.get_organisation_by_slug(session=session, slug=slug)
-    if organisation is None:
-        raise HTTPException(404, "There is no organisation at this address.")
-    role = service.role_in(session=session, user_id=user.id, organisation_id=organisation.id)
-    if role is None and not user.is_admin:
-        raise HTTPException(404, "There is no organisation at this address.")
-    return organisation, role
-
-
 def _organisation_page(
-    request: Request, session: SessionDep, organisation: Organisation, role: str | None, user: User,
-    values: dict[str, str | None], errors: dict[str, str], status_code: int = 200,
+    request: Request, session: SessionDep, access: profile.OrganisationAccess, values: dict[str, str | None],
+    errors: dict[str, str], status_code: int = 200,
 ) -> HTMLResponse:
+    organisation = access.organisation
     return render(request, "accounts/organisation.html", {
-        "organisation": organisation, "can_edit": role == "admin" or user.is_admin, "role": role,
+        "organisation": organisation, "can_edit": access.can_edit, "role": access.role,
         "members": service.members_of(session=session, organisation_id=organisation.id),  # type: ignore[arg-type]
         "values": values, "errors": errors,
     }, status_code=status_code)
@@ -314,34 +287,26 @@ def _organisation_page(
 
 @router.get("/organisations/{slug}", response_class=HTMLResponse, name="organisation")
 def organisation_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
-    organisation, role = _organisation_for(session, user, slug)
+    access = profile.organisation_for(session=session, user=user, slug=slug)
+    organisation = access.organisation
     values = {"name": organisation.name, "website": organisation.website,
               "charity_number": organisation.charity_number, "description": organisation.description}
-    return _organisation_page(request, session, organisation, role, user, values, {})
+    return _organisation_page(request, session, access, values, {})
 
 
 @router.post("/organisations/{slug}", name="organisation_submit")
 def organisation_submit(
-    request: Request, session: SessionDep, user: CurrentUser, slug: str, name: ShortText = "",
-    website: ShortText = "", charity_number: ShortText = "", description: LongText = "",
+    request: Request, session: SessionDep, user: CurrentUser, slug: str, form: Annotated[OrganisationForm, Form()],
 ) -> Response:
-    organisation, role = _organisation_for(session, user, slug)
-    if role != "admin" and not user.is_admin:
-        raise HTTPException(403, "Only an admin of this organisation can change its details.")
-    values: dict[str, str | None] = {"name": name, "website": website, "charity_number": charity_number,
-                                     "description": description}
-    errors = errors_of(
-        ("name", lambda: service.clean_name(name, what="the organisation's name")),
-        ("website", lambda: text.clean_website(website)),
-        ("charity_number", lambda: service.clean_charity_number(charity_number)),
-        ("description", lambda: service.clean_description(description)),
-    )
+    name, website, charity_number, description = form.name, form.website, form.charity_number, form.description
+    access = profile.organisation_for(session=session, user=user, slug=slug)
+    errors = profile.update_organisation(session=session, user=user, access=access, name=name, website=website,
+                                         charity_number=charity_number, description=description,
+                                         ip=client_ip(request))
     if errors:
-        return _organisation_page(request, session, organisation, role, user, values, errors, status_code=422)
-    service.update_organisation(session=session, organisation=organisation, name=name, website=website,
-                                charity_number=charity_number, description=description)
-    audit.record(session=session, action="organisation_updated", actor=audit.actor_of(user), actor_user_id=user.id,
-                 subject_type="organisation", subject_id=organisation.id, ip=client_ip(request))
+        values: dict[str, str | None] = {"name": name, "website": website, "charity_number": charity_number,
+                                         "description": description}
+        return _organisation_page(request, session, access, values, errors, status_code=422)
     session.commit()
     flash(request, "The organisation's details are saved.", "success")
-    return _redirect(request.app.url_path_for("organisation", slug=organisation.slug))
+    return _redirect(request.app.url_path_for("organisation", slug=access.organisation.slug))

@@ -371,29 +371,10 @@ def add_member_by_email(*, session: Session, organisation: Organisation, email: 
     return user
 
 
-# Sign-up, verification, reset, profile -------------------------------------------------------------
+# Emailed links, profile -----------------------------------------------------------------------------
 
 VERIFY = "verify"
 RESET = "reset"
-
-
-def sign_up(*, session: Session, settings: Settings, name: str, email: str, password: str,
-            organisation_name: str) -> User | None:
-    """Creates the account and its organisation and sends the verification link; returns None when the
-    address already has an account (its owner is told by email, and the visitor sees the same page)."""
-    email = normalise_email(email)
-    existing = get_by_email(session=session, email=email)
-    if existing is not None:
-        hasher().hash(password)  # the same work as a real sign-up, so timing does not tell either
-        mail.enqueue(session=session, settings=settings, to=existing.email, template="account_exists",
-                     context={"name": existing.name, "login_link": _link(settings, "login"),
-                              "reset_link": _link(settings, "reset")})
-        return None
-    user = create_user(session=session, email=email, name=name, password=password)
-    organisation = create_organisation(session=session, name=organisation_name)
-    add_membership(session=session, user=user, organisation=organisation, role="admin")
-    send_verification(session=session, settings=settings, user=user)
-    return user
 
 
 def send_verification(*, session: Session, settings: Settings, user: User) -> None:
@@ -402,63 +383,7 @@ def send_verification(*, session: Session, settings: Settings, user: User) -> No
     token = issue_token(session=session, purpose=VERIFY, email=user.email, user_id=user.id,
                         lifetime=timedelta(hours=hours))
     mail.enqueue(session=session, settings=settings, to=user.email, template="verify_email",
-                 context={"name": user.name, "link": _link(settings, "verify", token=token), "hours": hours})
-
-
-def verify_email(*, session: Session, token: str) -> User:
-    """Spends a verification token and marks the address as confirmed."""
-    row = use_token(session=session, purpose=VERIFY, token=token)
-    user = session.get(User, row.user_id) if row.user_id is not None else None
-    if user is None or user.email != row.email:
-        raise TokenInvalid("This link is not valid any more. Log in and ask for a new one.")
-    if user.verified_at is None:
-        user.verified_at = utcnow()
-        session.add(user)
-    return user
-
-
-def request_reset(*, session: Session, settings: Settings, email: str) -> User | None:
-    """Emails a reset link when the address has an account; the visitor sees the same answer either way."""
-    user = get_by_email(session=session, email=normalise_email(email))
-    if user is None:
-        return None
-    minutes = settings.reset_token_minutes
-    token = issue_token(session=session, purpose=RESET, email=user.email, user_id=user.id,
-                        lifetime=timedelta(minutes=minutes))
-    mail.enqueue(session=session, settings=settings, to=user.email, template="reset_password",
-                 context={"name": user.name, "link": _link(settings, "reset_password", token=token),
-                          "minutes": minutes})
-    return user
-
-
-def reset_password(*, session: Session, settings: Settings, token: str, password: str) -> User:
-    """Sets a new password from a reset link: checks the password first so a weak one does not spend the link."""
-    check_password_rules(password)
-    row = use_token(session=session, purpose=RESET, token=token)
-    user = session.get(User, row.user_id) if row.user_id is not None else None
-    if user is None or user.email != row.email:
-        raise TokenInvalid("This link is not valid any more. Ask for a new one.")
-    set_password(session=session, user=user, password=password)
-    # Every other reset link of the account stops working: one of them may be in someone else's hands.
-    session.execute(update(EmailToken).where(col(EmailToken.user_id) == user.id)
-                    .where(col(EmailToken.purpose) == RESET).where(col(EmailToken.used_at).is_(None))
-                    .values(used_at=utcnow()))
-    if user.verified_at is None:  # the link proves the address
-        user.verified_at = utcnow()
-    _notify_password_changed(session=session, settings=settings, user=user)
-    return user
-
-
-def change_password(*, session: Session, settings: Settings, user: User, current_password: str,
-                    new_password: str) -> None:
-    """Changes the password after checking the current one; ends every session of the user."""
-    if not user.password_hash or not hasher().verify(current_password or "", user.password_hash):
-        raise InvalidInput("Your current password is not right.", field="current_password")
-    check_password_rules(new_password, field="new_password")
-    if current_password == new_password:
-        raise InvalidInput("Choose a password different from the current one.", field="new_password")
-    set_password(session=session, user=user, password=new_password)
-    _notify_password_changed(session=session, settings=settings, user=user)
+                 context={"name": user.name, "link": email_link(settings, "verify", token=token), "hours": hours})
 
 
 def update_profile(*, session: Session, user: User, name: str) -> User:
@@ -468,11 +393,18 @@ def update_profile(*, session: Session, user: User, name: str) -> User:
     return user
 
 
-def _notify_password_changed(*, session: Session, settings: Settings, user: User) -> None:
+def send_account_exists(*, session: Session, settings: Settings, user: User) -> None:
+    """Tells an account's owner that someone tried to sign up with their address."""
+    mail.enqueue(session=session, settings=settings, to=user.email, template="account_exists",
+                 context={"name": user.name, "login_link": email_link(settings, "login"),
+                          "reset_link": email_link(settings, "reset")})
+
+
+def notify_password_changed(*, session: Session, settings: Settings, user: User) -> None:
     mail.enqueue(session=session, settings=settings, to=user.email, template="password_changed",
-                 context={"name": user.name, "reset_link": _link(settings, "reset")})
+                 context={"name": user.name, "reset_link": email_link(settings, "reset")})
 
 
-def _link(settings: Settings, route_name: str, **path_params: str) -> str:
+def email_link(settings: Settings, route_name: str, **path_params: str) -> str:
     """An absolute link to one of the site's pages, for an email."""
     return for_settings(settings).absolute_url_for(route_name, **path_params)

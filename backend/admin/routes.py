@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import text
 from backend.accounts import service as accounts
 from backend.accounts.deps import AdminUser
-from backend.accounts.forms import ShortText, errors_of
+from backend.accounts.forms import MemberForm, OrganisationForm
 from backend.accounts.models import MEMBERSHIP_ROLES, Organisation
-from backend.audit import service as audit
+from backend.admin import service
 from backend.db import SessionDep
 from backend.errors import InvalidInput
 from backend.security import client_ip
@@ -37,22 +38,14 @@ def admin_index(request: Request, session: SessionDep, admin: AdminUser) -> HTML
 
 @router.post("/organisations", name="admin_create_organisation")
 def create_organisation(
-    request: Request, session: SessionDep, admin: AdminUser, name: ShortText = "", website: ShortText = "",
-    charity_number: ShortText = "",
+    request: Request, session: SessionDep, admin: AdminUser, form: Annotated[OrganisationForm, Form()],
 ) -> Response:
+    name, website, charity_number = form.name, form.website, form.charity_number
     values = {"name": name[:300], "website": website[:600], "charity_number": charity_number[:100]}
-    errors = errors_of(
-        ("name", lambda: accounts.clean_name(name, what="the organisation's name")),
-        ("website", lambda: text.clean_website(website)),
-        ("charity_number", lambda: accounts.clean_charity_number(charity_number)),
-    )
-    if errors:
+    organisation, errors = service.create_organisation(session=session, admin=admin, name=name, website=website,
+                                                       charity_number=charity_number, ip=client_ip(request))
+    if organisation is None:
         return _index(request, session, values, errors, status_code=422)
-    organisation = accounts.create_organisation(session=session, name=name, website=website,
-                                                charity_number=charity_number)
-    audit.record(session=session, action="organisation_created", actor=f"user:{admin.id} {admin.email}",
-                 actor_user_id=admin.id, subject_type="organisation", subject_id=organisation.id,
-                 ip=client_ip(request))
     session.commit()
     flash(request, f"{organisation.name} has been created. Add its first member below.", "success")
     return RedirectResponse(request.app.url_path_for("admin_organisation", slug=organisation.slug), status_code=303)
@@ -81,19 +74,17 @@ def organisation_page(request: Request, session: SessionDep, admin: AdminUser, s
 
 @router.post("/organisations/{slug}/members", name="admin_add_member")
 def add_member(
-    request: Request, session: SessionDep, admin: AdminUser, slug: str, email: ShortText = "",
-    role: ShortText = "member",
+    request: Request, session: SessionDep, admin: AdminUser, slug: str, form: Annotated[MemberForm, Form()],
 ) -> Response:
+    email, role = form.email, form.role
     organisation = _organisation(session, slug)
     try:
-        user = accounts.add_member_by_email(session=session, organisation=organisation, email=email, role=role)
+        user = service.add_member(session=session, admin=admin, organisation=organisation, email=email, role=role,
+                                  ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _organisation_page(request, session, organisation, {"email": email[:300], "role": role[:20]},
                                   {exc.field or "email": exc.message}, status_code=422)
-    audit.record(session=session, action="membership_added", actor=f"user:{admin.id} {admin.email}",
-                 actor_user_id=admin.id, subject_type="organisation", subject_id=organisation.id,
-                 ip=client_ip(request), details={"user_id": user.id, "role": role})
     session.commit()
     flash(request, f"{user.name} ({user.email}) is now a{'n' if role == 'admin' else ''} {role} of "
           f"{organisation.name}.", "success")
