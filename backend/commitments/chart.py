@@ -8,14 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from markupsafe import Markup, escape
 
-from backend.commitments.models import Unit
+from backend.commitments.models import CommitmentMeasure, Unit
+from backend.commitments.standing import Point, Standing
+from backend.responses.models import Commitment
 
-if TYPE_CHECKING:
-    from backend.commitments.service import Tracked
+
+class Charted(Protocol):
+    """What a chart needs of a tracked commitment (`service.Tracked`), so the chart does not import the service."""
+
+    @property
+    def commitment(self) -> Commitment: ...
+    @property
+    def measure(self) -> CommitmentMeasure | None: ...
+    @property
+    def standing(self) -> Standing | None: ...
+    @property
+    def points(self) -> list[Point]: ...
+    def fmt(self, value: float | None) -> Any: ...
 
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 72, 24, 40, 44
@@ -42,7 +55,7 @@ def _axis_label(value: float, unit: str, fmt: Callable[[float], str], top: float
     return f"{sign}{value / 1_000:g}k"
 
 
-def render(tracked: Tracked, *, today: date) -> Markup:
+def render(tracked: Charted, *, today: date) -> Markup:
     """The chart of one measured commitment as an inline SVG element."""
     measure = tracked.measure
     assert measure is not None
