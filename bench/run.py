@@ -146,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         from backend.config import get_settings
 
         get_settings.cache_clear()
+        from backend.routes import route_table
+        from backend.templating import Templating, install
         from bench import scenarios, seed
+
+        # An entry point, as the CLI is: the one Jinja environment, linking emails by route name.
+        install(Templating(get_settings(), router=route_table(get_settings())))
 
         print(f"Loading {organisations} organisations (with logos) and {individuals} individuals into "
               f"{'PostgreSQL' if drop_database else 'SQLite'} ...", flush=True)
