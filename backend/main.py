@@ -33,7 +33,7 @@ from backend.migrations import ensure_current
 from backend.routes import include_routers
 from backend.security import add_security_headers, csrf_cookie, guard, is_public_answer, security_headers
 from backend.templating import Templating, install
-from backend.web import page_templates, render
+from backend.web import page_templates, path_for, render
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": "Log in first."}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        login = request.app.url_path_for("login")
+        login = path_for(request, "login")
         return RedirectResponse(f"{login}?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(DataError)

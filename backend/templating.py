@@ -11,9 +11,10 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
-from starlette.routing import Router
+from starlette.routing import BaseRoute, NoMatchFound, Router
 
 from backend.clock import LONDON
 from backend.config import Settings, get_settings
@@ -53,6 +54,7 @@ class Templating:
     def __init__(self, settings: Settings, router: Router | None = None) -> None:
         self.settings = settings
         self.router = router
+        self._by_name: dict[str, list[Any]] = {}
         self.env = build_environment(settings)
         self.env.globals["absolute_url_for"] = self.absolute_url_for
         # Before Jinja2Templates wraps the environment (it only sets its own `url_for` when there is none).
@@ -63,19 +65,43 @@ class Templating:
         """`url_for(route_name, **path_params)` in every template: the path (`/letters/x`), from the request's
         app when there is one, else from the route table (a page rendered once for everyone, a PDF)."""
         request = context.get("request")
-        if request is not None:
+        if request is not None and request.app.router is not self.router:
             return request.scope.get("root_path", "") + str(request.app.url_path_for(name, **path_params))
-        return self.path_for(name, **path_params)
+        root = request.scope.get("root_path", "") if request is not None else ""
+        return root + self.path_for(name, **path_params)
 
     def path_for(self, name: str, /, **path_params: Any) -> str:
-        """The path of a route by its name, from the route table."""
+        """The path of a route by its name, from the route table.
+
+        The routes of that name are found in an index made once from the table (FastAPI's own route contexts, the
+        ones its OpenAPI reads), and each builds its own path: a link costs a lookup, where the router's
+        `url_path_for` tries every route in turn and raises NoMatchFound for each (a third of a sign-on page's
+        time). A name the index lacks (a route added later) is looked up the router's way.
+        """
         if self.router is None:
             raise RuntimeError("url_for needs the route table: build Templating(settings, router)")
-        return str(self.router.url_path_for(name, **{k: str(v) for k, v in path_params.items()}))
+        params = {k: str(v) for k, v in path_params.items()}
+        if not self._by_name:
+            self._by_name = _routes_by_name(self.router.routes)
+        for route in self._by_name.get(name, ()):
+            try:
+                return str(route.url_path_for(name, **params))
+            except NoMatchFound:
+                continue
+        return str(self.router.url_path_for(name, **params))
 
     def absolute_url_for(self, name: str, /, **path_params: Any) -> str:
         """`https://site.example/letters/x` for a route name: links in emails, feeds and the press pack."""
         return self.settings.base_url.rstrip("/") + self.path_for(name, **path_params)
+
+
+def _routes_by_name(routes: list[BaseRoute]) -> dict[str, list[Any]]:
+    """Route name -> its routes (as FastAPI's route contexts, prefixes applied), in the order they are matched."""
+    found: dict[str, list[Any]] = {}
+    for route in iter_route_contexts(routes):
+        if route.name:
+            found.setdefault(route.name, []).append(route)
+    return found
 
 
 _lock = threading.Lock()

@@ -7,12 +7,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment
 
 from backend.security import csrf_token
-from backend.templating import Templating, current
+from backend.templating import Templating
 
-__all__ = ["flash", "page_templates", "render", "templates", "templates_of"]
+__all__ = ["flash", "page_templates", "path_for", "render", "templates_of"]
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
@@ -27,16 +26,11 @@ def templates_of(request: Request) -> Jinja2Templates:
     return templates
 
 
-class _CurrentTemplates:
-    """PENDING (issue 18): commitments/routes.py still reads `web.templates.env`; it moves to
-    `templates_of(request)` with its helper's change, then this goes."""
-
-    @property
-    def env(self) -> Environment:
-        return current().env
-
-
-templates = _CurrentTemplates()
+def path_for(request: Request, name: str, /, **path_params: Any) -> str:
+    """The path of a route by its name (`/letters/x`), for redirects and form actions: the app's templating's
+    index of route names, as the templates' `url_for` reads it (backend/templating.py)."""
+    templating: Templating = request.app.state.templating
+    return templating.path_for(name, **path_params)
 
 
 def flash(request: Request, message: str, category: str = "info") -> None:

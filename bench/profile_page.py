@@ -103,12 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="undersigned-profile-") as folder:
         workdir = Path(folder)
         _environment(workdir)
-        from bench import seed  # deliberate: the app's settings are read at import, after _environment
+        from backend.config import get_settings  # deliberate: the app's settings are read after _environment
+        from backend.routes import route_table
+        from backend.templating import Templating, install
+        from bench import seed
 
+        # An entry point, as the CLI is: the one Jinja environment, linking emails by route name.
+        install(Templating(get_settings(), router=route_table(get_settings())))
         seed.migrate()
         engine = seed.make_engine()
         seeded = seed.seed(engine=engine, organisations=args.organisations, individuals=args.individuals)
-        from backend.config import get_settings  # deliberate: as above
         from backend.main import create_app  # deliberate: as above
 
         app = create_app(get_settings(), engine=engine, run_worker=False)

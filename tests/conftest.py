@@ -418,6 +418,16 @@ def _reset_rate_limits() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_page_cache() -> Iterator[None]:
+    """The page cache starts empty in every test: a rolled-back test leaves letter ids and public revisions that
+    the next test's letters reuse (on SQLite), and a key names what a page shows only within one database."""
+    from backend.publishing import pagecache
+
+    pagecache.clear()
+    yield
+
+
 @pytest.fixture
 def clock() -> Iterator[Callable[[Any], None]]:
     """Moves the app's clock by a timedelta (also in the live server, which runs in this process)."""

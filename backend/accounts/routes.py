@@ -27,7 +27,7 @@ from backend.deps import SettingsDep
 from backend.errors import InvalidInput
 from backend.mail import service as mail
 from backend.security import client_ip
-from backend.web import flash, render
+from backend.web import flash, path_for, render
 
 router = APIRouter()
 
@@ -90,7 +90,7 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
         session.commit()
     request.state.end_session = True
     flash(request, "You are logged out.")
-    return _redirect(request.app.url_path_for("home"))
+    return _redirect(path_for(request, "home"))
 
 
 # Sign up and verify --------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def signup_submit(
     signup.sign_up(session=session, settings=settings, name=name, email=email, password=password,
                    organisation_name=organisation, ip=client_ip(request))
     session.commit()
-    return _redirect(request.app.url_path_for("signup_sent"))
+    return _redirect(path_for(request, "signup_sent"))
 
 
 @router.get("/signup/check-email", response_class=HTMLResponse, name="signup_sent")
@@ -140,20 +140,20 @@ def verify_submit(request: Request, session: SessionDep, token: str) -> Response
     session.commit()
     flash(request, "Thank you: your email address is confirmed.", "success")
     current: User | None = getattr(request.state, "user", None)
-    return _redirect(request.app.url_path_for("account" if current is not None and current.id == user.id else "login"))
+    return _redirect(path_for(request, "account" if current is not None and current.id == user.id else "login"))
 
 
 @router.post("/account/verify", name="verify_resend")
 def verify_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     if not signup.needs_verification(user):
         flash(request, "Your email address is already confirmed.")
-        return _redirect(request.app.url_path_for("account"))
+        return _redirect(path_for(request, "account"))
     ratelimit.enforce(request=request, session=session, scope="verify-resend", key=str(user.id),
                       limit=settings.rate_limit_reset, actor=audit.actor_of(user))
     signup.resend_verification(session=session, settings=settings, user=user, ip=client_ip(request))
     session.commit()
     flash(request, f"We have sent a new link to {user.email}.", "success")
-    return _redirect(request.app.url_path_for("account"))
+    return _redirect(path_for(request, "account"))
 
 
 # Forgotten password --------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def reset_request_submit(request: Request, session: SessionDep, settings: Settin
                       limit=settings.rate_limit_reset)
     reset.request_reset(session=session, settings=settings, email=normalised, ip=client_ip(request))
     session.commit()
-    return _redirect(request.app.url_path_for("reset_sent"))
+    return _redirect(path_for(request, "reset_sent"))
 
 
 @router.get("/reset/check-email", response_class=HTMLResponse, name="reset_sent")
@@ -208,7 +208,7 @@ def reset_password_submit(request: Request, session: SessionDep, settings: Setti
     request.state.end_session = True
     flash(request, "Your password has been changed and every device was logged out. Log in with the new one.",
           "success")
-    return _redirect(request.app.url_path_for("login"))
+    return _redirect(path_for(request, "login"))
 
 
 # Profile and password --------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def account_submit(request: Request, session: SessionDep, user: CurrentUser,
                        "errors": {"name": exc.message}}, status_code=422)
     session.commit()
     flash(request, "Your details are saved.", "success")
-    return _redirect(request.app.url_path_for("account"))
+    return _redirect(path_for(request, "account"))
 
 
 @router.get("/account/password", response_class=HTMLResponse, name="change_password")
@@ -268,7 +268,7 @@ def change_password_submit(
                       {"errors": {exc.field or "new_password": exc.message}}, status_code=422)
     session.commit()
     flash(request, "Your password has been changed. Other devices have been logged out.", "success")
-    return _redirect(request.app.url_path_for("account"))
+    return _redirect(path_for(request, "account"))
 
 
 # Organisations ---------------------------------------------------------------------------------------
@@ -309,4 +309,4 @@ def organisation_submit(
         return _organisation_page(request, session, access, values, errors, status_code=422)
     session.commit()
     flash(request, "The organisation's details are saved.", "success")
-    return _redirect(request.app.url_path_for("organisation", slug=access.organisation.slug))
+    return _redirect(path_for(request, "organisation", slug=access.organisation.slug))

@@ -16,7 +16,7 @@ from backend.db import SessionDep
 from backend.errors import InvalidInput
 from backend.security import client_ip
 from backend.signatures import limits
-from backend.web import flash, render
+from backend.web import flash, path_for, render
 
 router = APIRouter(prefix="/admin")
 
@@ -48,7 +48,7 @@ def create_organisation(
         return _index(request, session, values, errors, status_code=422)
     session.commit()
     flash(request, f"{organisation.name} has been created. Add its first member below.", "success")
-    return RedirectResponse(request.app.url_path_for("admin_organisation", slug=organisation.slug), status_code=303)
+    return RedirectResponse(path_for(request, "admin_organisation", slug=organisation.slug), status_code=303)
 
 
 def _organisation(session: SessionDep, slug: str) -> Organisation:
@@ -88,4 +88,4 @@ def add_member(
     session.commit()
     flash(request, f"{user.name} ({user.email}) is now a{'n' if role == 'admin' else ''} {role} of "
           f"{organisation.name}.", "success")
-    return RedirectResponse(request.app.url_path_for("admin_organisation", slug=organisation.slug), status_code=303)
+    return RedirectResponse(path_for(request, "admin_organisation", slug=organisation.slug), status_code=303)

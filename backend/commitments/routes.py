@@ -22,7 +22,7 @@ from backend.letters.models import Letter
 from backend.publishing import service as publishing
 from backend.responses import replies, tracking
 from backend.responses.models import COMMITMENT_STATUSES
-from backend.web import flash, render, templates
+from backend.web import flash, render, templates_of
 
 router = APIRouter()
 
@@ -216,7 +216,7 @@ def update_save(request: Request, session: SessionDep, user: CurrentUser,
 # The public feed of commitment updates --------------------------------------------------------------------------
 
 @router.get("/letters/{slug}/commitments.atom", name="commitments_feed", include_in_schema=False)
-def commitments_feed(session: SessionDep, settings: SettingsDep, slug: str) -> HttpResponse:
+def commitments_feed(request: Request, session: SessionDep, settings: SettingsDep, slug: str) -> HttpResponse:
     letter = publishing.get_public(session=session, slug=slug)
     # Newest first by the day each is about (the figure's date, the day the commitment was recorded).
     dated: list[tuple[date, datetime, str, service.Tracked, Any]] = []
@@ -228,7 +228,7 @@ def commitments_feed(session: SessionDep, settings: SettingsDep, slug: str) -> H
     dated.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     entries = [entry[1:] for entry in dated]
     updated = max((entry[1] for entry in dated), default=as_utc(letter.published_at))
-    body = templates.env.get_template("commitments/feed.xml").render({
+    body = templates_of(request).env.get_template("commitments/feed.xml").render({
         "settings": settings, "letter": letter, "entries": entries[:200], "updated": updated,
         "labels": tracking.COMMITMENT_LABELS,
     })

@@ -17,7 +17,7 @@ from backend.errors import Conflict, InvalidInput
 from backend.privacy import accounts as accounts_privacy
 from backend.privacy import service, subject
 from backend.security import client_ip
-from backend.web import flash, render
+from backend.web import flash, path_for, render
 
 router = APIRouter()
 
@@ -98,7 +98,7 @@ def account_handover(request: Request, session: SessionDep, user: CurrentUser, o
         return _close_page(request, session, user, {"handover": "Choose a colleague."}, status_code=422)
     session.commit()
     flash(request, f"{colleague.name} is now an admin.", "success")
-    return RedirectResponse(request.app.url_path_for("account_close"), status_code=303)
+    return RedirectResponse(path_for(request, "account_close"), status_code=303)
 
 
 @router.post("/account/close", name="account_close_submit")
@@ -119,7 +119,7 @@ def account_close_submit(request: Request, session: SessionDep, settings: Settin
     session.commit()
     request.state.end_session = True
     flash(request, "Your account is closed and its personal data erased.", "success")
-    return RedirectResponse(request.app.url_path_for("home"), status_code=303)
+    return RedirectResponse(path_for(request, "home"), status_code=303)
 
 
 # Site admins: subject access -----------------------------------------------------------------------------

@@ -13,30 +13,34 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, bindparam
 from sqlmodel import col, select
 
+from backend.clock import LONDON
+from backend.db import utcnow
 from backend.letters.models import Letter
 
-Key = tuple[int, int, str, str]  # letter id, public revision, day (Europe/London), kind ("page", "share")
+Key = tuple[int, int, str, str]  # letter id, public revision, day (Europe/London), kind ("page", "share", ...)
+T = TypeVar("T")
 
-_entries: dict[Key, bytes] = {}
+_entries: dict[Key, Any] = {}  # bytes, or an immutable value (what signers read: `signatures.access.signing_text`)
 _locks: dict[Key, threading.Lock] = {}
 _guard = threading.Lock()
 
 
 def cached(key: Key) -> bytes | None:
     """The bytes for this key if this process has them."""
-    return _entries.get(key)
+    found = _entries.get(key)
+    return found if isinstance(found, bytes) else None
 
 
-def get_or_render(key: Key, render: Callable[[], bytes]) -> bytes:
-    """The bytes for this key, rendered once per process (others asking meanwhile wait for that render)."""
+def get_or_render(key: Key, render: Callable[[], T]) -> T:
+    """The value for this key, rendered once per process (others asking meanwhile wait for that render)."""
     found = _entries.get(key)
     if found is not None:
-        return found
+        return cast(T, found)
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
@@ -48,7 +52,14 @@ def get_or_render(key: Key, render: Callable[[], bytes]) -> bytes:
                     del _entries[old]
                 _entries[key] = found
                 _locks.pop(key, None)
-    return found
+    return cast(T, found)
+
+
+def key_of(letter_id: int | None, revision: int, kind: str) -> Key:
+    """The key of what a letter shows publicly at this revision today (Europe/London: the reply timeline counts
+    working days from today, and an unsent letter is dated today)."""
+    assert letter_id is not None
+    return (letter_id, revision, utcnow().astimezone(LONDON).date().isoformat(), kind)
 
 
 # The one query of a 304 or a cached page, compiled once per database kind.

@@ -29,7 +29,7 @@ from backend.security import client_ip
 from backend.signatures import logos
 from backend.signatures.models import Signature
 from backend.templating import Templating
-from backend.web import flash, render
+from backend.web import flash, path_for, render
 
 router = APIRouter()
 
@@ -90,9 +90,8 @@ def _render_public_page(templating: Templating, session: Session, letter: Letter
 
 def _public_key(letter_id: int | None, revision: int, kind: str) -> tuple[pagecache.Key, str]:
     """The cache key and ETag of a public page: the same in every server process (a proxy may cache by it)."""
-    assert letter_id is not None
-    day = utcnow().astimezone(service.LONDON).date().isoformat()
-    return (letter_id, revision, day, kind), f'"{kind}-{letter_id}-{revision}-{day}"'
+    key = pagecache.key_of(letter_id, revision, kind)
+    return key, f'"{kind}-{letter_id}-{revision}-{key[2]}"'
 
 
 def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache.Key) -> Response | bytes:
@@ -101,7 +100,7 @@ def _render_or_redirect(request: Request, engine: Any, slug: str, key: pagecache
         letter = service.get_by_slug(session=session, slug=slug)
         if letter.status != "published":
             if service.is_member(session=session, letter=letter, user=request.state.user):
-                return RedirectResponse(request.app.url_path_for("letter", slug=letter.slug), status_code=303)
+                return RedirectResponse(path_for(request, "letter", slug=letter.slug), status_code=303)
             raise NotFound("There is no letter at this address.")
         return pagecache.get_or_render(key, lambda: _render_public_page(request.app.state.templating, session, letter))
 
@@ -202,7 +201,7 @@ def press_file(request: Request, session: SessionDep, settings: SettingsDep, slu
 def press_preview(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:  # the embargo is over: the link leads to the public page and its pack
-        return RedirectResponse(request.app.url_path_for("letter_public", slug=published.slug), status_code=303)
+        return RedirectResponse(path_for(request, "letter_public", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file="preview", ip=client_ip(request))
     session.commit()
@@ -220,7 +219,7 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
-        return RedirectResponse(request.app.url_path_for("press_pack", slug=published.slug), status_code=303)
+        return RedirectResponse(path_for(request, "press_pack", slug=published.slug), status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     service.log_download(session=session, link=link, file=pack.ZIP_NAME, ip=client_ip(request))
     session.commit()
@@ -232,7 +231,7 @@ def press_link_file(request: Request, session: SessionDep, settings: SettingsDep
                     name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
-        return RedirectResponse(request.app.url_path_for("press_file", slug=published.slug, name=name),
+        return RedirectResponse(path_for(request, "press_file", slug=published.slug, name=name),
                                 status_code=303)
     link, letter = service.get_press_link_by_token(session=session, token=token)
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
@@ -300,7 +299,7 @@ def _action(request: Request, session: Session, letter: Letter, user: User, acti
         return _publish_page(request, session, letter, user, errors={"publish": exc.message}, status_code=422)
     session.commit()
     flash(request, message, "success")
-    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
+    return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
 def _confirm_page(request: Request, session: Session, letter: Letter, status_code: int = 200) -> HTMLResponse:
@@ -314,7 +313,7 @@ def _confirm_page(request: Request, session: Session, letter: Letter, status_cod
 def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     if not embargo.embargo_ahead(letter):
-        return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
+        return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
     return _confirm_page(request, session, letter)
 
 
@@ -350,7 +349,7 @@ def press_link_create(request: Request, session: SessionDep, settings: SettingsD
                              errors={exc.field or "journalist": exc.message}, status_code=422)
     session.commit()
     # The token is shown once, on this page, to copy and send to the journalist; only its hash is kept.
-    new_link = settings.base_url.rstrip("/") + request.app.url_path_for("press_preview", token=token)
+    new_link = settings.base_url.rstrip("/") + path_for(request, "press_preview", token=token)
     return _publish_page(request, session, letter, user, new_link=new_link, emailed_to=link.email)
 
 
@@ -373,7 +372,7 @@ def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form:
         names = ", ".join(link.journalist for link in moved.to_tell)
         message += f" Tell {names} yourself: their press links have no email."
     flash(request, message, "success")
-    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
+    return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
@@ -386,7 +385,7 @@ def press_link_resend(request: Request, session: SessionDep, settings: SettingsD
     session.commit()
     flash(request, f"A new press link is emailed to {link.journalist} at {link.email}; the earlier one stops "
                    "working.", "success")
-    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
+    return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
 @router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
@@ -397,7 +396,7 @@ def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, 
                                      ip=client_ip(request))
     session.commit()
     flash(request, f"The press link for {link.journalist} is revoked.", "success")
-    return RedirectResponse(request.app.url_path_for("letter_publish_page", slug=letter.slug), status_code=303)
+    return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
 from backend.publishing.api import router as api_router  # noqa: E402  (after the page routes: same prefix order)

@@ -18,6 +18,8 @@ from backend.errors import NotFound
 from backend.letters import rendering
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
+from backend.publishing import pagecache
+from backend.signatures import listing
 
 # Letters and who may manage their signatories --------------------------------------------------------
 
@@ -47,6 +49,46 @@ def current_version(*, session: Session, letter: Letter) -> LetterVersion | None
 def letter_html(*, session: Session, letter: Letter, version: LetterVersion) -> Markup:
     """The letter as the shared renderer shows it."""
     return rendering.render_letter(session=session, letter=letter, version=version)
+
+
+@dataclass(frozen=True)
+class SignedSoFar:
+    """One line of "Signed so far" on a signing page."""
+
+    display_name: str
+    kind: str
+    signer_role: str | None
+
+
+@dataclass(frozen=True)
+class SigningText:
+    """What every signer of a letter reads at one public revision, the same for all: the current text (its
+    version and fingerprint, rendered) and who has signed so far (listed publicly)."""
+
+    version_id: int
+    number: int
+    content_hash: str
+    text_html: Markup
+    signed_so_far: tuple[SignedSoFar, ...]
+
+
+def signing_text(*, session: Session, letter: Letter) -> SigningText:
+    """The letter's `SigningText`, made once per public revision and day in the one page cache (the services bump
+    the revision when the text, a recipient or a listed signature changes; an unsent letter is dated today).
+    NotFound when the letter has no text yet."""
+    key = pagecache.key_of(letter.id, letter.public_revision, "signing")
+    return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=letter))
+
+
+def _signing_text(*, session: Session, letter: Letter) -> SigningText:
+    version = current_version(session=session, letter=letter)
+    if version is None or version.id is None:
+        raise NotFound("This letter has no text yet.")
+    listed = listing.get_listed(session=session, letter=letter)
+    return SigningText(
+        version_id=version.id, number=version.number, content_hash=version.content_hash,
+        text_html=letter_html(session=session, letter=letter, version=version),
+        signed_so_far=tuple(SignedSoFar(s.display_name, s.kind, s.signer_role) for s in listed))
 
 
 def open_link_works(*, letter: SigningLetter) -> bool:

@@ -28,7 +28,6 @@ from backend.signatures import (
     identity,
     invites,
     limits,
-    listing,
     logos,
     managing,
     moderation,
@@ -52,7 +51,7 @@ from backend.signatures.forms import (
     WithdrawForm,
 )
 from backend.signatures.models import Invite, Signature
-from backend.web import flash, render
+from backend.web import flash, path_for, render
 
 router = APIRouter()
 
@@ -87,21 +86,21 @@ def _sign_context(
     *, session: Session, letter: Letter, values: dict[str, Any], errors: dict[str, str], action: str,
     invite: Invite | None = None, token: str | None = None,
 ) -> dict[str, Any]:
-    version = access.current_version(session=session, letter=letter)
-    if version is None:
-        raise NotFound("This letter has no text yet.")
+    text = access.signing_text(session=session, letter=letter)
     return {
-        "letter": letter, "version": version,
-        "text_html": access.letter_html(session=session, letter=letter, version=version),
-        "signatories": listing.get_shown_while_open(session=session, letter=letter),
+        "letter": letter, "text": text,
+        "signatories": text.signed_so_far if letter.show_signatories_while_open else (),
         "values": values, "errors": errors, "action": action, "invite": invite, "token": token,
     }
+
+
+OPEN_LINK_OFF = "This letter is not open for signatures through a public link."
 
 
 def _open_letter(session: Session, slug: str) -> Letter:
     letter = access.get_letter(session=session, slug=slug)
     if not access.open_link_works(letter=letter):
-        raise NotFound("This letter is not open for signatures through a public link.")
+        raise NotFound(OPEN_LINK_OFF)
     return letter
 
 
@@ -113,12 +112,13 @@ def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResp
 
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
-    found = access.get_letter(session=session, slug=slug)
-    if access.open_link_closed(letter=found):
-        return _closed_page(request, session, found)
-    letter = _open_letter(session, slug)
+    letter = access.get_letter(session=session, slug=slug)
+    if access.open_link_closed(letter=letter):
+        return _closed_page(request, session, letter)
+    if not access.open_link_works(letter=letter):
+        raise NotFound(OPEN_LINK_OFF)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
-                        action=request.app.url_path_for("sign_open_submit", slug=letter.slug))
+                        action=path_for(request, "sign_open_submit", slug=letter.slug))
     response = render(request, "signatures/sign.html", ctx)
     response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
     return response
@@ -153,7 +153,7 @@ def sign_open_submit(request: Request, session: SessionDep, settings: SettingsDe
                      logo: LogoUpload = None) -> Response:
     _limit(request, session, settings, "sign")  # counted before anything else is done for it
     letter = _open_letter(session, slug)
-    action = request.app.url_path_for("sign_open_submit", slug=letter.slug)
+    action = path_for(request, "sign_open_submit", slug=letter.slug)
     return _submit(request, session, settings, letter, None, None, form, logo, action)
 
 
@@ -177,7 +177,7 @@ def sign_invite_page(request: Request, session: SessionDep, settings: SettingsDe
     invites.mark_opened(session=session, invite=invite)
     values = {"kind": "organisation", "display_name": invite.organisation_name, "contact_email": invite.email}
     ctx = _sign_context(session=session, letter=letter, values=values, errors={},
-                        action=request.app.url_path_for("sign_invite_submit", token=token),
+                        action=path_for(request, "sign_invite_submit", token=token),
                         invite=invite, token=token)
     return render(request, "signatures/sign.html", ctx)
 
@@ -191,7 +191,7 @@ def sign_invite_submit(request: Request, session: SessionDep, settings: Settings
     letter = session.get(Letter, invite.letter_id)
     assert letter is not None
     return _submit(request, session, settings, letter, invite, token, form, logo,
-                   request.app.url_path_for("sign_invite_submit", token=token))
+                   path_for(request, "sign_invite_submit", token=token))
 
 
 @router.post("/sign/{token}/decline", name="sign_decline")
@@ -213,11 +213,9 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
     row, signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
-    version = access.current_version(session=session, letter=letter)
-    assert version is not None
     ctx: dict[str, Any] = {
-        "letter": letter, "version": version, "signature": signature, "token": token, "errors": errors or {},
-        "text_html": access.letter_html(session=session, letter=letter, version=version),
+        "letter": letter, "text": access.signing_text(session=session, letter=letter), "signature": signature,
+        "token": token, "errors": errors or {},
     }
     if row.purpose == "confirm":
         return render(request, "signatures/confirm.html", ctx, status_code=status_code)
