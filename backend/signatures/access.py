@@ -52,6 +52,17 @@ def letter_html(*, session: Session, letter: Letter, version: LetterVersion) -> 
 
 
 @dataclass(frozen=True)
+class SigningText:
+    """The text every signer of a letter reads at one public revision: its version, fingerprint and the letter
+    rendered."""
+
+    version_id: int
+    number: int
+    content_hash: str
+    text_html: Markup
+
+
+@dataclass(frozen=True)
 class SignedSoFar:
     """One line of "Signed so far" on a signing page."""
 
@@ -60,35 +71,28 @@ class SignedSoFar:
     signer_role: str | None
 
 
-@dataclass(frozen=True)
-class SigningText:
-    """What every signer of a letter reads at one public revision, the same for all: the current text (its
-    version and fingerprint, rendered) and who has signed so far (listed publicly)."""
-
-    version_id: int
-    number: int
-    content_hash: str
-    text_html: Markup
-    signed_so_far: tuple[SignedSoFar, ...]
-
+# Both are made once per public revision and day in the one page cache: the services bump the revision when the
+# text, a recipient or a listed signature changes, and an unsent letter is dated today.
 
 def signing_text(*, session: Session, letter: Letter) -> SigningText:
-    """The letter's `SigningText`, made once per public revision and day in the one page cache (the services bump
-    the revision when the text, a recipient or a listed signature changes; an unsent letter is dated today).
-    NotFound when the letter has no text yet."""
-    key = pagecache.key_of(letter.id, letter.public_revision, "signing")
+    """The letter's current text as signers read it; NotFound when it has no text yet."""
+    key = pagecache.key_of(letter.id, letter.public_revision, "signing-text")
     return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=letter))
+
+
+def signed_so_far(*, session: Session, letter: Letter) -> tuple[SignedSoFar, ...]:
+    """Who is listed publicly so far, for the signing page (whether it shows them is the lead's choice)."""
+    key = pagecache.key_of(letter.id, letter.public_revision, "signed-so-far")
+    return pagecache.get_or_render(key, lambda: tuple(
+        SignedSoFar(s.display_name, s.kind, s.signer_role) for s in listing.get_listed(session=session, letter=letter)))
 
 
 def _signing_text(*, session: Session, letter: Letter) -> SigningText:
     version = current_version(session=session, letter=letter)
     if version is None or version.id is None:
         raise NotFound("This letter has no text yet.")
-    listed = listing.get_listed(session=session, letter=letter)
-    return SigningText(
-        version_id=version.id, number=version.number, content_hash=version.content_hash,
-        text_html=letter_html(session=session, letter=letter, version=version),
-        signed_so_far=tuple(SignedSoFar(s.display_name, s.kind, s.signer_role) for s in listed))
+    return SigningText(version_id=version.id, number=version.number, content_hash=version.content_hash,
+                       text_html=letter_html(session=session, letter=letter, version=version))
 
 
 def open_link_works(*, letter: SigningLetter) -> bool:
@@ -114,7 +118,7 @@ def title_is_public(*, letter: Letter) -> bool:
 
 @dataclass
 class SignOnLetter:
-    """What signing reads of a letter, in one row with its current text's hash (for the sign-on lane)."""
+    """What recording a sign-on reads of a letter, in one row with its current text's hash."""
 
     id: int | None
     slug: str
@@ -143,7 +147,10 @@ _SIGN_ON_LETTER = (
 )
 
 
-def get_sign_on_letter(*, session: Session, slug: str) -> SignOnLetter | None:
-    """The letter at this address with its current text's hash, in one query (for the sign-on lane)."""
+def get_sign_on_letter(*, session: Session, slug: str) -> SignOnLetter:
+    """The letter at this address with its current text's hash, in one prepared query and no ORM objects (a
+    sign-on reads nothing else of it); NotFound."""
     row = session.connection().execute(_SIGN_ON_LETTER, {"slug": slug}).first()
-    return SignOnLetter(**row._mapping) if row is not None else None
+    if row is None:
+        raise NotFound("There is no letter at this address.")
+    return SignOnLetter(**row._mapping)

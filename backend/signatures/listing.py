@@ -34,13 +34,6 @@ def get_listed(*, session: Session, letter: Letter) -> list[Signature]:
     return list(session.exec(stmt))
 
 
-def get_shown_while_open(*, session: Session, letter: Letter) -> list[Signature]:
-    """Who else has signed, for the signing page (when the lead allows it)."""
-    if not letter.show_signatories_while_open:
-        return []
-    return get_listed(session=session, letter=letter)
-
-
 def name_taken(*, session: Session, letter_id: int, kind: str, name_key: str, signature_id: int | None) -> bool:
     return session.exec(select(Signature.id).where(Signature.letter_id == letter_id).where(Signature.kind == kind)
                         .where(Signature.name_key == name_key).where(Signature.id != signature_id)).first() is not None

@@ -38,6 +38,7 @@ from backend.signatures import (
     signing,
     tokens,
 )
+from backend.signatures.access import SigningLetter
 from backend.signatures.forms import (
     ConfirmForm,
     CorrectionForm,
@@ -86,22 +87,15 @@ def _sign_context(
     *, session: Session, letter: Letter, values: dict[str, Any], errors: dict[str, str], action: str,
     invite: Invite | None = None, token: str | None = None,
 ) -> dict[str, Any]:
-    text = access.signing_text(session=session, letter=letter)
     return {
-        "letter": letter, "text": text,
-        "signatories": text.signed_so_far if letter.show_signatories_while_open else (),
+        "letter": letter, "text": access.signing_text(session=session, letter=letter),
+        "signatories": access.signed_so_far(session=session, letter=letter)
+        if letter.show_signatories_while_open else (),
         "values": values, "errors": errors, "action": action, "invite": invite, "token": token,
     }
 
 
 OPEN_LINK_OFF = "This letter is not open for signatures through a public link."
-
-
-def _open_letter(session: Session, slug: str) -> Letter:
-    letter = access.get_letter(session=session, slug=slug)
-    if not access.open_link_works(letter=letter):
-        raise NotFound(OPEN_LINK_OFF)
-    return letter
 
 
 def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResponse:
@@ -131,8 +125,8 @@ def signed_redirect(request: Request, *, slug: str, contact_email: str) -> Redir
 
 
 def _submit(
-    request: Request, session: Session, settings: Settings, letter: Letter, invite: Invite | None, token: str | None,
-    form: SignForm, logo: UploadFile | None, action: str,
+    request: Request, session: Session, settings: Settings, letter: SigningLetter, invite: Invite | None,
+    token: str | None, form: SignForm, logo: UploadFile | None, action: str,
 ) -> Response:
     try:
         signature = signing.sign(session=session, settings=settings, letter=letter,
@@ -140,8 +134,9 @@ def _submit(
                                  invite=invite, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
-        ctx = _sign_context(session=session, letter=letter, values=form.values(), errors=rules.errors_of(exc),
-                            action=action, invite=invite, token=token)
+        page_letter = access.get_letter(session=session, slug=letter.slug)  # the page shows the whole letter
+        ctx = _sign_context(session=session, letter=page_letter, values=form.values(),
+                            errors=rules.errors_of(exc), action=action, invite=invite, token=token)
         return render(request, "signatures/sign.html", ctx, status_code=422)
     session.commit()
     return signed_redirect(request, slug=letter.slug, contact_email=signature.contact_email)
@@ -152,7 +147,9 @@ def sign_open_submit(request: Request, session: SessionDep, settings: SettingsDe
                      form: Annotated[SignForm, Form()],
                      logo: LogoUpload = None) -> Response:
     _limit(request, session, settings, "sign")  # counted before anything else is done for it
-    letter = _open_letter(session, slug)
+    letter = access.get_sign_on_letter(session=session, slug=slug)
+    if not access.open_link_works(letter=letter):
+        raise NotFound(OPEN_LINK_OFF)
     action = path_for(request, "sign_open_submit", slug=letter.slug)
     return _submit(request, session, settings, letter, None, None, form, logo, action)
 

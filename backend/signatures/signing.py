@@ -17,7 +17,7 @@ from backend.errors import Conflict, InvalidInput, NotFound, ServiceError, Token
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.signatures import identity, logos
-from backend.signatures.access import SigningLetter, open_link_works
+from backend.signatures.access import SigningLetter, SignOnLetter, open_link_works
 from backend.signatures.enums import SignatureStatus, SignatureVia
 from backend.signatures.listing import propose
 from backend.signatures.models import Invite, Signature
@@ -151,8 +151,9 @@ def sign(
     ip: str | None = None,
 ) -> Signed:
     """Records a pending signature and emails its contact a confirmation link (see `sign_many`)."""
-    outcome = sign_many(session=session, settings=settings, submissions=[SignOn(letter=letter, data=data,
-                                                                                invite=invite, ip=ip)])[0]
+    content_hash = letter.version_content_hash if isinstance(letter, SignOnLetter) else None
+    outcome = sign_many(session=session, settings=settings, submissions=[SignOn(
+        letter=letter, data=data, invite=invite, ip=ip, content_hash=content_hash)])[0]
     if isinstance(outcome, ServiceError):
         raise outcome
     return outcome
