@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import User
@@ -88,9 +88,12 @@ def get(*, session: Session, letter_id: int) -> Letter | None:
     return session.get(Letter, letter_id)
 
 
+_BY_SLUG = select(Letter).where(col(Letter.slug) == bindparam("slug"))  # built once: every letter page reads it
+
+
 def get_by_slug(*, session: Session, slug: str) -> Letter | None:
     """Gets a letter by slug."""
-    return session.exec(select(Letter).where(Letter.slug == slug)).first()
+    return session.exec(_BY_SLUG, params={"slug": slug}).first()
 
 
 def get_for_campaign(*, session: Session, campaign_id: int) -> list[Letter]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -20,16 +20,19 @@ from backend.letters.models import Letter, LetterRecipient
 from backend.publishing.models import DocumentBuild
 from backend.templating import current
 
+# One statement, built once: the new revision and what decides which documents to queue (RETURNING, on SQLite
+# 3.35+ and PostgreSQL); the session's loaded letter learns its new revision.
+_BUMP = (update(Letter).where(col(Letter.id) == bindparam("letter_id"))
+         .values(public_revision=Letter.public_revision + 1)
+         .returning(col(Letter.status), col(Letter.embargo_at), col(Letter.public_revision)))
+
 
 def bump(*, session: Session, letter_id: int | None) -> None:
     """Something public about this letter changed: a new revision, and its documents queued for building."""
     if letter_id is None:
         return
-    session.execute(update(Letter).where(col(Letter.id) == letter_id)
-                    .values(public_revision=Letter.public_revision + 1),
-                    execution_options={"synchronize_session": "fetch"})
-    row = session.exec(select(Letter.status, Letter.embargo_at, Letter.public_revision)
-                       .where(col(Letter.id) == letter_id)).first()
+    row = session.execute(_BUMP, {"letter_id": letter_id},
+                          execution_options={"synchronize_session": "fetch"}).first()
     if row is None:
         return
     status, embargo_at, revision = row

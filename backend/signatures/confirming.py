@@ -3,6 +3,8 @@ letter gets a new text."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
@@ -16,7 +18,7 @@ from backend.publishing import revision
 from backend.signatures import identity
 from backend.signatures.access import current_version
 from backend.signatures.enums import SignatureStatus
-from backend.signatures.models import Signature
+from backend.signatures.models import Signature, SignatureToken
 from backend.signatures.rules import MANAGE_DAYS, RECONFIRM_DAYS, link
 from backend.signatures.tokens import get_by_token, issue_token, spend
 
@@ -50,13 +52,29 @@ def _receipt(*, session: Session, settings: Settings, signature: Signature, lett
     return manage
 
 
-def confirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
-            ip: str | None) -> tuple[Signature, str]:
-    """The POST behind the emailed confirmation link: binds the signature to the text shown and approves it.
+@dataclass(frozen=True)
+class Approved:
+    """A text approved through an emailed link: the signature, its new management link's raw token, and whether
+    it was the first confirmation or the approval of a new text."""
 
-    Returns the signature and the raw token of its new management link.
-    """
-    row, signature = get_by_token(session=session, token=token, purposes=("confirm",))
+    signature: Signature
+    manage_token: str
+    purpose: str
+
+
+def approve_text(*, session: Session, settings: Settings, token: str, version_id: int | None,
+                 ip: str | None) -> Approved:
+    """The POST behind an emailed confirmation or reconfirmation link (the link is read once)."""
+    row, signature = get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    act = _confirm if row.purpose == "confirm" else _reconfirm
+    signature, manage = act(session=session, settings=settings, row=row, signature=signature, version_id=version_id,
+                            ip=ip)
+    return Approved(signature=signature, manage_token=manage, purpose=row.purpose)
+
+
+def _confirm(*, session: Session, settings: Settings, row: SignatureToken, signature: Signature,
+             version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+    """Binds a pending signature to the text shown and approves it."""
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
     if signature.status != "pending":
@@ -125,10 +143,9 @@ def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[
     return diff.text_diff(old, new)
 
 
-def reconfirm(*, session: Session, settings: Settings, token: str, version_id: int | None,
-              ip: str | None) -> tuple[Signature, str]:
-    """The POST that approves the letter's new text for a signature that needed reconfirmation."""
-    row, signature = get_by_token(session=session, token=token, purposes=("reconfirm",))
+def _reconfirm(*, session: Session, settings: Settings, row: SignatureToken, signature: Signature,
+               version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+    """Approves the letter's new text for a signature that needed reconfirmation."""
     letter = session.get(Letter, signature.letter_id)
     assert letter is not None
     if signature.status != "needs_reconfirmation":

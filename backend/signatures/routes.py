@@ -232,24 +232,21 @@ def confirm_page(request: Request, session: SessionDep, settings: SettingsDep, t
 def confirm_submit(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                    form: Annotated[ConfirmForm, Form()]) -> Response:
     _limit(request, session, settings, "confirm")
-    row, _signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
     try:
-        number = form.version_number
-        if row.purpose == "confirm":
-            signature, manage = confirming.confirm(session=session, settings=settings, token=token, version_id=number,
-                                                   ip=client_ip(request))
-            message = ("Thank you: your signature is confirmed." if signature.status == "approved" else
-                       "Thank you: your signature is confirmed. The coalition will check it before it is listed.")
-        else:
-            signature, manage = confirming.reconfirm(session=session, settings=settings, token=token, version_id=number,
-                                                  ip=client_ip(request))
-            message = "Thank you: you have approved the new text. Your signature stands."
+        approved = confirming.approve_text(session=session, settings=settings, token=token,
+                                           version_id=form.version_number, ip=client_ip(request))
     except InvalidInput as exc:
         session.rollback()
         return _token_page(request, session, token, errors=rules.errors_of(exc), status_code=422)
     session.commit()
+    if approved.purpose == "reconfirm":
+        message = "Thank you: you have approved the new text. Your signature stands."
+    elif approved.signature.status == "approved":
+        message = "Thank you: your signature is confirmed."
+    else:
+        message = "Thank you: your signature is confirmed. The coalition will check it before it is listed."
     flash(request, message + " We have emailed you a receipt.", "success")
-    return RedirectResponse(f"/manage/{manage}", status_code=303)
+    return RedirectResponse(f"/manage/{approved.manage_token}", status_code=303)
 
 
 @router.get("/confirm/{token}/withdraw", response_class=HTMLResponse, name="reconfirm_withdraw_page")

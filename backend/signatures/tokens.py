@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from backend.db import as_utc, insert_rows, utcnow
@@ -27,9 +27,15 @@ def issue_token(*, session: Session, signature_id: int, purpose: str, days: int)
     return issue_tokens(session=session, signature_ids=[signature_id], purpose=purpose, days=days)[0]
 
 
+# The token and its signature in one statement, built once (every emailed link is read with it).
+_BY_HASH = (select(SignatureToken, Signature).outerjoin(Signature, col(Signature.id) == SignatureToken.signature_id)
+            .where(col(SignatureToken.token_hash) == bindparam("token_hash")))
+
+
 def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> tuple[SignatureToken, Signature]:
     """The token and its signature if the link is valid for one of these purposes (changes nothing)."""
-    row = session.exec(select(SignatureToken).where(SignatureToken.token_hash == hash_token(token or ""))).first()
+    found = session.execute(_BY_HASH, {"token_hash": hash_token(token or "")}).first()
+    row, signature = found if found is not None else (None, None)
     if row is None or row.purpose not in purposes:
         raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
     if row.used_at is not None:
@@ -39,7 +45,6 @@ def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> 
     if utcnow() >= expires_at:
         raise TokenInvalid("This link has expired. Sign again from the letter's signing page or invite link, "
                            "or ask the coalition for help.")
-    signature = session.get(Signature, row.signature_id)
     if signature is None:
         raise TokenInvalid("This link is not valid any more.")
     return row, signature
