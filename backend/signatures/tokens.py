@@ -50,10 +50,14 @@ def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> 
     return row, signature
 
 
+# Built once; a plain UPDATE that leaves the session's objects alone (the spent row is not read again).
+_SPEND = (update(SignatureToken).where(col(SignatureToken.id) == bindparam("token_id"))
+          .where(col(SignatureToken.used_at).is_(None)).values(used_at=bindparam("used_at")))
+
+
 def spend(*, session: Session, row: SignatureToken) -> None:
-    result = session.execute(
-        update(SignatureToken).where(col(SignatureToken.id) == row.id)
-        .where(col(SignatureToken.used_at).is_(None)).values(used_at=utcnow())
-    )
+    """Marks the link used, once: a second spend (a double click, a race) is refused."""
+    result = session.execute(_SPEND, {"token_id": row.id, "used_at": utcnow()},
+                             execution_options={"synchronize_session": False})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise TokenInvalid("This link has already been used. Each confirmation link works once.")
