@@ -74,17 +74,27 @@ class SignedSoFar:
 # Both are made once per public revision and day in the one page cache: the services bump the revision when the
 # text, a recipient or a listed signature changes, and an unsent letter is dated today.
 
-def signing_text(*, session: Session, letter: Letter) -> SigningText:
+def signing_text(*, session: Session, letter: SigningLetter) -> SigningText:
     """The letter's current text as signers read it; NotFound when it has no text yet."""
     key = pagecache.key_of(letter.id, letter.public_revision, "signing-text")
-    return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=letter))
+    return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=_whole(session, letter)))
 
 
-def signed_so_far(*, session: Session, letter: Letter) -> tuple[SignedSoFar, ...]:
+def signed_so_far(*, session: Session, letter: SigningLetter) -> tuple[SignedSoFar, ...]:
     """Who is listed publicly so far, for the signing page (whether it shows them is the lead's choice)."""
     key = pagecache.key_of(letter.id, letter.public_revision, "signed-so-far")
     return pagecache.get_or_render(key, lambda: tuple(
-        SignedSoFar(s.display_name, s.kind, s.signer_role) for s in listing.get_listed(session=session, letter=letter)))
+        SignedSoFar(s.display_name, s.kind, s.signer_role)
+        for s in listing.get_listed(session=session, letter=_whole(session, letter))))
+
+
+def _whole(session: Session, letter: SigningLetter) -> Letter:
+    if isinstance(letter, Letter):
+        return letter
+    found = session.get(Letter, letter.id)
+    if found is None:
+        raise NotFound("There is no letter at this address.")
+    return found
 
 
 def _signing_text(*, session: Session, letter: Letter) -> SigningText:
@@ -106,7 +116,7 @@ def taking_signatures(*, letter: SigningLetter) -> bool:
     return letter.status == "open"
 
 
-def open_link_closed(*, letter: Letter) -> bool:
+def open_link_closed(*, letter: SigningLetter) -> bool:
     """Whether the open link leads to the "closed" page: it was on, and the letter is closed or published."""
     return letter.open_signon_enabled and letter.status in ("closed", "published")
 
@@ -118,7 +128,8 @@ def title_is_public(*, letter: Letter) -> bool:
 
 @dataclass
 class SignOnLetter:
-    """What recording a sign-on reads of a letter, in one row with its current text's hash."""
+    """What the open signing form and recording a sign-on read of a letter, in one row with its current text's
+    hash (a whole `Letter` is fifty columns, loaded only when a page needs more)."""
 
     id: int | None
     slug: str
@@ -132,6 +143,8 @@ class SignOnLetter:
     field_logo: str
     field_city: str
     embargo_at: datetime | None
+    show_signatories_while_open: bool
+    public_revision: int
     version_content_hash: str | None
 
 

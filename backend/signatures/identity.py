@@ -17,6 +17,8 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.accounts.models import Organisation
@@ -75,20 +77,28 @@ def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: 
     shape = skeleton(name)
     if not shape:
         return None
-    same = (select(Signature).where(Signature.skeleton == shape).where(Signature.name_key != name_key)
-            .where(col(Signature.status).in_(("confirmed", "approved", "needs_reconfirmation", "pending")))
-            .order_by(col(Signature.letter_id) != letter_id, col(Signature.id)))
-    if exclude_signature_id is not None:
-        same = same.where(Signature.id != exclude_signature_id)
-    other = session.exec(same.limit(1)).first()
+    other = session.execute(_SAME_SHAPE, {"shape": shape, "name_key": name_key, "letter_id": letter_id,
+                                          "exclude": exclude_signature_id or 0}).first()
     if other is not None:
         when = _day(other.approved_at or other.confirmed_at or other.created_at)
         where = "" if other.letter_id == letter_id else " another letter"
         return f"looks like {other.display_name}, signed{where} {when}".strip()
-    for organisation in session.exec(select(Organisation).limit(KNOWN_ORGANISATIONS_LIMIT)):
-        if skeleton(organisation.name) == shape and fold(organisation.name) != name_key:
-            return f"looks like {organisation.name}, an organisation with an account here"
+    for (organisation,) in session.execute(_KNOWN_ORGANISATIONS):
+        if skeleton(organisation) == shape and fold(organisation) != name_key:
+            return f"looks like {organisation}, an organisation with an account here"
     return None
+
+
+# Built once (every organisation's sign-on asks): the columns the message needs, this letter's signatures first.
+_SAME_SHAPE = (
+    sa_select(col(Signature.display_name), col(Signature.letter_id), col(Signature.approved_at),
+              col(Signature.confirmed_at), col(Signature.created_at))
+    .where(col(Signature.skeleton) == bindparam("shape")).where(col(Signature.name_key) != bindparam("name_key"))
+    .where(col(Signature.status).in_(("confirmed", "approved", "needs_reconfirmation", "pending")))
+    .where(col(Signature.id) != bindparam("exclude"))  # 0 when no signature is left out: ids start at 1
+    .order_by(col(Signature.letter_id) != bindparam("letter_id"), col(Signature.id)).limit(1)
+)
+_KNOWN_ORGANISATIONS = select(Organisation.name).limit(KNOWN_ORGANISATIONS_LIMIT)
 
 
 # Verified by email domain ------------------------------------------------------------------------------

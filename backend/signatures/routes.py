@@ -84,7 +84,7 @@ def _read_upload(upload: UploadFile | None, limit: int = logos.MAX_LOGO_BYTES) -
 # Signing ---------------------------------------------------------------------------------------------
 
 def _sign_context(
-    *, session: Session, letter: Letter, values: dict[str, Any], errors: dict[str, str], action: str,
+    *, session: Session, letter: SigningLetter, values: dict[str, Any], errors: dict[str, str], action: str,
     invite: Invite | None = None, token: str | None = None,
 ) -> dict[str, Any]:
     return {
@@ -106,9 +106,9 @@ def _closed_page(request: Request, session: Session, letter: Letter) -> HTMLResp
 
 @router.get("/letters/{slug}/sign", response_class=HTMLResponse, name="sign_open")
 def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResponse:
-    letter = access.get_letter(session=session, slug=slug)
+    letter = access.get_sign_on_letter(session=session, slug=slug)
     if access.open_link_closed(letter=letter):
-        return _closed_page(request, session, letter)
+        return _closed_page(request, session, access.get_letter(session=session, slug=slug))
     if not access.open_link_works(letter=letter):
         raise NotFound(OPEN_LINK_OFF)
     ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
