@@ -11,6 +11,7 @@ simply misses, and the entries of a letter's older revisions are dropped when a 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, bindparam
 from sqlmodel import col, select
 
 from backend.clock import LONDON
-from backend.db import utcnow
+from backend.db import first_row, utcnow
 from backend.letters.models import Letter
 
 Key = tuple[int, int, str, str]  # letter id, public revision, day (Europe/London), kind ("page", "share", ...)
@@ -62,36 +63,23 @@ def key_of(letter_id: int | None, revision: int, kind: str) -> Key:
     return (letter_id, revision, utcnow().astimezone(LONDON).date().isoformat(), kind)
 
 
-# The one query of a 304 or a cached page, compiled once per database kind.
+def key_by_content(letter_id: int | None, kind: str, made_of: tuple[Any, ...]) -> Key:
+    """The key of something a letter shows that is made of `made_of` rather than of everything public about the
+    letter: the text signers read does not change when a signature is confirmed, though the public revision does.
+    Today's day is in it as in `key_of`; an entry of other content is dropped when this one is stored."""
+    assert letter_id is not None
+    digest = int.from_bytes(hashlib.blake2b(repr(made_of).encode(), digest_size=8).digest(), "big")
+    return (letter_id, digest, utcnow().astimezone(LONDON).date().isoformat(), kind)
+
+
+# The one query of a 304 or a cached page.
 _KEY_QUERY = select(Letter.id, Letter.status, Letter.public_revision).where(col(Letter.slug) == bindparam("slug"))
-_compiled: dict[tuple[str, str], tuple[str, bool]] = {}
-
-
-def _statement(engine: Engine) -> tuple[str, bool]:
-    """The key query's SQL for this database and driver, and whether its parameters are positional."""
-    kind = (engine.dialect.name, engine.dialect.driver)
-    found = _compiled.get(kind)
-    if found is None:
-        compiled = _KEY_QUERY.compile(dialect=engine.dialect)
-        found = _compiled[kind] = (str(compiled), bool(compiled.positional))
-    return found
 
 
 def public_key_of(engine: Engine, slug: str) -> tuple[int, str, int] | None:
     """A letter's (id, status, public revision) by its slug: one prepared statement on a pooled DB-API
-    connection (SQLite runs it in autocommit mode: no BEGIN, and the driver keeps it prepared)."""
-    sql, positional = _statement(engine)
-    params: Any = (slug,) if positional else {"slug": slug}
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    finally:
-        connection.close()  # back to the pool
+    connection (`backend.db.first_row`)."""
+    row = first_row(engine, _KEY_QUERY, {"slug": slug})
     return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from backend.config import Settings
@@ -20,22 +22,27 @@ from backend.letters.models import Letter, LetterRecipient
 from backend.publishing.models import DocumentBuild
 from backend.templating import current
 
-# One statement, built once: the new revision and what decides which documents to queue (RETURNING, on SQLite
-# 3.35+ and PostgreSQL); the session's loaded letter learns its new revision.
-_BUMP = (update(Letter).where(col(Letter.id) == bindparam("letter_id"))
-         .values(public_revision=Letter.public_revision + 1)
-         .returning(col(Letter.status), col(Letter.embargo_at), col(Letter.public_revision)))
+# One Core statement, built once: the new revision and what decides which documents to queue (RETURNING, on
+# SQLite 3.35+ and PostgreSQL). Core, not the ORM's bulk UPDATE: that one also evaluates the change against every
+# letter the session holds, which cost a confirmation more than the statement itself.
+_letters = Letter.__table__  # type: ignore[attr-defined]
+_BUMP = (update(_letters).where(_letters.c.id == bindparam("letter_id"))
+         .values(public_revision=_letters.c.public_revision + 1)
+         .returning(_letters.c.status, _letters.c.embargo_at, _letters.c.public_revision))
 
 
 def bump(*, session: Session, letter_id: int | None) -> None:
     """Something public about this letter changed: a new revision, and its documents queued for building."""
     if letter_id is None:
         return
-    row = session.execute(_BUMP, {"letter_id": letter_id},
-                          execution_options={"synchronize_session": "fetch"}).first()
+    session.flush()  # what the use case changed first (a letter just published is queued as published)
+    row = session.connection().execute(_BUMP, {"letter_id": letter_id}).first()
     if row is None:
         return
     status, embargo_at, revision = row
+    loaded = session.identity_map.get(identity_key(Letter, letter_id))
+    if loaded is not None:  # the session's letter learns its new revision, without a change to write back
+        set_committed_value(loaded, "public_revision", revision)
     if status == "published":
         queue(session=session, letter_id=letter_id, kind="public", revision=revision)
     elif embargo_at is not None and status in ("draft", "open", "closed"):

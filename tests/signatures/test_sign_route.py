@@ -159,6 +159,39 @@ def test_the_signing_page_shows_a_change_at_once(client, db, make_user):
     assert closed.status_code == 200 and "closed for signatures" in closed.text and "f-signer_name" not in closed.text
 
 
+def test_the_text_signers_read_is_kept_by_what_it_is_made_of(client, db, make_user):
+    """A new public revision that changes no word (a confirmation) reuses the rendered text; a recipient's new
+    title, a new recipient list or a new version shows at once on the signing page."""
+    from backend.letters import service as letters
+    from backend.publishing import revision
+    from backend.signatures import access
+
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    recipient = letters.create_recipient(session=db, organisation_id=setup.campaign.lead_organisation_id,
+                                         name="Rt Hon Jane Example MP", position="Home Secretary")
+    letters.set_recipients(session=db, letter=setup.letter, recipients=[recipient])
+    db.commit()
+    url = f"/letters/{setup.letter.slug}/sign"
+    assert "Rt Hon Jane Example MP" in client.get(url).text
+    first = access.signing_text(session=db, letter=setup.letter)
+    revision.bump(session=db, letter_id=setup.letter.id)
+    db.commit()
+    assert access.signing_text(session=db, letter=setup.letter) is first  # not rendered again
+
+    letters.update_recipient(session=db, recipient=recipient, name="Rt Hon Newly Appointed MP",
+                             position="Home Secretary", recipient_organisation="Home Office")
+    db.commit()
+    assert "Rt Hon Newly Appointed MP" in client.get(url).text
+    assert access.signing_text(session=db, letter=setup.letter) is not first
+
+    extra = letters.create_recipient(session=db, organisation_id=setup.campaign.lead_organisation_id,
+                                     name="Commissioner Example", position="Commissioner")
+    letters.set_recipients(session=db, letter=setup.letter, recipients=[recipient, extra])
+    db.commit()
+    page = client.get(url).text
+    assert "Commissioner Example" in page and "Rt Hon Newly Appointed MP" in page
+
+
 def test_messages_and_people_logged_in_are_never_served_from_memory(client, db, make_user, login):
     setup = open_letter(db, make_user, open_signon_enabled=True)
     url = f"/letters/{setup.letter.slug}/sign"
