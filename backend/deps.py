@@ -12,8 +12,10 @@ from backend.security import FORM_FIELD_LIMIT
 from backend.text import clean_text
 
 
-def settings_of(request: Request) -> Settings:
-    """The settings the app was created with (`create_app(settings)`), never a second reading of the environment."""
+async def settings_of(request: Request) -> Settings:
+    """The settings the app was created with (`create_app(settings)`), never a second reading of the environment.
+
+    Async because it does no I/O: FastAPI runs a plain `def` dependency in the thread pool, a hop per request."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend import ratelimit
 from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import User
+from backend.config import Settings
 from backend.db import SessionDep
-from backend.deps import SettingsDep, settings_of
+from backend.deps import SettingsDep
 from backend.errors import Conflict, InvalidInput
 from backend.privacy import accounts as accounts_privacy
 from backend.privacy import service, subject
@@ -24,8 +25,7 @@ router = APIRouter()
 OptText = Annotated[str, Form(max_length=200)]
 
 
-def _limit(request: Request, session: SessionDep, scope: str, setting: str) -> None:
-    settings = settings_of(request)
+def _limit(request: Request, session: SessionDep, settings: Settings, scope: str, setting: str) -> None:
     ratelimit.enforce(request=request, session=session, scope=f"signatures:{scope}", key=client_ip(request),
                       limit=str(getattr(settings, setting)))
 
@@ -37,8 +37,8 @@ def _json_download(data: dict[str, object], filename: str) -> Response:
 
 
 @router.get("/manage/{token}/data", response_class=HTMLResponse, name="signatory_data")
-def signatory_data_page(request: Request, session: SessionDep, token: str) -> HTMLResponse:
-    _limit(request, session, "token-page", "rate_limit_sign_link_page")
+def signatory_data_page(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> HTMLResponse:
+    _limit(request, session, settings, "token-page", "rate_limit_sign_link_page")
     data = service.signatory_data(session=session, token=token)
     response = render(request, "privacy/signatory.html", {"data": data, "token": token, "errors": {},
                                                          "fields": service.SIGNATURE_FIELDS})
@@ -47,8 +47,8 @@ def signatory_data_page(request: Request, session: SessionDep, token: str) -> HT
 
 
 @router.get("/manage/{token}/data.json", name="signatory_data_json")
-def signatory_data_json(request: Request, session: SessionDep, token: str) -> Response:
-    _limit(request, session, "token-page", "rate_limit_sign_link_page")
+def signatory_data_json(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    _limit(request, session, settings, "token-page", "rate_limit_sign_link_page")
     data = service.signatory_data(session=session, token=token)
     return _json_download(service.signatory_export(data), f"{data.letter.slug}-my-signature.json")
 
@@ -56,7 +56,7 @@ def signatory_data_json(request: Request, session: SessionDep, token: str) -> Re
 @router.post("/manage/{token}/erase", name="signatory_erase")
 def signatory_erase(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                     confirm: OptText = "") -> Response:
-    _limit(request, session, "confirm", "rate_limit_sign_confirm")
+    _limit(request, session, settings, "confirm", "rate_limit_sign_confirm")
     if confirm != "yes":
         data = service.signatory_data(session=session, token=token)
         errors = {"confirm": "Tick the box to confirm that you want your data erased."}
