@@ -7,11 +7,12 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, overload
+from typing import Annotated, Any, cast, overload
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, Insert, MetaData, Table, event
+from sqlalchemy import ClauseElement, Engine, Insert, MetaData, Table, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, SQLModel, create_engine
 
 # Stable constraint names on SQLite and PostgreSQL alike (Alembic batch mode needs them).
@@ -166,6 +167,36 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+# The hottest public reads (a page's key, a built document's name), compiled once per statement and database kind.
+_prepared: dict[tuple[int, str, str], tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+
+def first_row(engine: Engine, statement: ClauseElement, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of a SELECT built once (at import), run on a pooled DB-API connection: no ORM session, no
+    SQLAlchemy execution context and, on SQLite, no BEGIN (autocommit, and the driver keeps it prepared).
+    Values come back as the driver gives them (no type processing): for columns of text and numbers."""
+    kind = (id(statement), engine.dialect.name, engine.dialect.driver)
+    found = _prepared.get(kind)
+    if found is None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        found = _prepared[kind] = (str(compiled), order, dict(compiled.params))
+    sql, order, defaults = found
+    values = {**defaults, **params}
+    args: Any = tuple(values[name] for name in order) if order is not None else values
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool
+    return None if row is None else tuple(row)
 
 
 _inserts: dict[tuple[Table, str | None, tuple[str, ...]], Insert] = {}

@@ -28,6 +28,7 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 import time
 import zipfile
 from dataclasses import dataclass
@@ -35,13 +36,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, case, or_, update
+from sqlalchemy import Engine, bindparam, case, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from backend.commitments import export as commitments_export
 from backend.config import Settings
-from backend.db import as_utc, session_for_write, utcnow
+from backend.db import as_utc, first_row, session_for_write, utcnow
 from backend.errors import NotFound, ServiceError
 from backend.letters import service as letters
 from backend.letters.models import Letter
@@ -373,13 +374,41 @@ def staff_pdf(*, engine: Engine, session: Session, letter: Letter, settings: Set
     return pdf
 
 
-def path_of(files: dict[str, str], name: str, media_dir: Path) -> Path | None:
+@dataclass(frozen=True)
+class BuiltFile:
+    """A built document on disk, with what a file response needs to know of it."""
+
+    path: Path
+    stat: os.stat_result
+
+
+def path_of(files: dict[str, str], name: str, media_dir: Path) -> BuiltFile | None:
     """The file of a built pack by its public name, or None."""
     relative = files.get(name)
     if relative is None:
         return None
     path = media_dir / relative
-    return path if path.is_file() else None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return BuiltFile(path, found) if stat.S_ISREG(found.st_mode) else None
+
+
+# A download of a published letter's pack, once built for its current revision: one statement, built once and run
+# on a pooled DB-API connection (`backend.db.first_row`), the public page's way.
+_PUBLIC_BUILD = (select_columns(col(DocumentBuild.files))
+                 .select_from(Letter).join(DocumentBuild, col(DocumentBuild.letter_id) == Letter.id)
+                 .where(col(Letter.slug) == bindparam("slug")).where(col(Letter.status) == "published")
+                 .where(col(DocumentBuild.kind) == "public")
+                 .where(col(DocumentBuild.built_revision) >= Letter.public_revision))
+
+
+def built_public_file(*, engine: Engine, slug: str, name: str, media_dir: Path) -> BuiltFile | None:
+    """A file of a published letter's public pack when the pack is built for the letter's current revision;
+    None otherwise (not published, not built yet, no such file): the caller then takes the path that waits."""
+    row = first_row(engine, _PUBLIC_BUILD, {"slug": slug})
+    return None if row is None else path_of(json.loads(row[0]), name, media_dir)
 
 
 def discard(*, session: Session, letter_id: int, media_dir: Path) -> None:

@@ -158,6 +158,28 @@ def letter_logo(session: SessionDep, settings: SettingsDep, slug: str, signature
 
 # The press pack (public once published) ---------------------------------------------------------------------
 
+class DocumentResponse(FileResponse):
+    """A built document, read up to 1 MiB at a time: each read is a thread-pool hop, and Starlette's 64 KiB would
+    make a press pack several."""
+
+    chunk_size = 1024 * 1024
+
+
+def _file_response(settings: Settings, slug: str, name: str, built: documents.BuiltFile,
+                   embargoed: bool) -> Response:
+    """A built file of the pack as a download: sent by nginx when it is in front (X-Accel-Redirect), else here."""
+    download = f"{slug}-{name.replace('/', '-')}"
+    headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
+               "ETag": f'"{built.path.stem}"', "X-Content-Type-Options": "nosniff"}
+    if settings.x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
+        relative = built.path.resolve().relative_to(Path(settings.media_dir).resolve())
+        return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
+                                 "Content-Type": pack.media_type(name),
+                                 "Content-Disposition": f'attachment; filename="{download}"'})
+    return DocumentResponse(built.path, media_type=pack.media_type(name), filename=download, headers=headers,
+                            stat_result=built.stat)
+
+
 def _pack_file(request: Request, session: Session, settings: Settings, letter: Letter, name: str,
                embargoed: bool) -> Response:
     """One file of the pack of the letter's current revision, built by the worker (waiting for it if need be)."""
@@ -168,31 +190,39 @@ def _pack_file(request: Request, session: Session, settings: Settings, letter: L
                                     wait_seconds=settings.document_wait_seconds)
     except documents.DocumentsNotReady as exc:
         raise HTTPException(503, exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
-    path = documents.path_of(files, name, Path(settings.media_dir))
-    if path is None:
+    built = documents.path_of(files, name, Path(settings.media_dir))
+    if built is None:
         raise NotFound("There is no such file in the press pack.")
-    download = f"{letter.slug}-{name.replace('/', '-')}"
-    headers = {"Cache-Control": PUBLIC_CACHE if not embargoed else "private, no-store",
-               "ETag": f'"{path.stem}"', "X-Content-Type-Options": "nosniff"}
-    if settings.x_accel_redirect:  # nginx sends the file (deploy/nginx/undersigned.conf, /_media/)
-        relative = path.resolve().relative_to(Path(settings.media_dir).resolve())
-        return Response(headers={**headers, "X-Accel-Redirect": f"/_media/{relative.as_posix()}",
-                                 "Content-Type": pack.media_type(name),
-                                 "Content-Disposition": f'attachment; filename="{download}"'})
-    return FileResponse(path, media_type=pack.media_type(name), filename=download, headers=headers)
+    return _file_response(settings, letter.slug, name, built, embargoed)
+
+
+def _public_pack_file(request: Request, settings: Settings, slug: str, name: str) -> Response:
+    """The thread-pool half of a public download: a published letter's file, waiting for its build if need be."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        letter = _published_or_404(session, slug)
+        return _pack_file(request, session, settings, letter, name, embargoed=False)
+
+
+async def _public_download(request: Request, settings: Settings, slug: str, name: str) -> Response:
+    """Async: a pack already built for the letter's current revision is found with one query on the event loop and
+    sent as a file; anything else (a build to wait for, a 404) is answered from the thread pool."""
+    built = documents.built_public_file(engine=request.app.state.engine, slug=slug, name=name,
+                                        media_dir=Path(settings.media_dir))
+    if built is not None:
+        return _file_response(settings, slug, name, built, embargoed=False)
+    return await run_in_threadpool(_public_pack_file, request, settings, slug, name)
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
-def press_pack(request: Request, session: SessionDep, settings: SettingsDep, slug: str) -> Response:
-    return _pack_file(request, session, settings, _published_or_404(session, slug), pack.ZIP_NAME, embargoed=False)
+async def press_pack(request: Request, settings: SettingsDep, slug: str) -> Response:
+    return await _public_download(request, settings, slug, pack.ZIP_NAME)
 
 
 @router.get("/letters/{slug}/press/{name:path}", name="press_file")
-def press_file(request: Request, session: SessionDep, settings: SettingsDep, slug: str, name: str) -> Response:
-    letter = _published_or_404(session, slug)
+async def press_file(request: Request, settings: SettingsDep, slug: str, name: str) -> Response:
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
-    return _pack_file(request, session, settings, letter, name, embargoed=False)
+    return await _public_download(request, settings, slug, name)
 
 
 # Press links (before the embargo) ---------------------------------------------------------------------------

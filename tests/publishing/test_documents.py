@@ -280,3 +280,28 @@ def test_the_staff_pdf_helper_builds_what_a_download_serves(db: Any, make_user: 
     assert build_staff_pdf(engine, ready.letter.id) == 1
     login(client, ready.lead)
     assert client.get(f"/letters/{ready.letter.slug}/pdf").content.startswith(b"%PDF")
+
+
+def test_a_pack_built_for_an_older_revision_is_never_served(db: Any, make_user: Any, engine: Any, client: Any,
+                                                             settings: Any, monkeypatch: Any) -> None:
+    """A download of a built pack is one query on the event loop; that query only finds a build of the letter's
+    current public revision, so a change since (a signature withdrawn) waits for the new build instead."""
+    from backend.letters import service as letters
+    from backend.letters.models import Letter
+
+    ready = ready_letter(db, make_user, status="published")
+    monkeypatch.setattr(settings, "document_wait_seconds", 0.2)
+    assert client.get(f"/letters/{ready.letter.slug}/press-pack.zip").status_code == 503  # asks for a build
+    assert build_documents(engine) == 1
+    first = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert first.status_code == 200 and first.content.startswith(b"PK")
+    csv = client.get(f"/letters/{ready.letter.slug}/press/signatories.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    letters.set_tags(session=db, letter=db.get(Letter, ready.letter.id), tags=["a change"])
+    db.commit()
+    stale = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert stale.status_code == 503 and stale.headers["retry-after"]
+    assert client.get(f"/letters/{ready.letter.slug}/press/not-a-file.txt").status_code == 404
+    assert build_documents(engine) == 1
+    fresh = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
+    assert fresh.status_code == 200 and fresh.content.startswith(b"PK")
