@@ -27,7 +27,7 @@ from backend.accounts import service as accounts
 from backend.accounts.deps import LoginRequired
 from backend.bodylimit import BodyLimit
 from backend.config import Settings, get_settings
-from backend.db import make_engine
+from backend.db import close_request_session, make_engine
 from backend.errors import ServiceError
 from backend.migrations import ensure_current
 from backend.routes import include_routers
@@ -137,7 +137,10 @@ class SessionAndHeaders:
                     _set_cookies(request, MutableHeaders(raw=raw), settings, token, raw_flash)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            close_request_session(scope["state"])
 
 
 def _set_cookies(request: Request, headers: MutableHeaders, settings: Settings, token: str | None,
