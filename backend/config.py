@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     invite_limit_new_account: int = 25
     invite_limit_established: int = 1000
     account_established_days: int = 14
+    # Threads for the sync routes of one `serve` process (anyio's default is 40): fewer threads take turns on the
+    # interpreter lock with less waiting (docs/benchmarks.md). Downloads waiting for a build have their own.
+    serve_threads: int = Field(default=6, ge=1, le=200)
     # Documents (the press pack) are built by the worker: a burst of changes within this many seconds is built
     # once; a download waits up to DOCUMENT_WAIT_SECONDS for a build under way. Each PDF rendering process renders
     # this many documents, then exits and gives its memory back.

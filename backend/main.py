@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -33,7 +34,7 @@ from backend.migrations import ensure_current
 from backend.routes import include_routers
 from backend.security import add_security_headers, csrf_cookie, guard, is_public_answer, security_headers
 from backend.templating import Templating, install
-from backend.web import page_templates, path_for, render
+from backend.web import WAITING_THREADS, page_templates, path_for, render
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_current(engine, settings.database_url)
+        # Sync routes run in this many threads (anyio's default is 40): under a storm, fewer threads take turns
+        # on the one interpreter lock with less waiting, and the slowest answers come back twice as fast
+        # (docs/benchmarks.md). Waits for the worker have threads of their own (`web.run_waiting`).
+        to_thread.current_default_thread_limiter().total_tokens = settings.serve_threads
         stop = None
         if run_worker:
             _, stop = worker.start_thread(engine, settings)
@@ -71,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Any = None, run_worker:
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.waiting_threads = CapacityLimiter(WAITING_THREADS)
     # The one Jinja environment, for pages (app.state.templates) and for what is rendered outside a request.
     app.state.templating = install(Templating(settings, router=app.router))
     app.state.templates = page_templates(app.state.templating)

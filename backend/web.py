@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -11,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from backend.security import csrf_token
 from backend.templating import Templating
 
-__all__ = ["flash", "page_templates", "path_for", "render", "templates_of"]
+__all__ = ["flash", "page_templates", "path_for", "render", "run_waiting", "templates_of"]
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
@@ -52,3 +54,16 @@ def render(
     }
     ctx.update(context or {})
     return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+T = TypeVar("T")
+
+# Work that may wait for the worker (a download whose document is being built, up to DOCUMENT_WAIT_SECONDS) runs in
+# threads of its own, `app.state.waiting_threads`: a burst of first downloads on publication day never takes the
+# few threads every other sync route shares (SERVE_THREADS).
+WAITING_THREADS = 64
+
+
+async def run_waiting(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Runs `work(*args)` in a thread kept for requests that wait for the worker."""
+    return await to_thread.run_sync(work, *args, limiter=request.app.state.waiting_threads)

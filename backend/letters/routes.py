@@ -16,6 +16,7 @@ from backend.campaigns import service as campaigns
 from backend.campaigns.deps import load_campaign
 from backend.campaigns.models import Campaign
 from backend.campaigns.policy import Action, require
+from backend.config import Settings
 from backend.db import SessionDep
 from backend.deps import FormDep, SettingsDep
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -28,7 +29,7 @@ from backend.letters.rendering import render_letter
 from backend.publishing import documents
 from backend.security import client_ip
 from backend.signatures import progress as signatory_progress
-from backend.web import flash, render
+from backend.web import flash, render, run_waiting
 
 router = APIRouter()
 
@@ -296,8 +297,12 @@ def diff_page(request: Request, session: SessionDep, user: CurrentUser, slug: st
 
 
 @router.get("/letters/{slug}/pdf", name="letter_pdf")
-def pdf_download(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str
-                 ) -> Response:
+async def pdf_download(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str
+                       ) -> Response:
+    return await run_waiting(request, _pdf_download, request, session, settings, user, slug)
+
+
+def _pdf_download(request: Request, session: Session, settings: Settings, user: User, slug: str) -> Response:
     letter, _, _ = load_letter(session=session, slug=slug, user=user, action=Action.read)
     version = service.current_version(session=session, letter=letter)
     if version is None:

@@ -29,7 +29,7 @@ from backend.security import client_ip
 from backend.signatures import logos
 from backend.signatures.models import Signature
 from backend.templating import Templating
-from backend.web import flash, path_for, render
+from backend.web import flash, path_for, render, run_waiting
 
 router = APIRouter()
 
@@ -210,7 +210,7 @@ async def _public_download(request: Request, settings: Settings, slug: str, name
                                         media_dir=Path(settings.media_dir))
     if built is not None:
         return _file_response(settings, slug, name, built, embargoed=False)
-    return await run_in_threadpool(_public_pack_file, request, settings, slug, name)
+    return await run_waiting(request, _public_pack_file, request, settings, slug, name)
 
 
 @router.get("/letters/{slug}/press-pack.zip", name="press_pack")
@@ -246,7 +246,11 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
 
 
 @router.get("/press/{token}/press-pack.zip", name="press_link_pack")
-def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+async def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
+    return await run_waiting(request, _press_link_pack, request, session, settings, token)
+
+
+def _press_link_pack(request: Request, session: Session, settings: Settings, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:
         return RedirectResponse(path_for(request, "press_pack", slug=published.slug), status_code=303)
@@ -257,8 +261,12 @@ def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep
 
 
 @router.get("/press/{token}/files/{name:path}", name="press_link_file")
-def press_link_file(request: Request, session: SessionDep, settings: SettingsDep, token: str,
-                    name: str) -> Response:
+async def press_link_file(request: Request, session: SessionDep, settings: SettingsDep, token: str,
+                          name: str) -> Response:
+    return await run_waiting(request, _press_link_file, request, session, settings, token, name)
+
+
+def _press_link_file(request: Request, session: Session, settings: Settings, token: str, name: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None and (name in pack.PACK_FILES or name.startswith("logos/")):
         return RedirectResponse(path_for(request, "press_file", slug=published.slug, name=name),

@@ -305,3 +305,28 @@ def test_a_pack_built_for_an_older_revision_is_never_served(db: Any, make_user: 
     assert build_documents(engine) == 1
     fresh = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert fresh.status_code == 200 and fresh.content.startswith(b"PK")
+
+
+def test_downloads_waiting_for_a_build_never_take_the_threads_other_pages_need(
+        db: Any, make_user: Any, client: Any, settings: Any, monkeypatch: Any) -> None:
+    """Sync routes share SERVE_THREADS threads (6); a download waiting for its build waits in a thread of its own,
+    so more waiting downloads than that still leave the home page answering at once."""
+    ready = ready_letter(db, make_user, status="published")  # no build queued, no worker here: each download waits
+    monkeypatch.setattr(settings, "document_wait_seconds", 2.0)
+    finished: list[str] = []
+
+    def download(n: int) -> int:
+        name = "press-pack.zip" if n % 2 else "press/letter.pdf"
+        code = client.get(f"/letters/{ready.letter.slug}/{name}").status_code
+        finished.append("download")
+        return code
+
+    with ThreadPoolExecutor(max_workers=settings.serve_threads + 3) as pool:
+        waiting = [pool.submit(download, n) for n in range(settings.serve_threads + 2)]
+        import time
+
+        time.sleep(0.3)  # the downloads are waiting now
+        assert client.get("/").status_code == 200
+        finished.append("home page")
+        assert [f.result() for f in waiting] == [503] * len(waiting)
+    assert finished[0] == "home page", finished
