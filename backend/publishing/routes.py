@@ -205,7 +205,7 @@ def _public_pack_file(request: Request, settings: Settings, slug: str, name: str
 
 async def _public_download(request: Request, settings: Settings, slug: str, name: str) -> Response:
     """Async: a pack already built for the letter's current revision is found with one query on the event loop and
-    sent as a file; anything else (a build to wait for, a 404) is answered from the thread pool."""
+    sent as a file; anything else (a build to wait for, a 404) is answered from the threads kept for waits."""
     built = documents.built_public_file(engine=request.app.state.engine, slug=slug, name=name,
                                         media_dir=Path(settings.media_dir))
     if built is not None:

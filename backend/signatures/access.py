@@ -17,7 +17,7 @@ from backend.campaigns.policy import Action
 from backend.errors import NotFound
 from backend.letters import rendering
 from backend.letters import service as letters
-from backend.letters.models import Letter, LetterRecipient, LetterVersion, Recipient
+from backend.letters.models import Letter, LetterVersion
 from backend.publishing import pagecache
 from backend.signatures import listing
 
@@ -83,20 +83,11 @@ def signing_text(*, session: Session, letter: SigningLetter) -> SigningText:
     return pagecache.get_or_render(key, lambda: _signing_text_by_content(session, letter))
 
 
-# What the text signers read is made of besides its version: its recipients as addressed, in order. (The date on
-# it is today's, in the key, or the day of publication, which is a new revision and a new version of nothing.)
-_recipients, _letter_recipients = Recipient.__table__, LetterRecipient.__table__  # type: ignore[attr-defined]
-_ADDRESSED_TO = (
-    sa_select(_recipients.c.id, _recipients.c.name, _recipients.c.position, _recipients.c.recipient_organisation)
-    .select_from(_letter_recipients.join(_recipients, _recipients.c.id == _letter_recipients.c.recipient_id))
-    .where(_letter_recipients.c.letter_id == bindparam("letter_id"))
-    .order_by(_letter_recipients.c.position, _letter_recipients.c.id)
-)
-
-
 def _signing_text_by_content(session: Session, letter: SigningLetter) -> SigningText:
     published_at = letter.published_at if isinstance(letter, Letter) else None
-    addressed_to = tuple(tuple(row) for row in session.connection().execute(_ADDRESSED_TO, {"letter_id": letter.id}))
+    # Besides its version and date, the text is made of its recipients as addressed, in order.
+    addressed_to = tuple((r.id, r.name, r.position, r.recipient_organisation)
+                         for r in letters.get_recipients(session=session, letter_id=letter.id))  # type: ignore[arg-type]
     key = pagecache.key_by_content(letter.id, "signing-text-content",
                                    (letter.current_version_id, published_at, addressed_to))
     return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=_whole(session, letter)))
