@@ -7,9 +7,11 @@ writes each under the media folder with a name made of its SHA-256 (written to a
 a reader sees a whole file or none, and two builders of the same bytes write the same file). The row then holds
 the list of files for that revision. A download reads that list and answers with the file.
 
-PDFs are rendered in a `ProcessPoolExecutor` started for the build and shut down after it: WeasyPrint's memory
-goes back to the system, and no process outlives the build, whether it succeeded or not. A build that fails is
-retried with a growing delay, `DOCUMENT_MAX_ATTEMPTS` times, and its error is shown on the publish page.
+PDFs are rendered in a `ProcessPoolExecutor` started for the build and shut down after it (its processes forked
+from a fork server that has WeasyPrint imported already), while the build makes the other files: WeasyPrint's
+memory goes back to the system, and no rendering process outlives the build, whether it succeeded or not. A
+build that fails is retried with a growing delay, `DOCUMENT_MAX_ATTEMPTS` times, and its error is shown on the
+publish page.
 
 A request never builds. A download of a pack not built yet asks for it at once (the build skips the wait that
 gathers a burst of changes) and waits for a worker, reading the build's row, up to `DOCUMENT_WAIT_SECONDS`; then it
@@ -46,7 +48,7 @@ from backend.db import as_utc, first_row, session_for_write, utcnow
 from backend.errors import NotFound, ServiceError
 from backend.letters import service as letters
 from backend.letters.models import Letter
-from backend.letters.pdf import letter_html, render_pdfs
+from backend.letters.pdf import letter_html, render_pdfs, rendering_pdfs
 from backend.publishing import pack
 from backend.publishing.enums import DocumentKind, DocumentStatus
 from backend.publishing.models import DocumentBuild
@@ -88,12 +90,13 @@ def build_files(*, session: Session, letter: Letter, embargoed: bool, settings: 
     """Builds the pack as the letter is now; {public name: path under the media folder} of each file."""
     ctx = pack.context(session=session, letter=letter, embargoed=embargoed)
     htmls = [pack.letter_pdf_html(session=session, ctx=ctx), pack.press_release_html(ctx=ctx)]
-    pdf_letter, pdf_release = render_pdfs(htmls, settings=settings)
+    with rendering_pdfs(htmls, settings=settings) as pdfs:  # the other files are made while the PDFs render
+        made = {"letter.docx": pack.letter_docx(ctx=ctx), "press-release.docx": pack.press_release_docx(ctx=ctx),
+                "signatories.csv": pack.signatories_csv(ctx=ctx).encode("utf-8"),
+                "commitments.csv": commitments_export.commitments_csv(ctx.view.measured).encode("utf-8")}
+        made["letter.pdf"], made["press-release.pdf"] = pdfs()
     media_dir = Path(settings.media_dir)
-    files = {"letter.pdf": pdf_letter, "letter.docx": pack.letter_docx(ctx=ctx), "press-release.pdf": pdf_release,
-             "press-release.docx": pack.press_release_docx(ctx=ctx),
-             "signatories.csv": pack.signatories_csv(ctx=ctx).encode("utf-8"),
-             "commitments.csv": commitments_export.commitments_csv(ctx.view.measured).encode("utf-8")}
+    files = {name: made[name] for name in pack.PACK_FILES if name in made}  # in the pack's order
     logo_paths = pack.logo_files(ctx=ctx, media_dir=media_dir)
     names = [*files, *(f"logos/{n}" for n in logo_paths)]
     files["README.txt"] = pack.readme(ctx=ctx, files=names).encode("utf-8")

@@ -115,6 +115,43 @@ def test_several_pdfs_are_made_at_once_in_processes_that_end_with_the_call():
     assert multiprocessing.active_children() == []
 
 
+def test_rendering_processes_start_from_a_fork_server_that_has_weasyprint_loaded():
+    """A render forks from one standing process with WeasyPrint imported (its Pango library mapped) instead of
+    importing WeasyPrint in a new interpreter each time; the rendering processes still end with each call, while
+    the caller makes other files as they render."""
+    import multiprocessing
+    import os
+
+    from backend.letters.pdf import rendering_pdfs
+
+    def processes() -> dict[int, tuple[int, bytes, str]]:
+        """{pid: (parent, command line, memory maps)} of the processes we can read."""
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    found[int(entry.name)] = (parent, (entry / "cmdline").read_bytes(), (entry / "maps").read_text())
+                except OSError:
+                    continue
+        return found
+
+    def fork_server(seen: dict[int, tuple[int, bytes, str]]) -> int:
+        [pid] = [pid for pid, (parent, command, _) in seen.items()
+                 if parent == os.getpid() and b"multiprocessing.forkserver" in command]
+        return pid
+
+    with rendering_pdfs(["<p>First</p>", "<p>Second</p>"], settings=get_settings()) as pdfs:
+        during = processes()  # the caller is free to work while they render
+        first = pdfs()
+    server = fork_server(during)
+    assert "libpango" in during[server][2]  # WeasyPrint was imported before any render asked for it
+    assert [pid for pid, (parent, _, _) in during.items() if parent == server]  # the renders, forked from it
+    assert [text_of(pdf)[1] for pdf in first] == ["First", "Second"]
+    assert render_pdfs(["<p>Third</p>"], settings=get_settings()) and fork_server(processes()) == server
+    assert multiprocessing.active_children() == []
+
+
 def test_a_failure_in_a_rendering_process_is_raised_and_leaves_no_process():
     import multiprocessing
 

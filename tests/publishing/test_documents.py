@@ -18,21 +18,23 @@ from tests.publishing.helpers import build_documents, build_staff_pdf, ready_let
 
 
 def _children() -> list[int]:
-    """This process's rendering processes still alive (multiprocessing's spawned children), but for its resource
-    tracker: one per process that ever started a pool, which lives as long as its parent and renders nothing.
-    (Other children, such as the browser of the journey tests, are not ours to count.)"""
-    found = []
+    """This process's rendering processes still alive. They are forked by multiprocessing's fork server, a child of
+    ours that lives as long as we do and renders nothing, as does the resource tracker; neither is counted. (Other
+    children, such as the browser of the journey tests, are not ours to count.)"""
+    processes = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == os.getpid() and fields[0] != "Z":
-                command = (entry / "cmdline").read_bytes()
-                if b"multiprocessing" in command and b"resource_tracker" not in command:
-                    found.append(int(entry.name))
-    return found
+            if fields[0] != "Z":
+                processes[int(entry.name)] = (int(fields[1]), command)
+    helpers = {pid for pid, (parent, command) in processes.items() if parent == os.getpid()
+               and (b"resource_tracker" in command or b"forkserver" in command)}
+    return [pid for pid, (parent, command) in processes.items() if b"multiprocessing" in command
+            and ((parent == os.getpid() and pid not in helpers) or parent in helpers)]
 
 
 def _build_row(db: Any, letter: Any, kind: str = "public") -> Any:
