@@ -441,10 +441,10 @@ def settle(ctx: Context, timeout: float = 180) -> None:
         time.sleep(0.2)
 
 
-def _new_revision(ctx: Context) -> None:
+def _new_revision(ctx: Context) -> int:
     """Something public about the published letter changes (as when the lead withdraws a signature): a new public
-    revision, whose press pack is not built yet."""
-    from sqlmodel import Session
+    revision, whose press pack is not built yet. Returns that revision."""
+    from sqlalchemy import text
 
     from backend.db import session_for_write
     from backend.publishing import revision
@@ -452,18 +452,61 @@ def _new_revision(ctx: Context) -> None:
     with session_for_write(ctx.engine) as session:
         revision.bump(session=session, letter_id=ctx.seeded.published_id)
         session.commit()
-    del Session
+    with ctx.engine.connect() as connection:
+        return int(connection.execute(text("SELECT public_revision FROM letter WHERE id = :id"),
+                                      {"id": ctx.seeded.published_id}).scalar_one())
+
+
+class _BuildWatch:
+    """Reads the published letter's press-pack build row every 10 ms while a block runs: when a worker claimed the
+    build of `revision` and when it was built (the build in the worker, apart from waiting to be picked up)."""
+
+    def __init__(self, ctx: Context, revision: int) -> None:
+        from sqlalchemy import text
+
+        self.engine, self.revision = ctx.engine, revision
+        self.query = text("SELECT status, built_revision FROM document_build WHERE letter_id = :id AND kind = 'public'")
+        self.params = {"id": ctx.seeded.published_id}
+        self.claimed: float | None = None
+        self.built: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.built is None:
+            with self.engine.connect() as connection:
+                row = connection.execute(self.query, self.params).first()
+            now = time.perf_counter()
+            if row is not None and row.status == "building" and self.claimed is None:
+                self.claimed = now
+            if row is not None and (row.built_revision or 0) >= self.revision:
+                self.built = now
+            time.sleep(0.01)
+
+    def __enter__(self) -> _BuildWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float | None:
+        return self.built - self.claimed if self.built is not None and self.claimed is not None else None
 
 
 def press_pack(ctx: Context) -> None:
     settle(ctx)
-    _new_revision(ctx)
+    revision = _new_revision(ctx)
     url = f"{ctx.server.url}/letters/{ctx.seeded.published_slug}/press-pack.zip"
     before = max(ctx.server.rss_mb() or [0.0])
-    with _PeakRss(ctx.server.rss_mb) as peak:
+    with _PeakRss(ctx.server.rss_mb) as peak, _BuildWatch(ctx, revision) as build:
         t0 = time.perf_counter()
-        status, _, data = _get(url)  # built by the worker, or through its queue by this request: once either way
+        status, _, data = _get(url)  # asks the worker to build it now, and waits for it
         cold = time.perf_counter() - t0
+    if build.seconds is None:
+        ctx.broken.append("press pack: the build of the new revision was not seen claimed and built")
     if status != 200:
         raise BenchError(f"the press pack answered {status}")
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
@@ -491,7 +534,9 @@ def press_pack(ctx: Context) -> None:
     times = cached_ms / ref_ms if ref_ms else 0
     ctx.notes.append(f"Press pack: {len(data) / 1024 / 1024:.1f} MB ZIP, {len(names)} files.")
     ctx.add(
-        Row("Press pack", "new revision: build + first download", cold, "s", "≤ 3 s", cold <= 3),
+        Row("Press pack", "new revision: its build in the worker (claimed → built)", build.seconds or 0, "s",
+            "≤ 3 s", build.seconds is not None and build.seconds <= 3),
+        Row("Press pack", "new revision: first download (asks, waits for a worker, the build)", cold, "s"),
         Row("Press pack", "download (median)", cached_ms, "ms", "≤ 5× nginx", times <= 5,
             f"nginx {ref_ms:.1f} ms", f"{times:.1f}×"),
         Row("Press pack", "server peak RSS during the first download", peak.peak, "MB", "", None,
