@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from backend.errors import InvalidInput
 
@@ -79,6 +80,42 @@ def xml_safe(value: object) -> str:
 def fold(name: str | None) -> str:
     """A name case- and whitespace-folded: "  The  Charity " and "the charity" are one organisation."""
     return " ".join((name or "").split()).casefold()
+
+
+# A name's skeleton (Unicode TS #39): every character replaced by the prototype of its confusable class, from the
+# Unicode confusables data shipped with `confusable-homoglyphs`. Names that read alike share one: a look-alike of a
+# signatory or of an organisation is held for the lead (backend/signatures/identity.py).
+
+@lru_cache(maxsize=1)
+def _prototypes() -> dict[str, str]:
+    """Each confusable character → the prototype of its class, as in TS #39's confusables.txt.
+
+    The data lists, for a prototype, every character confusable with it, and for each of those, the prototype
+    (and sometimes a few others): so the prototype is the member with the longest list.
+    """
+    from confusable_homoglyphs.utils import load  # deliberate: a large table, loaded on first use, not at import
+
+    data = load("confusables.json")
+    table = {}
+    for char, glyphs in data.items():
+        members = [char, *(g["c"] for g in glyphs if len(g["c"]) == 1)]
+        table[char] = max(members, key=lambda c: (len(data.get(c, ())), c))
+    return table
+
+
+def _map(text: str) -> str:
+    table = _prototypes()
+    return "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text))
+
+
+@lru_cache(maxsize=20_000)
+def skeleton(name: str) -> str:
+    """The name as a reader sees it: confusables to their prototype, case, accents, spaces, punctuation and
+    invisible characters folded away."""
+    text = _map(_map(unicodedata.normalize("NFKC", name or "")).casefold())
+    kept = "".join(c for c in text if unicodedata.category(c)[0] not in ("Z", "P", "C", "M"))
+    # Folding case loses which "l" was an "I": treat i and l as one, and "rn" as "m" (TS #39 maps m to rn).
+    return unicodedata.normalize("NFC", kept.replace("i", "l").replace("rn", "m"))[:400]
 
 
 WEBSITE_MAX = 500

@@ -55,11 +55,19 @@ def _insert(conn: Any, model: Any, **values: Any) -> int:
     return int(conn.execute(model.__table__.insert().returning(model.__table__.c.id), values).scalar_one())
 
 
+def _insert_organisation(conn: Any, name: str) -> int:
+    """An organisation as the schemas before 0013 hold it (no skeleton column yet)."""
+    now = utcnow()
+    return int(conn.execute(text("INSERT INTO organisation (created_at, updated_at, name, slug) "
+                                 "VALUES (:now, :now, :name, :slug) RETURNING id"),
+                            {"now": now, "name": name, "slug": name.lower().replace(" ", "-")}).scalar_one())
+
+
 def _seed(engine: Engine) -> dict[str, int]:
     """A letter with everything that points at it: rows that a careless table rebuild would cascade away."""
     ids: dict[str, int] = {}
     with engine.begin() as conn:
-        ids["org"] = _insert(conn, m.Organisation, name="Org", slug="org")
+        ids["org"] = _insert_organisation(conn, "Org")
         ids["user"] = _insert(conn, m.User, email="lead@example.org", name="Lead")
         _insert(conn, m.Membership, user_id=ids["user"], organisation_id=ids["org"], role="admin")
         ids["campaign"] = _insert(conn, m.Campaign, title="C", slug="c", lead_organisation_id=ids["org"])
@@ -183,5 +191,38 @@ def test_staff_pdf_migration_widens_the_document_kinds_and_its_downgrade_drops_t
             assert conn.execute(text("SELECT kind FROM document_build")).scalars().all() == ["public"]
         with pytest.raises(IntegrityError), engine.begin() as conn:
             _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="staff", status="queued", files="{}")
+    finally:
+        engine.dispose()
+
+
+ORGANISATION_SKELETON = "0013"
+
+
+def test_organisation_skeleton_migration_gives_each_organisation_its_skeleton(url: str) -> None:
+    """A sign-on finds organisations that read alike by an indexed skeleton: those made before it get theirs."""
+    from backend.signatures.identity import look_alike
+    from backend.text import skeleton
+
+    config = alembic_config(url)
+    command.upgrade(config, STAFF_PDF)
+    engine = make_engine(url)
+    try:
+        ids = _seed(engine)
+        with engine.begin() as conn:
+            _insert_organisation(conn, "Amnesty International UK")
+        before = _counts(engine)
+
+        command.upgrade(config, ORGANISATION_SKELETON)
+        assert _counts(engine) == before
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, skeleton FROM organisation ORDER BY id")).all()
+        assert [(name, shape) for name, shape in rows] == [(name, skeleton(name)) for name, _ in rows]
+        with Session(engine) as session:
+            held = look_alike(session=session, letter_id=ids["letter"], name="AMNESTY lNTERNATIONAL UK",
+                              name_key="amnesty lnternational uk")
+        assert held == "looks like Amnesty International UK, an organisation with an account here"
+
+        command.downgrade(config, STAFF_PDF)
+        assert _counts(engine) == before
     finally:
         engine.dispose()

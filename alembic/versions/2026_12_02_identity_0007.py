@@ -41,7 +41,7 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     # Existing names get their skeleton, so look-alikes of organisations that signed before are caught too.
-    from backend.signatures.identity import skeleton
+    from backend.text import skeleton
 
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, display_name FROM signature")).all()

@@ -15,6 +15,9 @@ MEMBERSHIP_ROLES = tuple(r.value for r in MembershipRole)
 
 class Organisation(TableBase, table=True):
     name: str = Field(max_length=200)
+    # The name's confusable skeleton (backend.text.skeleton), kept with the name by accounts.service: a sign-on
+    # that reads like an organisation with an account here is found by this index, not by reading every name.
+    skeleton: str = Field(default="", max_length=400, index=True, sa_column_kwargs={"server_default": ""})
     slug: str = Field(max_length=120, unique=True, index=True)
     website: str | None = Field(default=None, max_length=500)
     charity_number: str | None = Field(default=None, max_length=40)

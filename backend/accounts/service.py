@@ -257,6 +257,7 @@ def create_organisation(
     name = clean_name(name, what="the organisation's name")
     org = Organisation(
         name=name,
+        skeleton=text.skeleton(name),
         slug=unique_slug(session=session, model=Organisation, base=slugify(name)),
         website=text.clean_website(website),
         charity_number=clean_charity_number(charity_number),
@@ -350,6 +351,7 @@ def update_organisation(
 ) -> Organisation:
     """Updates the organisation's details (the slug stays, so links keep working)."""
     organisation.name = clean_name(name, what="the organisation's name")
+    organisation.skeleton = text.skeleton(organisation.name)
     organisation.website = text.clean_website(website)
     organisation.charity_number = clean_charity_number(charity_number)
     organisation.description = clean_description(description)

@@ -30,9 +30,8 @@ from backend.letters.fileformat import (
 from backend.letters.fileyaml import LetterFileError
 from backend.letters.models import Letter, PressContact, Quote, Recipient
 from backend.signatures.enums import SignatureKind, SignatureStatus, SignatureVia
-from backend.signatures.identity import skeleton
 from backend.signatures.models import Signature
-from backend.text import fold
+from backend.text import fold, skeleton
 
 # Export ----------------------------------------------------------------------------------------------
 

@@ -1,17 +1,15 @@
 """Who signed is who they say: look-alike names, the domain of the confirming address, and changes of an
 approved listing held for the lead.
 
-- A name's *skeleton* follows Unicode TS #39: every character is replaced by the prototype of its confusable
-  class (from the Unicode confusables data shipped with `confusable-homoglyphs`), so "Amnesty" with a Cyrillic A,
-  "Amnesty lnternational" and "AMNESTY INTERNATIONAL" share one skeleton. Case, accents, spaces and
-  punctuation are folded too: a person reads past them.
+- A name's *skeleton* (`backend.text.skeleton`) follows Unicode TS #39, so "Amnesty" with a Cyrillic A,
+  "Amnesty lnternational" and "AMNESTY INTERNATIONAL" share one skeleton. Signatures and organisations store
+  theirs in an indexed column: a sign-on looks up its look-alikes by it.
 - A signature whose confirming address is at the organisation's own registrable domain (the Public Suffix
   List, bundled with `publicsuffixlist`) is "confirmed by an address at cja.org.uk".
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -24,41 +22,7 @@ from sqlmodel import Session, col, select
 from backend.accounts.models import Organisation
 from backend.db import as_utc
 from backend.signatures.models import ListingChange, Signature
-from backend.text import fold
-
-KNOWN_ORGANISATIONS_LIMIT = 5000
-
-
-@lru_cache(maxsize=1)
-def _prototypes() -> dict[str, str]:
-    """Each confusable character → the prototype of its class, as in TS #39's confusables.txt.
-
-    The data lists, for a prototype, every character confusable with it, and for each of those, the prototype
-    (and sometimes a few others): so the prototype is the member with the longest list.
-    """
-    from confusable_homoglyphs.utils import load  # deliberate: a large table, loaded on first use, not at import
-
-    data = load("confusables.json")
-    table = {}
-    for char, glyphs in data.items():
-        members = [char, *(g["c"] for g in glyphs if len(g["c"]) == 1)]
-        table[char] = max(members, key=lambda c: (len(data.get(c, ())), c))
-    return table
-
-
-def _map(text: str) -> str:
-    table = _prototypes()
-    return "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text))
-
-
-@lru_cache(maxsize=20_000)
-def skeleton(name: str) -> str:
-    """The name as a reader sees it: confusables to their prototype, case, accents, spaces, punctuation and
-    invisible characters folded away."""
-    text = _map(_map(unicodedata.normalize("NFKC", name or "")).casefold())
-    kept = "".join(c for c in text if unicodedata.category(c)[0] not in ("Z", "P", "C", "M"))
-    # Folding case loses which "l" was an "I": treat i and l as one, and "rn" as "m" (TS #39 maps m to rn).
-    return unicodedata.normalize("NFC", kept.replace("i", "l").replace("rn", "m"))[:400]
+from backend.text import fold, skeleton
 
 
 def _day(at: datetime | None) -> str:
@@ -83,8 +47,8 @@ def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: 
         when = _day(other.approved_at or other.confirmed_at or other.created_at)
         where = "" if other.letter_id == letter_id else " another letter"
         return f"looks like {other.display_name}, signed{where} {when}".strip()
-    for (organisation,) in session.execute(_KNOWN_ORGANISATIONS):
-        if skeleton(organisation) == shape and fold(organisation) != name_key:
+    for (organisation,) in session.execute(_ORGANISATIONS_OF_SHAPE, {"shape": shape}):
+        if fold(organisation) != name_key:
             return f"looks like {organisation}, an organisation with an account here"
     return None
 
@@ -98,7 +62,9 @@ _SAME_SHAPE = (
     .where(col(Signature.id) != bindparam("exclude"))  # 0 when no signature is left out: ids start at 1
     .order_by(col(Signature.letter_id) != bindparam("letter_id"), col(Signature.id)).limit(1)
 )
-_KNOWN_ORGANISATIONS = select(Organisation.name).limit(KNOWN_ORGANISATIONS_LIMIT)
+# The same name (folded) is not a look-alike: a few rows are enough to find one that is not.
+_ORGANISATIONS_OF_SHAPE = (sa_select(col(Organisation.name)).where(col(Organisation.skeleton) == bindparam("shape"))
+                           .order_by(col(Organisation.id)).limit(10))
 
 
 # Verified by email domain ------------------------------------------------------------------------------

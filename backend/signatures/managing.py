@@ -21,7 +21,7 @@ from backend.signatures.models import Signature, SignatureToken
 from backend.signatures.rules import ENDED_STATUSES
 from backend.signatures.signing import SignatureInput, validate
 from backend.signatures.tokens import get_by_token, spend
-from backend.text import fold
+from backend.text import fold, skeleton
 
 
 def withdraw(*, session: Session, signature: Signature, actor: str, actor_user_id: int | None,
@@ -116,7 +116,7 @@ def update_listing(*, session: Session, settings: Settings, token: str, data: Li
                  display_name=clean.display_name, website=clean.website or None)
     elif identity_changed:
         signature.display_name, signature.name_key = clean.display_name, name_key
-        signature.skeleton = identity.skeleton(clean.display_name)
+        signature.skeleton = skeleton(clean.display_name)
         signature.website = clean.website or None
         if signature.status in ("pending", "confirmed") and signature.kind == "organisation":
             signature.hold_reason = identity.look_alike(session=session, letter_id=letter.id,

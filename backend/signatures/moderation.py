@@ -20,7 +20,7 @@ from backend.signatures.listing import get_signatures, name_taken, signature_of_
 from backend.signatures.managing import withdraw
 from backend.signatures.models import Signature
 from backend.signatures.rules import STATE_LABELS, URL_RE, clean_spaces
-from backend.text import clean_name, fold
+from backend.text import clean_name, fold, skeleton
 
 
 def moderate_change(*, session: Session, letter: Letter, signature_id: int, approve: bool, user: User,
@@ -39,7 +39,7 @@ def moderate_change(*, session: Session, letter: Letter, signature_id: int, appr
                        signature_id=signature.id):
             raise Conflict(f"Another signature on this letter is already listed as {change.display_name}.")
         signature.display_name, signature.name_key, signature.kind = change.display_name, name_key, change.kind
-        signature.skeleton = identity.skeleton(change.display_name)
+        signature.skeleton = skeleton(change.display_name)
         signature.website = change.website
         signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=change.website)
         session.add(signature)
@@ -96,7 +96,7 @@ def correct_listing(*, session: Session, letter: Letter, signature_id: int, disp
                            field="display_name")
     before = signature.display_name
     signature.display_name, signature.name_key = name, name_key
-    signature.skeleton = identity.skeleton(name)
+    signature.skeleton = skeleton(name)
     session.add(signature)
     session.flush()
     audit.record(session=session, action="listing_corrected", actor=audit.actor_of(user), actor_user_id=user.id,

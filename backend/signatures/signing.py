@@ -23,7 +23,7 @@ from backend.signatures.listing import propose
 from backend.signatures.models import Invite, Signature
 from backend.signatures.rules import CONFIRM_DAYS, URL_RE, SignatureInvalid, link
 from backend.signatures.tokens import issue_tokens
-from backend.text import clean_line, clean_name, clean_website, fold
+from backend.text import clean_line, clean_name, clean_website, fold, skeleton
 
 # Signing ---------------------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ def _prepare(*, session: Session, item: SignOn, logo_paths: list[str], media_dir
     return {
         "letter_id": letter.id, "version_id": clean.version_id, "content_hash": content_hash,
         "kind": clean.kind, "display_name": display, "name_key": fold(display),
-        "skeleton": identity.skeleton(display), "hold_reason": hold, "proposed_name": proposed,
+        "skeleton": skeleton(display), "hold_reason": hold, "proposed_name": proposed,
         "signer_name": clean.signer_name, "signer_role": clean.signer_role, "contact_email": clean.contact_email,
         "email_key": clean.contact_email, "website": clean.website or None, "logo_path": logo_path,
         "city": clean.city or None, "status": "pending", "via": "invite" if invite else "open",

@@ -114,3 +114,29 @@ def test_look_alike_names_are_held_with_the_reason(client: Any, post: Any, login
     login(client, setup.lead)
     dashboard = client.get(f"/letters/{slug}/signatories")
     assert "Held: looks like Amnesty International, signed" in dashboard.text
+
+
+def test_an_organisation_is_looked_alike_by_its_name_as_it_is_now(db: Any, make_user: Any) -> None:
+    """Organisations with an account are found by their stored skeleton, kept with the name through a rename."""
+    from sqlmodel import select
+
+    from backend.accounts import service as accounts
+    from backend.accounts.models import Organisation
+    from backend.signatures.identity import look_alike
+    from backend.text import fold, skeleton
+
+    make_user(organisation="Southside Network")
+    db.commit()
+    [org] = db.exec(select(Organisation)).all()
+    assert org.skeleton == skeleton("Southside Network")
+
+    def held(name: str) -> str | None:
+        return look_alike(session=db, letter_id=None, name=name, name_key=fold(name))
+
+    assert held("S0uthside Netw0rk") == "looks like Southside Network, an organisation with an account here"
+    assert held("Southside Network") is None  # its own name is not a look-alike of itself
+    accounts.update_organisation(session=db, organisation=org, name="Northside Trust", website=None,
+                                 charity_number=None, description=None)
+    db.commit()
+    assert held("N0rthside Trust") == "looks like Northside Trust, an organisation with an account here"
+    assert held("S0uthside Netw0rk") is None
