@@ -2,6 +2,11 @@
 
 An entry point: it reads the settings from the environment (`get_settings()`) and passes them on. Each command
 imports what it runs inside its function (`# deliberate`): `undersigned migrate` does not load the web app.
+
+Importing this module loads nothing but the standard library, and must stay so: it is the `__main__` of
+`undersigned serve` and `undersigned worker`, and multiprocessing runs a parent's `__main__` again in each process
+it starts, so every PDF rendering process (backend/letters/pdf.py) would import the app first (~0.9 s each;
+tests/test_cli.py checks it).
 """
 
 from __future__ import annotations
@@ -12,30 +17,41 @@ import logging
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-from backend.config import Settings, get_settings
-from backend.db import make_engine
-from backend.migrations import ensure_current, upgrade
-from backend.templating import Templating, install
+    from backend.config import Settings
+    from backend.templating import Templating
+
+
+def _settings() -> Settings:
+    """The settings in the environment (`backend.config.get_settings`)."""
+    from backend.config import get_settings  # deliberate: nothing but the standard library at import (above)
+
+    return get_settings()
 
 
 def _engine() -> Engine:
     """The database of the settings in the environment, for the commands that work on it."""
-    return make_engine(get_settings().database_url)
+    from backend.db import make_engine  # deliberate: as above
+
+    return make_engine(_settings().database_url)
 
 
 def _templating(settings: Settings) -> Templating:
     """The one Jinja environment of this process, with the route table (emails link by route name)."""
     from backend.routes import route_table  # deliberate: the whole app, only for the commands that send mail
+    from backend.templating import Templating, install  # deliberate: as above
 
     return install(Templating(settings, router=route_table(settings)))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from backend.migrations import upgrade  # deliberate: as above
 
-    upgrade(get_settings().database_url, args.revision)
+    upgrade(_settings().database_url, args.revision)
     print(f"Database migrated to {args.revision}.")
     return 0
 
@@ -43,10 +59,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # deliberate: only `serve` needs the server
 
+    from backend import config  # deliberate: as above
+    from backend.migrations import upgrade  # deliberate: as above
+
     if args.host or args.port:  # the app (and BASE_URL in development) follows --host/--port like HOST/PORT
         os.environ.update({k: str(v) for k, v in (("HOST", args.host), ("PORT", args.port)) if v})
-        get_settings.cache_clear()
-    settings = get_settings()
+        config.get_settings.cache_clear()
+    settings = _settings()
     if settings.is_development and settings.is_sqlite:
         from backend import devdata  # deliberate: development only, it loads the example letters
 
@@ -65,15 +84,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from backend import worker  # deliberate: the jobs and the outbox, only for this command
+    from backend.migrations import ensure_current  # deliberate: as above
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = _settings()
     engine = _engine()
     _templating(settings)
     ensure_current(engine, settings.database_url)
     if args.once:
         worker.run_once(engine, settings)
         return 0
+    from backend.letters.pdf import start_fork_server  # deliberate: as above
+
+    start_fork_server()  # the press packs this worker builds render from it
     stop = threading.Event()
     print(f"Undersigned worker {os.getpid()} is draining the outbox and running scheduled jobs.", flush=True)
     try:
@@ -125,9 +148,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_inbound(args: argparse.Namespace) -> int:
     """Replies by email: read an IMAP mailbox, listen over SMTP/LMTP, or take one message from a file."""
     from backend.inbound import service, sources  # deliberate: imports of this command only
+    from backend.migrations import ensure_current  # deliberate: as above
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = _settings()
     engine = _engine()
     _templating(settings)
     ensure_current(engine, settings.database_url)

@@ -16,6 +16,17 @@ from backend.cli import build_parser
 SUBCOMMANDS = ["serve", "worker", "migrate", "create-admin", "import", "export"]
 
 
+def test_the_command_module_loads_only_the_standard_library():
+    """`backend.cli` is the `__main__` of `undersigned serve` and `worker`, and multiprocessing imports a parent's
+    `__main__` again in every process it starts: each PDF rendering process would load the app first."""
+    probe = ("import sys, backend.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sqlalchemy', 'sqlmodel', 'fastapi', 'starlette', 'pydantic', 'jinja2', 'weasyprint') "
+             "or (m.startswith('backend.') and m != 'backend.cli')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("name", SUBCOMMANDS)
 def test_every_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:

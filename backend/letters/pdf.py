@@ -33,6 +33,14 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload(["backend.letters.pdfrender"])
 
 
+def start_fork_server() -> None:
+    """Starts the fork server now (it imports WeasyPrint in the background) rather than at the first render: a
+    worker calls it when it starts, so that its first press pack is not a second slower than the next."""
+    from multiprocessing import forkserver  # deliberate: the module of the context above
+
+    forkserver.ensure_running()
+
+
 @contextmanager
 def rendering_pdfs(htmls: list[str], *, settings: Settings) -> Iterator[Callable[[], list[bytes]]]:
     """Starts rendering our PDF templates' HTML, at the same time in processes of a `ProcessPoolExecutor` that ends

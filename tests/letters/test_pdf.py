@@ -122,7 +122,7 @@ def test_rendering_processes_start_from_a_fork_server_that_has_weasyprint_loaded
     import multiprocessing
     import os
 
-    from backend.letters.pdf import rendering_pdfs
+    from backend.letters.pdf import rendering_pdfs, start_fork_server
 
     def processes() -> dict[int, tuple[int, bytes, str]]:
         """{pid: (parent, command line, memory maps)} of the processes we can read."""
@@ -141,10 +141,13 @@ def test_rendering_processes_start_from_a_fork_server_that_has_weasyprint_loaded
                  if parent == os.getpid() and b"multiprocessing.forkserver" in command]
         return pid
 
+    start_fork_server()  # as a worker does when it starts: before any render asks for it
+    started = fork_server(processes())
     with rendering_pdfs(["<p>First</p>", "<p>Second</p>"], settings=get_settings()) as pdfs:
         during = processes()  # the caller is free to work while they render
         first = pdfs()
     server = fork_server(during)
+    assert server == started
     assert "libpango" in during[server][2]  # WeasyPrint was imported before any render asked for it
     assert [pid for pid, (parent, _, _) in during.items() if parent == server]  # the renders, forked from it
     assert [text_of(pdf)[1] for pdf in first] == ["First", "Second"]
