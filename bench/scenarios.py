@@ -458,7 +458,7 @@ def _new_revision(ctx: Context) -> int:
 
 
 class _BuildWatch:
-    """Reads the published letter's press-pack build row every 10 ms while a block runs: when a worker claimed the
+    """Reads the published letter's press-pack build row every 20 ms while a block runs: when a worker claimed the
     build of `revision` and when it was built (the build in the worker, apart from waiting to be picked up)."""
 
     def __init__(self, ctx: Context, revision: int) -> None:
@@ -481,7 +481,7 @@ class _BuildWatch:
                 self.claimed = now
             if row is not None and (row.built_revision or 0) >= self.revision:
                 self.built = now
-            time.sleep(0.01)
+            time.sleep(0.02)
 
     def __enter__(self) -> _BuildWatch:
         self._thread.start()
