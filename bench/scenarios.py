@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from bench import rawhttp, wrkload
 from bench.harness import BenchError, Floor, Nginx, Server, SmtpSink
@@ -411,27 +411,42 @@ def sign_on_storm(ctx: Context) -> None:
 
 # 3. The press pack --------------------------------------------------------------------------------------
 
-class _PeakRss:
-    """Samples the server processes' resident memory every 10 ms while a block runs."""
+class _Sampling:
+    """Calls `sample()` every `interval` seconds in a thread while a block runs, until it returns True."""
 
-    def __init__(self, sample: Callable[[], list[float]]) -> None:
-        self.sample = sample
-        self.peak = 0.0
+    interval = 0.01
+
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max([self.peak, *self.sample()])
-            time.sleep(0.01)
+    def sample(self) -> bool:
+        raise NotImplementedError
 
-    def __enter__(self) -> _PeakRss:
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.sample():
+            time.sleep(self.interval)
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class _PeakRss(_Sampling):
+    """The server processes' peak resident memory, sampled every 10 ms while a block runs."""
+
+    def __init__(self, rss: Callable[[], list[float]]) -> None:
+        super().__init__()
+        self.rss = rss
+        self.peak = 0.0
+
+    def sample(self) -> bool:
+        self.peak = max([self.peak, *self.rss()])
+        return False
 
 
 def settle(ctx: Context, timeout: float = 180) -> None:
@@ -457,39 +472,31 @@ def _new_revision(ctx: Context) -> int:
                                       {"id": ctx.seeded.published_id}).scalar_one())
 
 
-class _BuildWatch:
+class _BuildWatch(_Sampling):
     """Reads the published letter's press-pack build row every 20 ms while a block runs: when a worker claimed the
     build of `revision` and when it was built (the build in the worker, apart from waiting to be picked up)."""
+
+    interval = 0.02
 
     def __init__(self, ctx: Context, revision: int) -> None:
         from sqlalchemy import text
 
+        super().__init__()
         self.engine, self.revision = ctx.engine, revision
         self.query = text("SELECT status, built_revision FROM document_build WHERE letter_id = :id AND kind = 'public'")
         self.params = {"id": ctx.seeded.published_id}
         self.claimed: float | None = None
         self.built: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set() and self.built is None:
-            with self.engine.connect() as connection:
-                row = connection.execute(self.query, self.params).first()
-            now = time.perf_counter()
-            if row is not None and row.status == "building" and self.claimed is None:
-                self.claimed = now
-            if row is not None and (row.built_revision or 0) >= self.revision:
-                self.built = now
-            time.sleep(0.02)
-
-    def __enter__(self) -> _BuildWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> bool:
+        with self.engine.connect() as connection:
+            row = connection.execute(self.query, self.params).first()
+        now = time.perf_counter()
+        if row is not None and row.status == "building" and self.claimed is None:
+            self.claimed = now
+        if row is not None and (row.built_revision or 0) >= self.revision:
+            self.built = now
+        return self.built is not None
 
     @property
     def seconds(self) -> float | None:
