@@ -333,6 +333,7 @@ http {{
     include /etc/nginx/mime.types;
     access_log off;
     sendfile on;
+    tcp_nopush on;  # as Debian's nginx.conf, which the site is included in
     keepalive_requests 1000000;
     client_body_temp_path {root}/client_body;
     proxy_temp_path {root}/proxy;
