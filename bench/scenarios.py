@@ -412,7 +412,8 @@ def sign_on_storm(ctx: Context) -> None:
 # 3. The press pack --------------------------------------------------------------------------------------
 
 class _Sampling:
-    """Calls `sample()` every `interval` seconds in a thread while a block runs, until it returns True."""
+    """Calls `sample()` every `interval` seconds in a thread while a block runs, until it returns True, and once
+    more when the block ends."""
 
     interval = 0.01
 
@@ -434,6 +435,7 @@ class _Sampling:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.sample()  # the state the block ended in, which the thread may have been stopped before reading
 
 
 class _PeakRss(_Sampling):
@@ -494,7 +496,7 @@ class _BuildWatch(_Sampling):
         now = time.perf_counter()
         if row is not None and row.status == "building" and self.claimed is None:
             self.claimed = now
-        if row is not None and (row.built_revision or 0) >= self.revision:
+        if row is not None and (row.built_revision or 0) >= self.revision and self.built is None:
             self.built = now
         return self.built is not None
 
