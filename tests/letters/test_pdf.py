@@ -120,38 +120,22 @@ def test_rendering_processes_start_from_a_fork_server_that_has_weasyprint_loaded
     importing WeasyPrint in a new interpreter each time; the rendering processes still end with each call, while
     the caller makes other files as they render."""
     import multiprocessing
-    import os
 
     from backend.letters.pdf import rendering_pdfs, start_fork_server
-
-    def processes() -> dict[int, tuple[int, bytes, str]]:
-        """{pid: (parent, command line, memory maps)} of the processes we can read."""
-        found = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                    found[int(entry.name)] = (parent, (entry / "cmdline").read_bytes(), (entry / "maps").read_text())
-                except OSError:
-                    continue
-        return found
-
-    def fork_server(seen: dict[int, tuple[int, bytes, str]]) -> int:
-        [pid] = [pid for pid, (parent, command, _) in seen.items()
-                 if parent == os.getpid() and b"multiprocessing.forkserver" in command]
-        return pid
+    from tests.processes import fork_server, processes, rendering_processes
 
     start_fork_server()  # as a worker does when it starts: before any render asks for it
     started = fork_server(processes())
+    assert started is not None
     with rendering_pdfs(["<p>First</p>", "<p>Second</p>"], settings=get_settings()) as pdfs:
         during = processes()  # the caller is free to work while they render
         first = pdfs()
-    server = fork_server(during)
-    assert server == started
-    assert "libpango" in during[server][2]  # WeasyPrint was imported before any render asked for it
-    assert [pid for pid, (parent, _, _) in during.items() if parent == server]  # the renders, forked from it
+    assert fork_server(during) == started
+    assert "libpango" in Path(f"/proc/{started}/maps").read_text()  # it has WeasyPrint imported
+    assert [pid for pid, (parent, _) in during.items() if parent == started]  # the renders, forked from it
     assert [text_of(pdf)[1] for pdf in first] == ["First", "Second"]
-    assert render_pdfs(["<p>Third</p>"], settings=get_settings()) and fork_server(processes()) == server
+    assert render_pdfs(["<p>Third</p>"], settings=get_settings()) and fork_server(processes()) == started
+    assert rendering_processes() == []
     assert multiprocessing.active_children() == []
 
 

@@ -4,7 +4,6 @@ is the built file; a failed build is retried, reported on the publish page, and 
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -14,27 +13,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from tests.processes import rendering_processes
 from tests.publishing.helpers import build_documents, build_staff_pdf, ready_letter
-
-
-def _children() -> list[int]:
-    """This process's rendering processes still alive. They are forked by multiprocessing's fork server, a child of
-    ours that lives as long as we do and renders nothing, as does the resource tracker; neither is counted. (Other
-    children, such as the browser of the journey tests, are not ours to count.)"""
-    processes = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                processes[int(entry.name)] = (int(fields[1]), command)
-    helpers = {pid for pid, (parent, command) in processes.items() if parent == os.getpid()
-               and (b"resource_tracker" in command or b"forkserver" in command)}
-    return [pid for pid, (parent, command) in processes.items() if b"multiprocessing" in command
-            and ((parent == os.getpid() and pid not in helpers) or parent in helpers)]
 
 
 def _build_row(db: Any, letter: Any, kind: str = "public") -> Any:
@@ -84,7 +64,7 @@ def test_publishing_queues_a_build_the_worker_builds_it_once_and_a_download_is_t
     row = _build_row(db, ready.letter)
     letter = db.get(Letter, ready.letter.id)
     assert (row.status, row.built_revision) == ("built", letter.public_revision), (row.wanted_revision, row.last_error)
-    assert _children() == []
+    assert rendering_processes() == []
 
     response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert response.status_code == 200 and builds == [ready.letter.id]  # served, not built again
@@ -134,7 +114,7 @@ def test_six_parallel_first_downloads_get_the_same_bytes_from_one_build(
     assert [code for code, _ in results] == [200] * 6
     assert len({body for _, body in results}) == 1 and results[0][1].startswith(b"PK")
     assert builds == [ready.letter.id]
-    assert _children() == []
+    assert rendering_processes() == []
 
 
 def test_a_failed_build_is_retried_reported_and_leaves_no_process(
@@ -149,7 +129,7 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     original = pack.letter_pdf_html
     monkeypatch.setattr(pack, "letter_pdf_html", lambda **_: 12345)  # the renderer process fails on it
     assert documents.build_due(engine, settings) == 0
-    assert _children() == []
+    assert rendering_processes() == []
     row = _build_row(db, ready.letter)
     assert row.status == "queued" and row.attempts == 1 and "TypeError" in row.last_error
     # A download says so at once (503), rather than trying again on every request.
@@ -166,7 +146,7 @@ def test_a_failed_build_is_retried_reported_and_leaves_no_process(
     assert documents.build_due(engine, settings) == 1
     assert _build_row(db, ready.letter).status == "built"
     assert "Public press pack: ready" in " ".join(client.get(f"/letters/{ready.letter.slug}/publish").text.split())
-    assert _children() == []
+    assert rendering_processes() == []
 
 
 def test_a_download_never_builds_it_asks_the_worker_and_waits_then_503_with_retry_after(
@@ -183,7 +163,7 @@ def test_a_download_never_builds_it_asks_the_worker_and_waits_then_503_with_retr
     response = client.get(f"/letters/{ready.letter.slug}/press-pack.zip")
     assert response.status_code == 503 and "being prepared" in response.text
     assert response.headers["retry-after"] == "30"
-    assert builds == [] and _children() == []  # nothing built in the request
+    assert builds == [] and rendering_processes() == []  # nothing built in the request
     row = _build_row(db, ready.letter)
     assert row.status == "queued" and as_utc(row.not_before) <= utcnow()  # asked for now: the next tick builds it
     assert build_documents(engine) == 1 and builds == [ready.letter.id]
@@ -219,8 +199,8 @@ def test_the_coalitions_pdf_is_built_by_the_worker_and_served_until_the_letter_c
     assert waiting.status_code == 503 and waiting.headers["retry-after"] == "30"
     row = _build_row(db, ready.letter, "staff")  # asked for, as a build of its own; nothing built in the request
     assert row is not None and row.status == "queued" and not folder.exists()
-    assert _children() == []
-    assert documents.build_due(engine, settings) == 1 and _children() == []
+    assert rendering_processes() == []
+    assert documents.build_due(engine, settings) == 1 and rendering_processes() == []
     first = client.get(path)
     assert first.status_code == 200 and first.content.startswith(b"%PDF")
     assert first.headers["cache-control"] == "private, no-store" and "-v1.pdf" in first.headers["content-disposition"]
