@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from backend.config import Settings
@@ -33,7 +32,6 @@ class RenderedEmail:
     html: str
 
 
-_BY_DEDUPE_KEY = select(OutboundEmail.id).where(OutboundEmail.dedupe_key == bindparam("key")).limit(1)
 
 
 def _templating(settings: Settings | None) -> Templating:
@@ -106,12 +104,14 @@ def enqueue(
         # No address (an imported signatory has none): nothing to queue, and a row would only fail.
         log.info("mail %s not queued: no address", template)
         return None
-    if dedupe_key is not None and session.execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first() is not None:
-        return None
     row = _row(to=to, template=template, context=context, dedupe_key=dedupe_key, reply_to=reply_to,
                settings=settings)
-    # A plain INSERT (no ORM instance): the outbox is on no public page.
-    email_id = insert_row(session, OutboundEmail, row)
+    # A plain INSERT (no ORM instance): the outbox is on no public page. The unique index on the dedupe key
+    # refuses a second email with the same key (ON CONFLICT DO NOTHING: no lookup first, no race, and the
+    # caller's transaction goes on); only that rare repeat renders for nothing.
+    email_id = insert_row(session, OutboundEmail, row, skip_conflicts=dedupe_key is not None)
+    if email_id is None:
+        return None
     for item in attachments or []:
         insert_row(session, OutboundAttachment, {"email_id": email_id, "filename": item.filename,
                                                  "content_type": item.content_type, "data": item.data})

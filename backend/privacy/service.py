@@ -177,9 +177,8 @@ def _erase_removes_signature(letter: Letter, signature: Signature) -> bool:
 
 def signatory_data(*, session: Session, token: str) -> SignatoryData:
     """Everything held about the person behind a management link, on that letter (changes nothing)."""
-    _row, signature = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    _row, signature, letter, _version = signature_tokens.get_by_token(session=session, token=token,
+                                                                      purposes=("manage",))
     invite = session.get(Invite, signature.invite_id) if signature.invite_id else None
     tokens = list(session.exec(select(SignatureToken).where(SignatureToken.signature_id == signature.id)
                                .order_by(col(SignatureToken.id))))
@@ -271,9 +270,9 @@ class ErasureOutcome:
 def erase_signatory(*, session: Session, settings: Settings, token: str) -> ErasureOutcome:
     """A signatory's erasure through their management link (see `erase_signature`). The erasure request's own
     address is not recorded."""
-    _row, signature = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
-    return erase_signature(session=session, settings=settings, signature=signature, actor="signatory (erased)",
-                           reason="erasure requested by the signatory")
+    link = signature_tokens.get_by_token(session=session, token=token, purposes=("manage",))
+    return erase_signature(session=session, settings=settings, signature=link.signature,
+                           actor="signatory (erased)", reason="erasure requested by the signatory")
 
 
 def erase_signature(*, session: Session, settings: Settings, signature: Signature, actor: str, reason: str,

@@ -18,9 +18,9 @@ from backend.publishing import revision
 from backend.signatures import identity
 from backend.signatures.access import current_version
 from backend.signatures.enums import SignatureStatus
-from backend.signatures.models import Signature, SignatureToken
+from backend.signatures.models import Signature
 from backend.signatures.rules import MANAGE_DAYS, RECONFIRM_DAYS, link
-from backend.signatures.tokens import get_by_token, issue_token, spend
+from backend.signatures.tokens import Link, get_by_token, issue_token, spend
 
 
 def _check_version(*, letter: Letter, version_id: int | None) -> LetterVersion | None:
@@ -65,25 +65,22 @@ class Approved:
 def approve_text(*, session: Session, settings: Settings, token: str, version_id: int | None,
                  ip: str | None) -> Approved:
     """The POST behind an emailed confirmation or reconfirmation link (the link is read once)."""
-    row, signature = get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
-    act = _confirm if row.purpose == "confirm" else _reconfirm
-    signature, manage = act(session=session, settings=settings, row=row, signature=signature, version_id=version_id,
-                            ip=ip)
-    return Approved(signature=signature, manage_token=manage, purpose=row.purpose)
+    link = get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
+    act = _confirm if link.token.purpose == "confirm" else _reconfirm
+    signature, manage = act(session=session, settings=settings, link=link, version_id=version_id, ip=ip)
+    return Approved(signature=signature, manage_token=manage, purpose=link.token.purpose)
 
 
-def _confirm(*, session: Session, settings: Settings, row: SignatureToken, signature: Signature,
-             version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+def _confirm(*, session: Session, settings: Settings, link: Link, version_id: int | None,
+             ip: str | None) -> tuple[Signature, str]:
     """Binds a pending signature to the text shown and approves it."""
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    row, signature, letter, version = link
     if signature.status != "pending":
         raise TokenInvalid("This signature is no longer waiting for confirmation.")
     if letter.status != "open":
         raise InvalidInput("This letter is no longer open for signatures.", field="form")
     _check_version(letter=letter, version_id=version_id)
-    version = current_version(session=session, letter=letter)
-    assert version is not None
+    assert version is not None  # the letter's current text, read with the link
     spend(session=session, row=row)
     now = utcnow()
     signature.version_id, signature.content_hash = version.id, version.content_hash
@@ -143,18 +140,16 @@ def diff_for(*, session: Session, signature: Signature, letter: Letter) -> list[
     return diff.text_diff(old, new)
 
 
-def _reconfirm(*, session: Session, settings: Settings, row: SignatureToken, signature: Signature,
-               version_id: int | None, ip: str | None) -> tuple[Signature, str]:
+def _reconfirm(*, session: Session, settings: Settings, link: Link, version_id: int | None,
+               ip: str | None) -> tuple[Signature, str]:
     """Approves the letter's new text for a signature that needed reconfirmation."""
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    row, signature, letter, version = link
     if signature.status != "needs_reconfirmation":
         raise TokenInvalid("This signature is not waiting for a new approval.")
     if letter.status == "published":
         raise InvalidInput("This letter has been published; its text can no longer be approved.", field="form")
     _check_version(letter=letter, version_id=version_id)
-    version = current_version(session=session, letter=letter)
-    assert version is not None
+    assert version is not None  # the letter's current text, read with the link
     spend(session=session, row=row)
     old_version_id = signature.version_id
     signature.version_id, signature.content_hash = version.id, version.content_hash

@@ -57,9 +57,7 @@ class ManageState:
 
 def withdraw_by_token(*, session: Session, token: str, ip: str | None) -> Signature:
     """A signatory withdraws through their reconfirmation or management link (until publication)."""
-    row, signature = get_by_token(session=session, token=token, purposes=("reconfirm", "manage"))
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    row, signature, letter, _version = get_by_token(session=session, token=token, purposes=("reconfirm", "manage"))
     if letter.status == "published":
         raise Forbidden("This letter has been published. To withdraw your signature now, contact the coalition "
                         "that invited you: they can withdraw it for you, and the change is recorded.")
@@ -87,9 +85,7 @@ def update_listing(*, session: Session, settings: Settings, token: str, data: Li
     Once a listing was approved (and always for an invited organisation), a new name or website is only a
     proposal: the listing stays as it was until the lead approves the change.
     """
-    _row, signature = get_by_token(session=session, token=token, purposes=("manage",))
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    _row, signature, letter, _version = get_by_token(session=session, token=token, purposes=("manage",))
     if letter.status == "published":
         raise Forbidden("This letter has been published. Contact the coalition to change your listing.")
     if signature.status in ENDED_STATUSES:

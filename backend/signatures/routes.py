@@ -207,9 +207,8 @@ def sign_decline(request: Request, session: SessionDep, settings: SettingsDep, t
 
 def _token_page(request: Request, session: Session, token: str, *, errors: dict[str, str] | None = None,
                 status_code: int = 200, mode: str | None = None) -> HTMLResponse:
-    row, signature = tokens.get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    row, signature, letter, _version = tokens.get_by_token(session=session, token=token,
+                                                           purposes=("confirm", "reconfirm"))
     ctx: dict[str, Any] = {
         "letter": letter, "text": access.signing_text(session=session, letter=letter), "signature": signature,
         "token": token, "errors": errors or {},
@@ -272,9 +271,7 @@ def _withdrawn_page(request: Request, session: Session, signature: Signature) ->
 
 def _manage_context(session: Session, token: str, values: dict[str, Any] | None = None,
                     errors: dict[str, str] | None = None) -> dict[str, Any]:
-    _row, signature = tokens.get_by_token(session=session, token=token, purposes=("manage",))
-    letter = session.get(Letter, signature.letter_id)
-    assert letter is not None
+    _row, signature, letter, _current = tokens.get_by_token(session=session, token=token, purposes=("manage",))
     version = session.get(LetterVersion, signature.version_id) if signature.version_id else None
     return {
         "letter": letter, "signature": signature, "token": token, "version": version, "errors": errors or {},

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from backend.db import as_utc, insert_rows, utcnow
 from backend.errors import TokenInvalid
+from backend.letters.models import Letter, LetterVersion
 from backend.security import hash_token, new_token
 from backend.signatures.models import Signature, SignatureToken
 
@@ -27,15 +29,28 @@ def issue_token(*, session: Session, signature_id: int, purpose: str, days: int)
     return issue_tokens(session=session, signature_ids=[signature_id], purpose=purpose, days=days)[0]
 
 
-# The token and its signature in one statement, built once (every emailed link is read with it).
-_BY_HASH = (select(SignatureToken, Signature).outerjoin(Signature, col(Signature.id) == SignatureToken.signature_id)
+# Every emailed link is read with this one statement, built once: the token, its signature, and the signature's
+# letter with its current text, which every reader of a link needs next.
+_BY_HASH = (select(SignatureToken, Signature, Letter, LetterVersion)
+            .outerjoin(Signature, col(Signature.id) == SignatureToken.signature_id)
+            .outerjoin(Letter, col(Letter.id) == Signature.letter_id)
+            .outerjoin(LetterVersion, col(LetterVersion.id) == Letter.current_version_id)
             .where(col(SignatureToken.token_hash) == bindparam("token_hash")))
 
 
-def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> tuple[SignatureToken, Signature]:
-    """The token and its signature if the link is valid for one of these purposes (changes nothing)."""
+class Link(NamedTuple):
+    """An emailed link that is valid: its token row, its signature, the signature's letter and its current text."""
+
+    token: SignatureToken
+    signature: Signature
+    letter: Letter
+    version: LetterVersion | None
+
+
+def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> Link:
+    """The link if it is valid for one of these purposes (changes nothing), read in one statement."""
     found = session.execute(_BY_HASH, {"token_hash": hash_token(token or "")}).first()
-    row, signature = found if found is not None else (None, None)
+    row, signature, letter, version = found if found is not None else (None, None, None, None)
     if row is None or row.purpose not in purposes:
         raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
     if row.used_at is not None:
@@ -45,9 +60,9 @@ def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> 
     if utcnow() >= expires_at:
         raise TokenInvalid("This link has expired. Sign again from the letter's signing page or invite link, "
                            "or ask the coalition for help.")
-    if signature is None:
+    if signature is None or letter is None:
         raise TokenInvalid("This link is not valid any more.")
-    return row, signature
+    return Link(row, signature, letter, version)
 
 
 # Built once; a plain UPDATE that leaves the session's objects alone (the spent row is not read again).

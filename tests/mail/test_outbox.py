@@ -127,12 +127,21 @@ def test_expired_lease_is_picked_up_again(db, smtp, engine, settings):
     assert row.status == "sent"
 
 
-def test_dedupe_key_queues_once(db):
-    for _ in range(3):
-        service.enqueue(session=db, to="a@example.org", template="test_message",
-                        context={"name": "A", "link": "http://testserver/"}, dedupe_key="overdue:1:2026-01-01")
+def test_dedupe_key_queues_once(db, engine):
+    """The outbox's unique key refuses a second email with the same key: one INSERT each, nothing looked up
+    first, and the caller's transaction goes on."""
+    from tests.statements import statements
+
+    queued = []
+    with statements(engine) as sent:
+        for _ in range(3):
+            queued.append(service.enqueue(session=db, to="a@example.org", template="test_message",
+                                          context={"name": "A", "link": "http://testserver/"},
+                                          dedupe_key="overdue:1:2026-01-01"))
     db.commit()
     assert len(db.exec(select(OutboundEmail)).all()) == 1
+    assert queued[0] is not None and queued[1:] == [None, None]
+    assert [s.split()[0] for s in sent] == ["INSERT"] * 3, sent
 
 
 @pytest.mark.real_commits

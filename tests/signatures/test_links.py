@@ -1,0 +1,66 @@
+"""Reading an emailed link (confirm, reconfirm, manage): what the page and the POST behind it ask the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from backend.db import utcnow
+from tests.signatures.helpers import open_letter
+from tests.statements import statements
+
+
+def _pending(db: Any, make_user: Any) -> tuple[Any, Any, str]:
+    from backend.signatures import tokens
+    from backend.signatures.models import Signature
+
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    signature = Signature(letter_id=setup.letter.id, version_id=setup.letter.current_version_id, kind="organisation",
+                          display_name="Friends of the Park", name_key="friends of the park", signer_name="Sam",
+                          contact_email="sam@friends.example", email_key="sam@friends.example", status="pending",
+                          via="open", created_at=utcnow())
+    db.add(signature)
+    db.flush()
+    token = tokens.issue_token(session=db, signature_id=signature.id, purpose="confirm", days=7)
+    db.commit()
+    return setup, signature, token
+
+
+def test_a_link_is_read_with_its_letter_and_text_in_one_statement(db, engine, make_user):
+    """Every reader of a link reads the letter next, and a confirmation its current text: one statement brings
+    all four."""
+    from backend.signatures import tokens
+
+    setup, signature, token = _pending(db, make_user)
+    with Session(engine) as session, statements(engine) as sent:
+        link = tokens.get_by_token(session=session, token=token, purposes=("confirm",))
+    assert (link.token.purpose, link.signature.id, link.letter.id) == ("confirm", signature.id, setup.letter.id)
+    assert link.version is not None and link.version.id == setup.letter.current_version_id
+    assert len(sent) == 1, sent
+
+
+@pytest.mark.parametrize("purposes", [("manage",), ("reconfirm",)])
+def test_a_link_for_another_purpose_is_refused(db, make_user, purposes):
+    from backend.errors import TokenInvalid
+    from backend.signatures import tokens
+
+    _setup, _signature, token = _pending(db, make_user)
+    with pytest.raises(TokenInvalid, match="not valid"):
+        tokens.get_by_token(session=db, token=token, purposes=purposes)
+
+
+def test_a_confirmation_asks_nothing_it_already_holds(client, post, db, engine, make_user):
+    """The POST behind a confirmation link: no second read of the letter, its text or the outbox."""
+    setup, _signature, token = _pending(db, make_user)
+    page = f"/confirm/{token}"
+    assert client.get(page).status_code == 200
+    with statements(engine) as sent:
+        response = post(client, page, {"version_id": str(setup.letter.current_version_id)}, page=page)
+    assert response.status_code == 303
+    reads = [s for s in sent if s.upper().startswith("SELECT")]
+    assert not any(" FROM letter " in s + " " and "signature_token" not in s for s in reads), reads
+    assert not any("FROM letter_version" in s and "signature_token" not in s for s in reads), reads
+    assert not any("FROM outbound_email" in s for s in reads), reads
+
