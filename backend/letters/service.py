@@ -186,14 +186,18 @@ def validate_recipient(recipient: Recipient) -> None:
         raise InvalidInput("The very-overdue target cannot come before the reply target.", field="recipients")
 
 
+# Built once: every signer's page asks (making a statement costs more than running it).
+_RECIPIENTS = (
+    select(Recipient)
+    .join(LetterRecipient, col(LetterRecipient.recipient_id) == Recipient.id)
+    .where(col(LetterRecipient.letter_id) == bindparam("letter_id"))
+    .order_by(col(LetterRecipient.position), col(LetterRecipient.id))
+)
+
+
 def get_recipients(*, session: Session, letter_id: int) -> list[Recipient]:
-    stmt = (
-        select(Recipient)
-        .join(LetterRecipient, col(LetterRecipient.recipient_id) == Recipient.id)
-        .where(LetterRecipient.letter_id == letter_id)
-        .order_by(col(LetterRecipient.position), col(LetterRecipient.id))
-    )
-    return list(session.exec(stmt))
+    """The letter's recipients, in the order it addresses them."""
+    return list(session.exec(_RECIPIENTS, params={"letter_id": letter_id}))
 
 
 def set_recipients(*, session: Session, letter: Letter, recipients: list[Recipient]) -> None:
