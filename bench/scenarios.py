@@ -99,6 +99,11 @@ def _ratio(value: float, reference: float) -> str:
     return f"{value / reference:.0%}" if reference else "n/a"
 
 
+def _around(rates: list[float]) -> str:
+    """" (210 before, 234 after)": a reference measured on both sides of what it is compared with."""
+    return f" ({rates[0]:,.0f} before, {rates[1]:,.0f} after)"
+
+
 def _times(value: float, reference: float) -> str:
     return f"{value / reference:,.1f}×" if reference else "n/a"
 
@@ -162,9 +167,13 @@ def published_page(ctx: Context) -> None:
                               seconds=d.page)
     finally:
         site.stop()
-    through = proxied.rps / ref.rps if ref.rps else 0
+    # nginx static measured again right after, so the comparison is not of two different hours.
+    ref_after = load(ctx.nginx.url, None)
+    static = (ref.rps + ref_after.rps) / 2
+    through = proxied.rps / static if static else 0
     ctx.add(Row("Published page", "through deploy/ nginx (proxy cache): share of nginx static", through, "ratio",
-                "≥ 90%", through >= 0.90, f"{proxied.rps:,.0f}/s vs {ref.rps:,.0f}/s"))
+                "≥ 90%", through >= 0.90,
+                f"{proxied.rps:,.0f}/s vs {static:,.0f}/s{_around([ref.rps, ref_after.rps])}"))
 
 
 # 2. The sign-on storm -----------------------------------------------------------------------------------
@@ -318,16 +327,19 @@ def sign_on_storm(ctx: Context) -> None:
                                                       d.storm_reference, 0, "ref"))
     ref_rate = sum(1 for a in ref_attempts if a.status == 303 and a.finished - a.started >= 0) / ref_seconds
 
-    # The floor: a bare FastAPI app, the same page and form, two rows a request, the same database.
-    floor = Floor(ctx.workdir, ctx.database_url, body)
-    floor.start()
-    try:
-        floor_attempts, _, floor_seconds = asyncio.run(_storm("127.0.0.1", floor.port, path, ctx.storm_users,
-                                                              d.storm, 0, "floor"))
-    finally:
-        floor.stop()
-    floor_rate = sum(1 for a in floor_attempts if a.status == 303) / floor_seconds
+    # The floor: a bare FastAPI app, the same page and form, two rows a request, the same database; run before
+    # and after the app, so that the machine's drift during the run weighs on both sides alike.
+    def floor_storm(prefix: str) -> float:
+        floor = Floor(ctx.workdir, ctx.database_url, body)
+        floor.start()
+        try:
+            floor_attempts, _, floor_seconds = asyncio.run(_storm("127.0.0.1", floor.port, path, ctx.storm_users,
+                                                                  d.storm, 0, prefix))
+        finally:
+            floor.stop()
+        return sum(1 for a in floor_attempts if a.status == 303) / floor_seconds
 
+    floor_rates = [floor_storm("floor")]
     cpu_before = ctx.server.cpu_seconds()
     attempts, errors, seconds = asyncio.run(_storm("127.0.0.1", ctx.server.port, path, ctx.storm_users, d.storm,
                                                    0, "s"))
@@ -338,6 +350,8 @@ def sign_on_storm(ctx: Context) -> None:
     rate = len(in_window) / seconds
     post_ms = [(a.finished - a.posted) * 1000 for a in accepted]
     refused = Counter(a.status for a in attempts if a.status != 303)
+    floor_rates.append(floor_storm("floor-after"))
+    floor_rate = sum(floor_rates) / 2
 
     # Every accepted sign-on stored once, with one confirmation email; nothing stored that was not accepted.
     time.sleep(0.5)
@@ -362,21 +376,27 @@ def sign_on_storm(ctx: Context) -> None:
         match = CONFIRM_RE.search(texts.get(email, ""))
         if match:
             tokens.append((email, match.group(1)))
-    if tokens:  # the floor answers the same confirmation page and the same POST
-        _, _, c_page = _get(f"{ctx.server.url}/confirm/{tokens[0][1]}")
+    c_page = _get(f"{ctx.server.url}/confirm/{tokens[0][1]}")[2] if tokens else b""
+
+    def floor_confirmations(prefix: str) -> float:
+        """The floor answering the same confirmation page and the same POST, as many times."""
+        if not tokens:
+            return 0.0
         floor = Floor(ctx.workdir, ctx.database_url, c_page)
         floor.start()
         try:
-            fake = [(f"floor{n}", f"floor-token-{n}") for n in range(len(tokens))]
+            fake = [(f"{prefix}{n}", f"{prefix}-token-{n}") for n in range(len(tokens))]
             floor_confirmed, _, floor_c_seconds = asyncio.run(_confirm_all("127.0.0.1", floor.port, fake,
                                                                            ctx.storm_users, d.confirm_cap))
         finally:
             floor.stop()
-        floor_c_rate = sum(1 for a in floor_confirmed if a.status == 303) / floor_c_seconds if floor_c_seconds else 0
-    else:
-        floor_c_rate = 0.0
+        return sum(1 for a in floor_confirmed if a.status == 303) / floor_c_seconds if floor_c_seconds else 0.0
+
+    floor_c_rates = [floor_confirmations("floor")]
     confirmed, c_errors, c_seconds = asyncio.run(_confirm_all("127.0.0.1", ctx.server.port, tokens,
                                                               ctx.storm_users, d.confirm_cap))
+    floor_c_rates.append(floor_confirmations("floor-after"))
+    floor_c_rate = sum(floor_c_rates) / 2
     ok_confirmed = [a for a in confirmed if a.status == 303]
     c_rate = len(ok_confirmed) / c_seconds if c_seconds else 0
     c_ms = [(a.finished - a.posted) * 1000 for a in ok_confirmed]
@@ -392,7 +412,7 @@ def sign_on_storm(ctx: Context) -> None:
     share, c_share = (rate / floor_rate if floor_rate else 0), (c_rate / floor_c_rate if floor_c_rate else 0)
     ctx.add(
         Row("Sign-on storm", f"accepted sign-ons/s, {users} browsers, {seconds:.0f} s", rate, "/s", "", None,
-            f"floor {floor_rate:,.0f}/s; nginx {ref_rate:,.0f}/s", _ratio(rate, floor_rate)),
+            f"floor {floor_rate:,.0f}/s{_around(floor_rates)}; nginx {ref_rate:,.0f}/s", _ratio(rate, floor_rate)),
         Row("Sign-on storm", "share of the floor app (form + POST)", share, "ratio", "≥ 50%", share >= 0.5),
         Row("Sign-on storm", "× the petitions record (2,000/min)", rate / PETITIONS_RECORD_PER_S, "×", "", None),
         Row("Sign-on storm", "server CPU per accepted sign-on (form + POST)",
@@ -402,7 +422,7 @@ def sign_on_storm(ctx: Context) -> None:
             "none lost or doubled", not lost and not doubled,
             f"{sum(1 for e in accepted_emails if stored[e] == 1 and emails[e] == 1)} checked"),
         Row("Confirmation storm", f"confirmations/s ({len(ok_confirmed)} of {len(tokens)}, page + POST)", c_rate,
-            "/s", "", None, f"floor {floor_c_rate:,.0f}/s", _ratio(c_rate, floor_c_rate)),
+            "/s", "", None, f"floor {floor_c_rate:,.0f}/s{_around(floor_c_rates)}", _ratio(c_rate, floor_c_rate)),
         Row("Confirmation storm", "share of the floor app (page + POST)", c_share, "ratio", "≥ 50%",
             c_share >= 0.5),
         Row("Confirmation storm", "POST p99 latency", _p(c_ms, 99), "ms", "≤ 200 ms", _p(c_ms, 99) <= 200),
