@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from backend.security import csrf_token
 from backend.templating import Templating
 
-__all__ = ["flash", "page_templates", "path_for", "render", "run_waiting", "templates_of"]
+__all__ = ["answer_shared", "flash", "is_anonymous_visit", "page_templates", "path_for", "render", "render_shared",
+           "run_waiting", "templates_of"]
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
@@ -54,6 +56,29 @@ def render(
     }
     ctx.update(context or {})
     return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+# A page that every visitor not logged in sees alike, but for the CSRF token of its form (a letter's signing page),
+# can be rendered once with a stand-in token and kept by key (`render_shared`); each answer then carries the
+# visitor's own token in its place (`answer_shared`). The stand-in is URL-safe, so escaping leaves it as it is.
+_TOKEN_STAND_IN = "csrf-stand-in-" + secrets.token_urlsafe(24)
+
+
+def is_anonymous_visit(request: Request) -> bool:
+    """Nobody logged in and no message waiting: a page for this visitor is the page for every such visitor."""
+    return getattr(request.state, "user", None) is None and not getattr(request.state, "flash_in", None)
+
+
+def render_shared(request: Request, name: str, context: dict[str, Any]) -> bytes:
+    """The page as every anonymous visitor sees it, with the stand-in token (see `answer_shared`)."""
+    ctx: dict[str, Any] = {"current_user": None, "csrf_token": _TOKEN_STAND_IN, "messages": [],
+                           "settings": request.app.state.settings, "request": request, **context}
+    return templates_of(request).get_template(name).render(ctx).encode("utf-8")
+
+
+def answer_shared(request: Request, page: bytes) -> HTMLResponse:
+    """A page from `render_shared`, with this visitor's CSRF token in place of the stand-in."""
+    return HTMLResponse(page.replace(_TOKEN_STAND_IN.encode(), csrf_token(request).encode()))
 
 
 T = TypeVar("T")

@@ -3,13 +3,14 @@ coalition's signatories dashboard. Routes are thin: the rules live in `service`.
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from backend import ratelimit, text
+from backend import ratelimit, text, web
 from backend.accounts.deps import CurrentUser
 from backend.config import Settings
 from backend.db import SessionDep
@@ -19,6 +20,7 @@ from backend.letters import diff
 from backend.letters import policy as letter_policy
 from backend.letters import service as letters
 from backend.letters.models import Letter, LetterVersion
+from backend.publishing import pagecache
 from backend.security import client_ip
 from backend.signatures import (
     access,
@@ -111,9 +113,17 @@ def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResp
         return _closed_page(request, session, access.get_letter(session=session, slug=slug))
     if not access.open_link_works(letter=letter):
         raise NotFound(OPEN_LINK_OFF)
-    ctx = _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
-                        action=path_for(request, "sign_open_submit", slug=letter.slug))
-    response = render(request, "signatures/sign.html", ctx)
+    def context() -> dict[str, Any]:
+        return _sign_context(session=session, letter=letter, values={"kind": "organisation"}, errors={},
+                             action=path_for(request, "sign_open_submit", slug=letter.slug))
+
+    if web.is_anonymous_visit(request):
+        # Rendered once for what the page is made of (the letter's sign-on settings and public revision).
+        key = pagecache.key_by_content(letter.id, "sign-page", astuple(letter))
+        page = pagecache.get_or_render(key, lambda: web.render_shared(request, "signatures/sign.html", context()))
+        response = web.answer_shared(request, page)
+    else:
+        response = render(request, "signatures/sign.html", context())
     response.headers["Cache-Control"] = "no-store"  # it carries this visitor's CSRF token
     return response
 

@@ -214,3 +214,40 @@ def test_tell_me_about_replies_is_read_from_the_declared_form(client, db, make_u
                                     "notify_updates": "yes"}).status_code == 303
     assert {s.display_name: s.notify_updates for s in signatures(db)} == {"Friends of the Park": False,
                                                                           "Ticked Trust": True}
+
+
+def test_every_visitor_gets_their_own_token_on_a_page_rendered_once(client, db, make_user, monkeypatch):
+    """The open signing page is rendered once for what it shows and kept; each visitor's answer carries their own
+    CSRF token, which their sign-on then passes with. A change to the letter's sign-on settings shows at once."""
+    from backend import web
+    from backend.signatures import routes
+
+    renders: list[str] = []
+    render_shared = web.render_shared
+
+    def counted(request: Any, name: str, context: dict[str, Any]) -> bytes:
+        renders.append(name)
+        return render_shared(request, name, context)
+
+    monkeypatch.setattr(routes.web, "render_shared", counted)
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    url = f"/letters/{setup.letter.slug}/sign"
+    tokens = []
+    for n in range(3):  # three visitors, one after another
+        client.cookies.clear()
+        page = client.get(url)
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+        assert "csrf-stand-in" not in page.text and "us_csrf" in page.headers["set-cookie"]
+        tokens.append(csrf_from(page.text))
+        response = client.post(url, data={"csrf_token": tokens[-1], **sign_data(
+            setup.letter.current_version_id, display_name=f"Charity {n}", contact_email=f"c{n}@charity.example")},
+            files={"logo": ("", b"", "")})
+        assert response.status_code == 303, response.text
+    assert len(set(tokens)) == 3 and renders == ["signatures/sign.html"]
+    assert len(signatures(db)) == 3
+
+    setup.letter.allow_individuals = True  # a sign-on setting, changed
+    db.add(setup.letter)
+    db.commit()
+    client.cookies.clear()
+    assert "Me, as an individual" in client.get(url).text and len(renders) == 2
