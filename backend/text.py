@@ -29,6 +29,17 @@ def _refused(char: str, *, multiline: bool) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Cs")
 
 
+# Of the ASCII characters, just the controls are refused (no format, surrogate or noncharacter code point is
+# ASCII): text of ASCII characters only, most of what is typed, is checked with one pattern instead of a look at
+# each character (tests/identity/test_clean_text.py holds the two ways to the same answer).
+_ASCII_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+_ASCII_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # tab and new line stay in texts
+
+
+def _ascii_refused(multiline: bool) -> re.Pattern[str]:
+    return _ASCII_CONTROLS_BUT_LINES if multiline else _ASCII_CONTROLS
+
+
 def describe(char: str) -> str:
     """"U+202E (RIGHT-TO-LEFT OVERRIDE)": a character named for a person to find it."""
     name = unicodedata.name(char, "")
@@ -37,6 +48,8 @@ def describe(char: str) -> str:
 
 def hidden_characters(value: str, *, multiline: bool = False) -> list[str]:
     """The distinct control and invisible format characters in a value, in order of appearance."""
+    if value.isascii():
+        return list(dict.fromkeys(_ascii_refused(multiline).findall(value)))
     found: list[str] = []
     for char in value:
         if multiline and char in JOINERS:
@@ -53,6 +66,8 @@ def clean_text(value: str | None, *, multiline: bool = True) -> str:
     text = unicodedata.normalize("NFC", text)
     if not multiline:
         text = text.replace("\n", " ").replace("\t", " ")
+    if text.isascii():
+        return _ascii_refused(multiline).sub("", text)
     return "".join(c for c in text if not _refused(c, multiline=multiline) or (multiline and c in JOINERS))
 
 
@@ -103,9 +118,14 @@ def _prototypes() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _translation() -> dict[int, str]:
+    """`_prototypes` as a table for `str.translate` (which looks each character up without a Python call)."""
+    return {ord(char): prototype for char, prototype in _prototypes().items() if len(char) == 1}
+
+
 def _map(text: str) -> str:
-    table = _prototypes()
-    return "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFD", text).translate(_translation())
 
 
 @lru_cache(maxsize=20_000)
