@@ -20,8 +20,10 @@ from backend.signatures.routes import router as signatures_router
 
 
 def routers(settings: Settings) -> list[APIRouter]:
-    """The routers in the order they are matched."""
-    found = [publishing_router, accounts_router, signatures_router, campaigns_router, letters_router,
+    """The routers in the order they are matched: no two routers' paths overlap, so the order only decides how
+    many routes a request is tried against before its own. The public letter page and the sign-on and
+    confirmation pages, the ones a publication day brings in thousands, come first."""
+    found = [publishing_router, signatures_router, accounts_router, campaigns_router, letters_router,
              admin_router, responses_router, inbound_router, commitments_router, privacy_router, health_router]
     if settings.is_development:  # never in test or production: it shows every reset link
         found.append(mailbox_router)
