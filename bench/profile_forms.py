@@ -4,11 +4,16 @@ each, against a published letter and an open one. Each figure is printed with a 
 Python loop): on a machine whose speed swings, compare the ratios.
 
     .venv/bin/python bench/profile_forms.py               # 300 of each
+    .venv/bin/python bench/profile_forms.py --calls       # Python calls of each, and of the floor app's
     .venv/bin/py-spy record -r 300 --format raw -o stacks.txt -- .venv/bin/python bench/profile_forms.py
 
 For where the time goes, run it under a sampling profiler (py-spy, above): the routes run in the thread pool,
-which cProfile does not see. Everything lives in a temporary folder removed afterwards; the settings are
-production's, with the per-address limits lifted (every request comes from one address).
+which cProfile does not see. With --calls it counts the Python function calls of each request pair instead of
+timing them, and of the same pair answered by the floor app (bench/floor.py): a figure the machine's speed does
+not move, to compare two versions of the code in a noisy hour (calls are not time: a call into C counts nothing).
+
+Everything lives in a temporary folder removed afterwards; the settings are production's, with the per-address
+limits lifted (every request comes from one address).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -96,6 +102,53 @@ async def _confirm(app: Any, link_token: str) -> None:
         raise SystemExit(f"a confirmation answered {status}")
 
 
+class _Calls:
+    """Counts the Python function calls made in the block, in every thread (the routes run in the thread pool)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            self.count += 1
+
+    def __enter__(self) -> _Calls:
+        self.count = 0
+        threading.setprofile(self._hook)
+        sys.setprofile(self._hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+
+def _floor_calls(folder: Path, page: bytes, path: str, count: int) -> tuple[float, float]:
+    """Python calls of the floor app's form page + multipart POST, and of its page + urlencoded POST."""
+    (folder / "floor-page.html").write_bytes(page)
+    os.environ.update({"FLOOR_DATABASE_URL": f"sqlite:///{folder / 'floor.db'}",
+                       "FLOOR_PAGE": str(folder / "floor-page.html")})
+    from bench import floor  # deliberate: the floor reads its database and page from the environment on import
+
+    content_type, data = rawhttp.multipart([
+        ("csrf_token", "x"), ("version_id", "1"), ("kind", "organisation"), ("display_name", "Floor Charity"),
+        ("signer_name", "Signer"), ("signer_role", "Director"), ("contact_email", "f@floor.bench"),
+        ("website", ""), ("attested", "yes")], [("logo", "", b"")])
+    urlencoded = urllib.parse.urlencode({"csrf_token": "x", "version_id": "1"}).encode()
+
+    async def pairs(body: bytes, kind: bytes) -> None:
+        for _ in range(count):
+            await _call(floor.app, "GET", path, [])
+            await _call(floor.app, "POST", path, [(b"content-type", kind)], body)
+
+    asyncio.run(pairs(data, content_type.encode()))  # warm
+    with _Calls() as sign_on:
+        asyncio.run(pairs(data, content_type.encode()))
+    with _Calls() as confirmation:
+        asyncio.run(pairs(urlencoded, b"application/x-www-form-urlencoded"))
+    return sign_on.count / count, confirmation.count / count
+
+
 def _probe() -> float:
     """CPU ms of a fixed Python loop: the machine's speed now."""
     started, total = time.process_time(), 0
@@ -113,6 +166,8 @@ def _report(name: str, count: int, wall: float, cpu: float) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--count", type=int, default=300, help="sign-ons and confirmations (default 300)")
+    parser.add_argument("--calls", action="store_true",
+                        help="count Python function calls per request pair (ours and the floor app's), not time")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="undersigned-profile-") as folder:
         profile_page._environment(Path(folder))
@@ -141,9 +196,14 @@ def main(argv: list[str] | None = None) -> None:
                 await _confirm(app, link)
 
         asyncio.run(sign_ons(0, 20))  # warm: imports, statement caches, the page cache
-        wall, cpu = time.perf_counter(), time.process_time()
-        asyncio.run(sign_ons(1000, args.count))
-        _report("sign-on (GET form + POST)", args.count, time.perf_counter() - wall, time.process_time() - cpu)
+        if args.calls:
+            with _Calls() as counted:
+                asyncio.run(sign_ons(1000, args.count))
+            sign_on_calls = counted.count / args.count
+        else:
+            wall, cpu = time.perf_counter(), time.process_time()
+            asyncio.run(sign_ons(1000, args.count))
+            _report("sign-on (GET form + POST)", args.count, time.perf_counter() - wall, time.process_time() - cpu)
 
         from sqlalchemy import text
 
@@ -152,9 +212,21 @@ def main(argv: list[str] | None = None) -> None:
             links = [m.group(1) for (body,) in bodies for m in [CONFIRM_RE.search(body or "")] if m]
         asyncio.run(confirmations(links[:20]))
         rest = links[20:]
-        wall, cpu = time.perf_counter(), time.process_time()
-        asyncio.run(confirmations(rest))
-        _report("confirmation (GET page + POST)", len(rest), time.perf_counter() - wall, time.process_time() - cpu)
+        if args.calls:
+            with _Calls() as counted:
+                asyncio.run(confirmations(rest))
+            confirmation_calls = counted.count / len(rest)
+            _, _, page = asyncio.run(_call(app, "GET", path, []))
+            floor_sign_on, floor_confirmation = _floor_calls(Path(folder), page, path, args.count)
+            for name, ours, floor in (("sign-on (GET form + POST)", sign_on_calls, floor_sign_on),
+                                      ("confirmation (GET page + POST)", confirmation_calls, floor_confirmation)):
+                print(f"{name}: {ours:,.0f} Python calls each; the floor app's {floor:,.0f} "
+                      f"({floor / ours:.0%} of ours)")
+        else:
+            wall, cpu = time.perf_counter(), time.process_time()
+            asyncio.run(confirmations(rest))
+            _report("confirmation (GET page + POST)", len(rest), time.perf_counter() - wall,
+                    time.process_time() - cpu)
         engine.dispose()
 
 
