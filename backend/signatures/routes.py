@@ -3,7 +3,6 @@ coalition's signatories dashboard. Routes are thin: the rules live in `service`.
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -119,7 +118,7 @@ def sign_open_page(request: Request, session: SessionDep, slug: str) -> HTMLResp
 
     if web.is_anonymous_visit(request):
         # Rendered once for what the page is made of (the letter's sign-on settings and public revision).
-        key = pagecache.key_by_content(letter.id, "sign-page", astuple(letter))
+        key = pagecache.key_by_content(letter.id, "sign-page", (letter,))  # its repr names every field
         page = pagecache.get_or_render(key, lambda: web.render_shared(request, "signatures/sign.html", context()))
         response = web.answer_shared(request, page)
     else:
