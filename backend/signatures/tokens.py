@@ -65,14 +65,15 @@ def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> 
     return Link(row, signature, letter, version)
 
 
-# Built once; a plain UPDATE that leaves the session's objects alone (the spent row is not read again).
-_SPEND = (update(SignatureToken).where(col(SignatureToken.id) == bindparam("token_id"))
-          .where(col(SignatureToken.used_at).is_(None)).values(used_at=bindparam("used_at")))
+# Built once; a Core UPDATE on the session's connection that leaves the session's objects alone (the spent row is
+# not read again), without the ORM's bulk-update machinery around it.
+_tokens = SignatureToken.__table__  # type: ignore[attr-defined]
+_SPEND = (update(_tokens).where(_tokens.c.id == bindparam("token_id"))
+          .where(_tokens.c.used_at.is_(None)).values(used_at=bindparam("used_at")))
 
 
 def spend(*, session: Session, row: SignatureToken) -> None:
     """Marks the link used, once: a second spend (a double click, a race) is refused."""
-    result = session.execute(_SPEND, {"token_id": row.id, "used_at": utcnow()},
-                             execution_options={"synchronize_session": False})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = session.connection().execute(_SPEND, {"token_id": row.id, "used_at": utcnow()})
+    if result.rowcount != 1:
         raise TokenInvalid("This link has already been used. Each confirmation link works once.")
