@@ -55,6 +55,7 @@ class Templating:
         self.settings = settings
         self.router = router
         self._by_name: dict[str, list[Any]] = {}
+        self._paths: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (name, params) -> path, made once
         self.env = build_environment(settings)
         self.env.globals["absolute_url_for"] = self.absolute_url_for
         # Before Jinja2Templates wraps the environment (it only sets its own `url_for` when there is none).
@@ -81,18 +82,31 @@ class Templating:
         if self.router is None:
             raise RuntimeError("url_for needs the route table: build Templating(settings, router)")
         params = {k: str(v) for k, v in path_params.items()}
+        key = (name, tuple(params.items()))
+        path = self._paths.get(key)
+        if path is None:
+            path = self._path(name, params)
+            if len(self._paths) >= PATHS_KEPT:  # links with a token in them are each asked for once or twice
+                self._paths.clear()
+            self._paths[key] = path
+        return path
+
+    def _path(self, name: str, params: dict[str, str]) -> str:
         if not self._by_name:
-            self._by_name = _routes_by_name(self.router.routes)
+            self._by_name = _routes_by_name(self.router.routes)  # type: ignore[union-attr]
         for route in self._by_name.get(name, ()):
             try:
                 return str(route.url_path_for(name, **params))
             except NoMatchFound:
                 continue
-        return str(self.router.url_path_for(name, **params))
+        return str(self.router.url_path_for(name, **params))  # type: ignore[union-attr]
 
     def absolute_url_for(self, name: str, /, **path_params: Any) -> str:
         """`https://site.example/letters/x` for a route name: links in emails, feeds and the press pack."""
         return self.settings.base_url.rstrip("/") + self.path_for(name, **path_params)
+
+
+PATHS_KEPT = 4096  # the paths a process keeps by route name and parameters (the site's links, a page's logos)
 
 
 def _routes_by_name(routes: list[BaseRoute]) -> dict[str, list[Any]]:
