@@ -26,6 +26,20 @@ def open_letter(db: Any, make_user: Any, *, title: str = "Protect the right to p
     return Setup(lead=made.lead, letter=made.letter, campaign=made.campaign)
 
 
+def a_signature(db: Any, letter: Any, *, name: str, email: str, status: str, **fields: Any) -> Any:
+    """An open sign-on's signature on the letter's current text, stored as it is (no service, no email)."""
+    from backend.db import utcnow
+    from backend.signatures.models import Signature
+
+    signature = Signature(letter_id=letter.id, version_id=letter.current_version_id, kind="organisation",
+                          display_name=name, name_key=name.casefold(), signer_name=fields.pop("signer_name", "Sam"),
+                          contact_email=email, email_key=email, status=status, via="open",
+                          created_at=utcnow(), **fields)
+    db.add(signature)
+    db.flush()
+    return signature
+
+
 def link_in(mail: Any, path: str) -> str:
     """The path of the first link in an email that contains `path`."""
     found = [link for link in mail.links() if path in link]

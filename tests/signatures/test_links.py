@@ -7,22 +7,16 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from backend.db import utcnow
-from tests.signatures.helpers import open_letter
+from tests.signatures.helpers import a_signature, open_letter
 from tests.statements import statements
 
 
 def _pending(db: Any, make_user: Any) -> tuple[Any, Any, str]:
     from backend.signatures import tokens
-    from backend.signatures.models import Signature
 
     setup = open_letter(db, make_user, open_signon_enabled=True)
-    signature = Signature(letter_id=setup.letter.id, version_id=setup.letter.current_version_id, kind="organisation",
-                          display_name="Friends of the Park", name_key="friends of the park", signer_name="Sam",
-                          contact_email="sam@friends.example", email_key="sam@friends.example", status="pending",
-                          via="open", created_at=utcnow())
-    db.add(signature)
-    db.flush()
+    signature = a_signature(db, setup.letter, name="Friends of the Park", email="sam@friends.example",
+                            status="pending")
     token = tokens.issue_token(session=db, signature_id=signature.id, purpose="confirm", days=7)
     db.commit()
     return setup, signature, token

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.conftest import csrf_from
-from tests.signatures.helpers import audit_actions, open_letter, outbox, sign_data, signatures
+from tests.signatures.helpers import a_signature, audit_actions, open_letter, outbox, sign_data, signatures
 
 
 def _multipart(client: Any, url: str, data: dict[str, str], logo: tuple[str, bytes, str] = ("", b"", "")) -> Any:
@@ -136,16 +136,12 @@ def test_the_signing_page_shows_a_change_at_once(client, db, make_user):
     """The page is cached by the letter's public revision: a change made through a service shows at once."""
     from backend.db import utcnow
     from backend.signatures import moderation
-    from backend.signatures.models import Signature
 
     setup = open_letter(db, make_user, open_signon_enabled=True)
     url = f"/letters/{setup.letter.slug}/sign"
     assert "Signed so far" not in client.get(url).text
-    waiting = Signature(letter_id=setup.letter.id, version_id=setup.letter.current_version_id, kind="organisation",
-                        display_name="Approved Charity", name_key="approved charity", signer_name="A",
-                        contact_email="a@approved.example", email_key="a@approved.example", status="confirmed",
-                        via="open", confirmed_at=utcnow())
-    db.add(waiting)
+    waiting = a_signature(db, setup.letter, name="Approved Charity", email="a@approved.example", status="confirmed",
+                          confirmed_at=utcnow())
     db.commit()
     assert "Approved Charity" not in client.get(url).text  # confirmed, waiting for the lead: not listed yet
     moderation.moderate(session=db, letter=setup.letter, signature_id=waiting.id, approve=True, user=setup.lead,
