@@ -157,6 +157,7 @@ class SignOnLetter:
     field_city: str
     embargo_at: datetime | None
     show_signatories_while_open: bool
+    moderate_open_signons: bool
     public_revision: int
     version_content_hash: str | None
 
@@ -165,9 +166,12 @@ SigningLetter = Letter | SignOnLetter
 
 
 _letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
+# The columns of a SignOnLetter: the letter's, and its current text's hash (from `letter_version`, joined on the
+# letter's current version); also read with an emailed link (`confirming.read_link`).
+SIGN_ON_COLUMNS = (*(_letters.c[f.name] for f in fields(SignOnLetter) if f.name != "version_content_hash"),
+                   _versions.c.content_hash.label("version_content_hash"))
 _SIGN_ON_LETTER = (
-    sa_select(*(_letters.c[f.name] for f in fields(SignOnLetter) if f.name != "version_content_hash"),
-              _versions.c.content_hash.label("version_content_hash"))
+    sa_select(*SIGN_ON_COLUMNS)
     .select_from(_letters.outerjoin(_versions, _versions.c.id == _letters.c.current_version_id))
     .where(_letters.c.slug == bindparam("slug"))
 )

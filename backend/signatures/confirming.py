@@ -3,8 +3,12 @@ letter gets a new text."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backend.audit import service as audit
@@ -15,22 +19,97 @@ from backend.letters import diff
 from backend.letters.models import Letter, LetterVersion
 from backend.mail import service as mail
 from backend.publishing import revision
+from backend.security import hash_token
 from backend.signatures import identity
-from backend.signatures.access import current_version
+from backend.signatures.access import SIGN_ON_COLUMNS, SignOnLetter, current_version
 from backend.signatures.enums import SignatureStatus
-from backend.signatures.models import Signature
+from backend.signatures.models import Signature, SignatureToken
 from backend.signatures.rules import MANAGE_DAYS, RECONFIRM_DAYS, link
-from backend.signatures.tokens import Link, get_by_token, issue_token, spend
+from backend.signatures.tokens import Link, check, get_by_token, issue_token, spend
+
+# A confirmation link, read as plain columns in one statement ---------------------------------------------------
+# The page behind a confirmation link and its POST are the second half of every signature: they read the link, its
+# signature, the letter and its current text as one row, and the POST writes with Core statements (no ORM object
+# is loaded, compared or flushed). A reconfirmation, rarer, goes the ORM way (`get_by_token`).
+
+@dataclass(frozen=True)
+class Signer:
+    """A signature as a confirmation reads and shows it."""
+
+    id: int
+    letter_id: int
+    status: str
+    kind: str
+    display_name: str
+    signer_name: str
+    signer_role: str | None
+    contact_email: str
+    website: str | None
+    via: str
+    hold_reason: str | None
+    approved_at: datetime | None
 
 
-def _check_version(*, letter: Letter, version_id: int | None) -> LetterVersion | None:
+@dataclass(frozen=True)
+class Text:
+    """The letter's current text, as a receipt names it."""
+
+    id: int
+    number: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ConfirmationLink:
+    token_id: int
+    purpose: str
+    signature: Signer
+    letter: SignOnLetter
+    version: Text | None
+
+
+_tokens, _signatures = SignatureToken.__table__, Signature.__table__  # type: ignore[attr-defined]
+_letters, _versions = Letter.__table__, LetterVersion.__table__  # type: ignore[attr-defined]
+_SIGNER = tuple(f.name for f in fields(Signer))
+_LINK = (
+    sa_select(_tokens.c.id.label("token_id"), _tokens.c.purpose.label("token_purpose"),
+              _tokens.c.used_at.label("token_used_at"), _tokens.c.expires_at.label("token_expires_at"),
+              *(_signatures.c[name].label(f"signature_{name}") for name in _SIGNER),
+              *SIGN_ON_COLUMNS, _versions.c.number.label("version_number"))
+    .select_from(_tokens.outerjoin(_signatures, _signatures.c.id == _tokens.c.signature_id)
+                 .outerjoin(_letters, _letters.c.id == _signatures.c.letter_id)
+                 .outerjoin(_versions, _versions.c.id == _letters.c.current_version_id))
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+)
+_LETTER = tuple(f.name for f in fields(SignOnLetter))
+
+
+def read_link(*, session: Session, token: str) -> ConfirmationLink:
+    """A confirmation or reconfirmation link, if valid (`tokens.check`), read in one statement."""
+    row: Any = session.connection().execute(_LINK, {"token_hash": hash_token(token or "")}).first()
+    check(purpose=row.token_purpose if row is not None else None,
+          used_at=row.token_used_at if row is not None else None,
+          expires_at=row.token_expires_at if row is not None else None, purposes=("confirm", "reconfirm"))
+    values = row._mapping
+    if values["signature_id"] is None or values["id"] is None:
+        raise TokenInvalid("This link is not valid any more.")
+    signer = Signer(**{name: values[f"signature_{name}"] for name in _SIGNER})
+    letter = SignOnLetter(**{name: values[name] for name in _LETTER})
+    version = (Text(id=letter.current_version_id, number=values["version_number"],
+                    content_hash=letter.version_content_hash)
+               if letter.current_version_id is not None and letter.version_content_hash is not None else None)
+    return ConfirmationLink(token_id=values["token_id"], purpose=values["token_purpose"], signature=signer,
+                            letter=letter, version=version)
+
+
+def _check_version(*, letter: Letter | SignOnLetter, version_id: int | None) -> LetterVersion | None:
     if version_id != letter.current_version_id:
         raise InvalidInput("The text of the letter changed while this page was open. Read the new text and "
                            "confirm again.", field="form")
     return None
 
 
-def _approve_status(signature: Signature, letter: Letter) -> str:
+def _approve_status(signature: Signature | Signer, letter: Letter | SignOnLetter) -> str:
     if signature.hold_reason and signature.approved_at is None:
         return "confirmed"  # a look-alike name waits for a person
     if signature.via == "invite" or not letter.moderate_open_signons or signature.approved_at is not None:
@@ -38,8 +117,8 @@ def _approve_status(signature: Signature, letter: Letter) -> str:
     return "confirmed"
 
 
-def _receipt(*, session: Session, settings: Settings, signature: Signature, letter: Letter, version: LetterVersion,
-             kind: str) -> str:
+def _receipt(*, session: Session, settings: Settings, signature: Signature | Signer, letter: Letter | SignOnLetter,
+             version: LetterVersion | Text, kind: str) -> str:
     manage = issue_token(session=session, signature_id=signature.id,  # type: ignore[arg-type]
                           purpose="manage", days=MANAGE_DAYS)
     mail.enqueue(
@@ -57,7 +136,7 @@ class Approved:
     """A text approved through an emailed link: the signature, its new management link's raw token, and whether
     it was the first confirmation or the approval of a new text."""
 
-    signature: Signature
+    status: str
     manage_token: str
     purpose: str
 
@@ -65,32 +144,46 @@ class Approved:
 def approve_text(*, session: Session, settings: Settings, token: str, version_id: int | None,
                  ip: str | None) -> Approved:
     """The POST behind an emailed confirmation or reconfirmation link (the link is read once)."""
-    link = get_by_token(session=session, token=token, purposes=("confirm", "reconfirm"))
-    act = _confirm if link.token.purpose == "confirm" else _reconfirm
-    signature, manage = act(session=session, settings=settings, link=link, version_id=version_id, ip=ip)
-    return Approved(signature=signature, manage_token=manage, purpose=link.token.purpose)
+    link = read_link(session=session, token=token)
+    if link.purpose == "confirm":
+        status, manage = _confirm(session=session, settings=settings, link=link, version_id=version_id, ip=ip)
+    else:
+        ormlink = get_by_token(session=session, token=token, purposes=("reconfirm",))
+        signature, manage = _reconfirm(session=session, settings=settings, link=ormlink, version_id=version_id,
+                                       ip=ip)
+        status = signature.status
+    return Approved(status=status, manage_token=manage, purpose=link.purpose)
 
 
-def _confirm(*, session: Session, settings: Settings, link: Link, version_id: int | None,
-             ip: str | None) -> tuple[Signature, str]:
-    """Binds a pending signature to the text shown and approves it."""
-    row, signature, letter, version = link
+# Built once: a pending signature bound to the text approved (the status check guards against a second writer).
+_CONFIRM = (update(_signatures).where(_signatures.c.id == bindparam("signature_id"))
+            .where(_signatures.c.status == "pending")
+            .values(version_id=bindparam("version_id"), content_hash=bindparam("content_hash"),
+                    confirmed_at=bindparam("confirmed_at"), confirmed_domain=bindparam("confirmed_domain"),
+                    status=bindparam("status"), approved_at=bindparam("approved_at")))
+
+
+def _confirm(*, session: Session, settings: Settings, link: ConfirmationLink, version_id: int | None,
+             ip: str | None) -> tuple[str, str]:
+    """Binds a pending signature to the text shown and approves it; its new status and management token."""
+    signature, letter, version = link.signature, link.letter, link.version
     if signature.status != "pending":
         raise TokenInvalid("This signature is no longer waiting for confirmation.")
     if letter.status != "open":
         raise InvalidInput("This letter is no longer open for signatures.", field="form")
     _check_version(letter=letter, version_id=version_id)
     assert version is not None  # the letter's current text, read with the link
-    spend(session=session, row=row)
+    spend(session=session, token_id=link.token_id)
     now = utcnow()
-    signature.version_id, signature.content_hash = version.id, version.content_hash
-    signature.confirmed_at = now
-    signature.confirmed_domain = identity.confirmed_domain(email=signature.contact_email, website=signature.website)
-    signature.status = SignatureStatus(_approve_status(signature, letter))
-    if signature.status == "approved":
-        signature.approved_at = now
-    session.add(signature)
-    session.flush()
+    status = _approve_status(signature, letter)
+    approved_at = now if status == "approved" else signature.approved_at
+    changed = session.connection().execute(_CONFIRM, {
+        "signature_id": signature.id, "version_id": version.id, "content_hash": version.content_hash,
+        "confirmed_at": now, "status": status, "approved_at": approved_at,
+        "confirmed_domain": identity.confirmed_domain(email=signature.contact_email, website=signature.website)})
+    if changed.rowcount != 1:
+        raise TokenInvalid("This signature is no longer waiting for confirmation.")
+    signature = replace(signature, status=status, approved_at=approved_at)
     manage = _receipt(session=session, settings=settings, signature=signature, letter=letter, version=version,
                       kind="confirmed")
     audit.record(session=session, action="signature_confirmed", actor=f"signatory {signature.contact_email}",
@@ -98,7 +191,7 @@ def _confirm(*, session: Session, settings: Settings, link: Link, version_id: in
                  details={"status": signature.status, "version_id": version.id,
                           "content_hash": version.content_hash})
     revision.bump(session=session, letter_id=signature.letter_id)
-    return signature, manage
+    return status, manage
 
 
 def on_new_version(*, session: Session, settings: Settings, letter: Letter, version: LetterVersion) -> int:
@@ -150,7 +243,7 @@ def _reconfirm(*, session: Session, settings: Settings, link: Link, version_id: 
         raise InvalidInput("This letter has been published; its text can no longer be approved.", field="form")
     _check_version(letter=letter, version_id=version_id)
     assert version is not None  # the letter's current text, read with the link
-    spend(session=session, row=row)
+    spend(session=session, token_id=row.id)
     old_version_id = signature.version_id
     signature.version_id, signature.content_hash = version.id, version.content_hash
     signature.confirmed_at = utcnow()

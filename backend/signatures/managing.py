@@ -62,7 +62,7 @@ def withdraw_by_token(*, session: Session, token: str, ip: str | None) -> Signat
         raise Forbidden("This letter has been published. To withdraw your signature now, contact the coalition "
                         "that invited you: they can withdraw it for you, and the change is recorded.")
     if row.purpose == "reconfirm":
-        spend(session=session, row=row)
+        spend(session=session, token_id=row.id)
     return withdraw(session=session, signature=signature, actor=f"signatory {signature.contact_email}",
                      actor_user_id=None, ip=ip)
 

@@ -216,6 +216,11 @@ def sign_decline(request: Request, session: SessionDep, settings: SettingsDep, t
 
 def _token_page(request: Request, session: Session, token: str, *, errors: dict[str, str] | None = None,
                 status_code: int = 200, mode: str | None = None) -> HTMLResponse:
+    link = confirming.read_link(session=session, token=token)
+    if link.purpose == "confirm" and link.letter.status == "open":  # the common case, read as plain columns
+        return render(request, "signatures/confirm.html", {
+            "letter": link.letter, "text": access.signing_text(session=session, letter=link.letter),
+            "signature": link.signature, "token": token, "errors": errors or {}}, status_code=status_code)
     row, signature, letter, _version = tokens.get_by_token(session=session, token=token,
                                                            purposes=("confirm", "reconfirm"))
     ctx: dict[str, Any] = {
@@ -249,7 +254,7 @@ def confirm_submit(request: Request, session: SessionDep, settings: SettingsDep,
     session.commit()
     if approved.purpose == "reconfirm":
         message = "Thank you: you have approved the new text. Your signature stands."
-    elif approved.signature.status == "approved":
+    elif approved.status == "approved":
         message = "Thank you: your signature is confirmed."
     else:
         message = "Thank you: your signature is confirmed. The coalition will check it before it is listed."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, update
@@ -51,18 +51,27 @@ def get_by_token(*, session: Session, token: str, purposes: tuple[str, ...]) -> 
     """The link if it is valid for one of these purposes (changes nothing), read in one statement."""
     found = session.execute(_BY_HASH, {"token_hash": hash_token(token or "")}).first()
     row, signature, letter, version = found if found is not None else (None, None, None, None)
-    if row is None or row.purpose not in purposes:
-        raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
-    if row.used_at is not None:
-        raise TokenInvalid("This link has already been used. Each confirmation link works once.")
-    expires_at = as_utc(row.expires_at)
-    assert expires_at is not None
-    if utcnow() >= expires_at:
-        raise TokenInvalid("This link has expired. Sign again from the letter's signing page or invite link, "
-                           "or ask the coalition for help.")
+    check(purpose=row.purpose if row is not None else None, used_at=row.used_at if row is not None else None,
+          expires_at=row.expires_at if row is not None else None, purposes=purposes)
     if signature is None or letter is None:
         raise TokenInvalid("This link is not valid any more.")
+    assert row is not None
     return Link(row, signature, letter, version)
+
+
+def check(*, purpose: str | None, used_at: datetime | None, expires_at: datetime | None,
+          purposes: tuple[str, ...]) -> None:
+    """TokenInvalid unless a link read (None if none has this hash) is for one of these purposes, unused and not
+    expired: the one rule of a valid link, whichever way it was read."""
+    if purpose is None or purpose not in purposes:
+        raise TokenInvalid("This link is not valid. Check you copied the whole link from the email.")
+    if used_at is not None:
+        raise TokenInvalid("This link has already been used. Each confirmation link works once.")
+    expires = as_utc(expires_at)
+    assert expires is not None
+    if utcnow() >= expires:
+        raise TokenInvalid("This link has expired. Sign again from the letter's signing page or invite link, "
+                           "or ask the coalition for help.")
 
 
 # Built once; a Core UPDATE on the session's connection that leaves the session's objects alone (the spent row is
@@ -72,8 +81,8 @@ _SPEND = (update(_tokens).where(_tokens.c.id == bindparam("token_id"))
           .where(_tokens.c.used_at.is_(None)).values(used_at=bindparam("used_at")))
 
 
-def spend(*, session: Session, row: SignatureToken) -> None:
+def spend(*, session: Session, token_id: int | None) -> None:
     """Marks the link used, once: a second spend (a double click, a race) is refused."""
-    result = session.connection().execute(_SPEND, {"token_id": row.id, "used_at": utcnow()})
+    result = session.connection().execute(_SPEND, {"token_id": token_id, "used_at": utcnow()})
     if result.rowcount != 1:
         raise TokenInvalid("This link has already been used. Each confirmation link works once.")

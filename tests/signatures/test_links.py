@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from tests.conftest import csrf_from
 from tests.signatures.helpers import a_signature, open_letter
 from tests.statements import statements
 
@@ -45,16 +46,27 @@ def test_a_link_for_another_purpose_is_refused(db, make_user, purposes):
         tokens.get_by_token(session=db, token=token, purposes=purposes)
 
 
-def test_a_confirmation_asks_nothing_it_already_holds(client, post, db, engine, make_user):
+def test_a_confirmation_asks_nothing_it_already_holds(client, db, engine, make_user):
     """The POST behind a confirmation link: no second read of the letter, its text or the outbox."""
+    from backend.signatures.models import Signature
+
     setup, _signature, token = _pending(db, make_user)
     page = f"/confirm/{token}"
-    assert client.get(page).status_code == 200
+    shown = client.get(page)
+    assert shown.status_code == 200 and "Friends of the Park" in shown.text
     with statements(engine) as sent:
-        response = post(client, page, {"version_id": str(setup.letter.current_version_id)}, page=page)
+        response = client.post(page, data={"csrf_token": csrf_from(shown.text),
+                                           "version_id": str(setup.letter.current_version_id)})
     assert response.status_code == 303
     reads = [s for s in sent if s.upper().startswith("SELECT")]
     assert not any(" FROM letter " in s + " " and "signature_token" not in s for s in reads), reads
     assert not any("FROM letter_version" in s and "signature_token" not in s for s in reads), reads
     assert not any("FROM outbound_email" in s for s in reads), reads
+    assert sum("FROM signature_token" in s for s in reads) == 1, reads  # the link, read once
+    db.rollback()
+    signature = db.get(Signature, _signature.id)
+    db.refresh(signature)
+    # Bound to the text shown; an open sign-on waits for the lead's check (the letter moderates them).
+    assert signature.status == "confirmed" and signature.version_id == setup.letter.current_version_id
+    assert signature.confirmed_at is not None and signature.approved_at is None and signature.content_hash
 
