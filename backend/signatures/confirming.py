@@ -133,8 +133,8 @@ def _receipt(*, session: Session, settings: Settings, signature: Signature | Sig
 
 @dataclass(frozen=True)
 class Approved:
-    """A text approved through an emailed link: the signature, its new management link's raw token, and whether
-    it was the first confirmation or the approval of a new text."""
+    """A text approved through an emailed link: the signature's new status, its new management link's raw token,
+    and whether it was the first confirmation or the approval of a new text."""
 
     status: str
     manage_token: str
@@ -143,7 +143,7 @@ class Approved:
 
 def approve_text(*, session: Session, settings: Settings, token: str, version_id: int | None,
                  ip: str | None) -> Approved:
-    """The POST behind an emailed confirmation or reconfirmation link (the link is read once)."""
+    """The POST behind an emailed confirmation or reconfirmation link (a confirmation reads its link once)."""
     link = read_link(session=session, token=token)
     if link.purpose == "confirm":
         status, manage = _confirm(session=session, settings=settings, link=link, version_id=version_id, ip=ip)
