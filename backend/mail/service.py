@@ -32,8 +32,6 @@ class RenderedEmail:
     html: str
 
 
-
-
 def _templating(settings: Settings | None) -> Templating:
     """The caller's settings' templating; without them (PENDING, issue 18: callers in signatures, responses,
     commitments, inbound, campaigns and the scheduled jobs pass none yet) the process's current one."""
