@@ -48,14 +48,15 @@ def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     """Renders a page with the globals: current user, CSRF token, flashed messages, the app's settings."""
-    ctx: dict[str, Any] = {
-        "current_user": getattr(request.state, "user", None),
-        "csrf_token": csrf_token(request),
-        "messages": getattr(request.state, "flash_in", []),
-        "settings": request.app.state.settings,
-    }
+    ctx = _page_globals(request, user=getattr(request.state, "user", None), token=csrf_token(request),
+                        messages=getattr(request.state, "flash_in", []))
     ctx.update(context or {})
     return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def _page_globals(request: Request, *, user: Any, token: str, messages: list[dict[str, str]]) -> dict[str, Any]:
+    """What every page's layout reads besides its own context."""
+    return {"current_user": user, "csrf_token": token, "messages": messages, "settings": request.app.state.settings}
 
 
 # A page that every visitor not logged in sees alike, but for the CSRF token of its form (a letter's signing page),
@@ -71,8 +72,7 @@ def is_anonymous_visit(request: Request) -> bool:
 
 def render_shared(request: Request, name: str, context: dict[str, Any]) -> bytes:
     """The page as every anonymous visitor sees it, with the stand-in token (see `answer_shared`)."""
-    ctx: dict[str, Any] = {"current_user": None, "csrf_token": _TOKEN_STAND_IN, "messages": [],
-                           "settings": request.app.state.settings, "request": request, **context}
+    ctx = {**_page_globals(request, user=None, token=_TOKEN_STAND_IN, messages=[]), "request": request, **context}
     return templates_of(request).get_template(name).render(ctx).encode("utf-8")
 
 

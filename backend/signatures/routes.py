@@ -218,16 +218,16 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
                 status_code: int = 200, mode: str | None = None) -> HTMLResponse:
     link = confirming.read_link(session=session, token=token)
     if link.purpose == "confirm" and link.letter.status == "open":  # the common case, read as plain columns
-        return render(request, "signatures/confirm.html", {
-            "letter": link.letter, "text": access.signing_text(session=session, letter=link.letter),
-            "signature": link.signature, "token": token, "errors": errors or {}}, status_code=status_code)
-    row, signature, letter, _version = tokens.get_by_token(session=session, token=token,
-                                                           purposes=("confirm", "reconfirm"))
+        letter: Any = link.letter
+        signature: Any = link.signature
+    else:
+        _row, signature, letter, _version = tokens.get_by_token(session=session, token=token,
+                                                                purposes=("confirm", "reconfirm"))
     ctx: dict[str, Any] = {
         "letter": letter, "text": access.signing_text(session=session, letter=letter), "signature": signature,
         "token": token, "errors": errors or {},
     }
-    if row.purpose == "confirm":
+    if link.purpose == "confirm":
         return render(request, "signatures/confirm.html", ctx, status_code=status_code)
     ctx["diff_html"] = diff.to_html(confirming.diff_for(session=session, signature=signature, letter=letter))
     ctx["mode"] = mode or "approve"
