@@ -135,18 +135,19 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
-_write_engines: dict[int, Engine] = {}
+_write_engines: dict[int, tuple[Engine, Engine]] = {}  # id(engine) → (engine, its write engine)
 
 
 def write_engine(engine: Engine) -> Engine:
     """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks). One per
-    engine, made once (a request should not build a new engine proxy each time)."""
+    engine, made once (a request should not build a new engine proxy each time). The engine is kept beside its
+    write engine so that an id reused by a later engine is not mistaken for it."""
     if engine.dialect.name != "sqlite":
         return engine
     found = _write_engines.get(id(engine))
-    if found is None or found.engine is not engine:
-        found = _write_engines[id(engine)] = engine.execution_options(sqlite_begin="IMMEDIATE")
-    return found
+    if found is None or found[0] is not engine:
+        found = _write_engines[id(engine)] = (engine, engine.execution_options(sqlite_begin="IMMEDIATE"))
+    return found[1]
 
 
 def session_for_write(engine: Engine) -> Session:
