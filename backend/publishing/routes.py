@@ -31,7 +31,8 @@ from backend.signatures.models import Signature
 from backend.templating import Templating
 from backend.web import flash, path_for, render, run_waiting
 
-router = APIRouter()
+router = APIRouter()  # the public pages: letters, their press packs, press links
+coalition_router = APIRouter()  # the lead's publish page
 
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
 SearchText = Annotated[str, Query(max_length=200)]
@@ -313,7 +314,7 @@ def _local(letter: Letter, fmt: str) -> str:
     return at.astimezone(service.LONDON).strftime(fmt) if at else ""
 
 
-@router.get("/letters/{slug}/publish", response_class=HTMLResponse, name="letter_publish_page")
+@coalition_router.get("/letters/{slug}/publish", response_class=HTMLResponse, name="letter_publish_page")
 def publish_page(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> HTMLResponse:
     return _publish_page(request, session, _lead_letter(session, slug, user), user)
 
@@ -347,7 +348,7 @@ def _confirm_page(request: Request, session: Session, letter: Letter, status_cod
     }, status_code=status_code)
 
 
-@router.get("/letters/{slug}/publish/now", response_class=HTMLResponse, name="letter_publish_confirm")
+@coalition_router.get("/letters/{slug}/publish/now", response_class=HTMLResponse, name="letter_publish_confirm")
 def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     if not embargo.embargo_ahead(letter):
@@ -355,7 +356,7 @@ def publish_confirm(request: Request, session: SessionDep, user: CurrentUser, sl
     return _confirm_page(request, session, letter)
 
 
-@router.post("/letters/{slug}/publish/now", name="letter_publish_now")
+@coalition_router.post("/letters/{slug}/publish/now", name="letter_publish_now")
 def publish_now(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     if embargo.embargo_ahead(letter) and text(form, "break_embargo") != "yes":
@@ -363,17 +364,17 @@ def publish_now(request: Request, session: SessionDep, user: CurrentUser, form: 
     return _action(request, session, letter, user, "now")
 
 
-@router.post("/letters/{slug}/publish/schedule", name="letter_publish_schedule")
+@coalition_router.post("/letters/{slug}/publish/schedule", name="letter_publish_schedule")
 def publish_schedule(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     return _action(request, session, _lead_letter(session, slug, user), user, "schedule")
 
 
-@router.post("/letters/{slug}/publish/cancel", name="letter_publish_cancel")
+@coalition_router.post("/letters/{slug}/publish/cancel", name="letter_publish_cancel")
 def publish_cancel(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
     return _action(request, session, _lead_letter(session, slug, user), user, "cancel")
 
 
-@router.post("/letters/{slug}/publish/press-links", response_class=HTMLResponse, name="press_link_create")
+@coalition_router.post("/letters/{slug}/publish/press-links", response_class=HTMLResponse, name="press_link_create")
 def press_link_create(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
                       form: FormDep, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
@@ -391,7 +392,7 @@ def press_link_create(request: Request, session: SessionDep, settings: SettingsD
     return _publish_page(request, session, letter, user, new_link=new_link, emailed_to=link.email)
 
 
-@router.post("/letters/{slug}/publish/embargo", response_class=HTMLResponse, name="letter_embargo_move")
+@coalition_router.post("/letters/{slug}/publish/embargo", response_class=HTMLResponse, name="letter_embargo_move")
 def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form: FormDep, slug: str) -> Response:
     letter = _lead_letter(session, slug, user)
     values = {k: text(form, k)[:20] for k in ("embargo_date", "embargo_time")}
@@ -413,7 +414,7 @@ def embargo_move(request: Request, session: SessionDep, user: CurrentUser, form:
     return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
-@router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
+@coalition_router.post("/letters/{slug}/publish/press-links/{press_link_id}/resend", name="press_link_resend")
 def press_link_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                       press_link_id: int) -> Response:
     letter = _lead_letter(session, slug, user)
@@ -426,7 +427,7 @@ def press_link_resend(request: Request, session: SessionDep, settings: SettingsD
     return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
 
-@router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
+@coalition_router.post("/letters/{slug}/publish/press-links/{press_link_id}/revoke", name="press_link_revoke")
 def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       press_link_id: int) -> Response:
     letter = _lead_letter(session, slug, user)
@@ -436,7 +437,3 @@ def press_link_revoke(request: Request, session: SessionDep, user: CurrentUser, 
     flash(request, f"The press link for {link.journalist} is revoked.", "success")
     return RedirectResponse(path_for(request, "letter_publish_page", slug=letter.slug), status_code=303)
 
-
-from backend.publishing.api import router as api_router  # noqa: E402  (after the page routes: same prefix order)
-
-router.include_router(api_router)

@@ -55,7 +55,8 @@ from backend.signatures.forms import (
 from backend.signatures.models import Invite, Signature
 from backend.web import flash, path_for, render
 
-router = APIRouter()
+router = APIRouter()  # signers' pages: signing, and the emailed links
+coalition_router = APIRouter()  # the coalition's dashboard of signatories
 
 # Per client IP, from the settings RATE_LIMIT_SIGN, RATE_LIMIT_SIGN_CONFIRM and RATE_LIMIT_SIGN_LINK_PAGE.
 LIMIT_SETTINGS = {"sign": "rate_limit_sign", "confirm": "rate_limit_sign_confirm",
@@ -367,7 +368,7 @@ def _dashboard(request: Request, session: Session, settings: Settings, user: Any
     }, status_code=status_code)
 
 
-@router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
+@coalition_router.get("/letters/{slug}/signatories", response_class=HTMLResponse, name="signatories")
 def signatories(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                 state: str = "",
                 verified: str = "") -> HTMLResponse:
@@ -384,7 +385,7 @@ def _done(request: Request, session: Session, slug: str, message: str) -> Redire
     return _back(slug)
 
 
-@router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
+@coalition_router.post("/letters/{slug}/signatories/invites", name="signatories_invite")
 def invite_submit(
     request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
     form: Annotated[InviteForm, Form()], invites_file: Annotated[UploadFile | None, File()] = None,
@@ -419,7 +420,7 @@ def invite_submit(
     return _done(request, session, slug, message)
 
 
-@router.post("/letters/{slug}/signatories/invites/{invite_id}/resend", name="invite_resend")
+@coalition_router.post("/letters/{slug}/signatories/invites/{invite_id}/resend", name="invite_resend")
 def invite_resend(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                   invite_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -428,7 +429,7 @@ def invite_resend(request: Request, session: SessionDep, settings: SettingsDep, 
     return _done(request, session, slug, f"The invite to {invite.organisation_name} was sent again with a new link.")
 
 
-@router.post("/letters/{slug}/signatories/invites/{invite_id}/revoke", name="invite_revoke")
+@coalition_router.post("/letters/{slug}/signatories/invites/{invite_id}/revoke", name="invite_revoke")
 def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug: str, invite_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
     invite = invites.revoke_invite(session=session, letter=letter, invite_id=invite_id, user=user,
@@ -437,7 +438,7 @@ def invite_revoke(request: Request, session: SessionDep, user: CurrentUser, slug
                                          "longer works.")
 
 
-@router.post("/letters/{slug}/signatories/remind", name="invites_remind")
+@coalition_router.post("/letters/{slug}/signatories/remind", name="invites_remind")
 def invites_remind(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
                    slug: str) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -447,7 +448,7 @@ def invites_remind(request: Request, session: SessionDep, settings: SettingsDep,
                                          "that had not answered." if count else "Nobody was left to remind.")
 
 
-@router.post("/letters/{slug}/signatories/status", name="signatories_status")
+@coalition_router.post("/letters/{slug}/signatories/status", name="signatories_status")
 def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                   form: Annotated[StatusForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -456,7 +457,7 @@ def letter_status(request: Request, session: SessionDep, user: CurrentUser, slug
                  "The letter is closed: no new signatures.")
 
 
-@router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
+@coalition_router.post("/letters/{slug}/signatories/settings", name="signatories_settings")
 def signing_settings(
     request: Request, session: SessionDep, user: CurrentUser, slug: str,
     form: Annotated[SigningSettingsForm, Form()],
@@ -467,7 +468,7 @@ def signing_settings(
     return _done(request, session, slug, "Signing settings saved.")
 
 
-@router.get("/letters/{slug}/signatories/{signature_id}/invite-again", response_class=HTMLResponse,
+@coalition_router.get("/letters/{slug}/signatories/{signature_id}/invite-again", response_class=HTMLResponse,
             name="signature_invite_again_page")
 def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> HTMLResponse:
@@ -476,7 +477,7 @@ def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, 
     return render(request, "signatures/invite_again.html", {"letter": letter, "signature": signature})
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/invite-again", name="signature_invite_again")
 def invite_again(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                  signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -486,7 +487,7 @@ def invite_again(request: Request, session: SessionDep, settings: SettingsDep, u
     return _done(request, session, slug, f"{invite.organisation_name} is invited again at {invite.email}.")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/approve", name="signature_approve")
 def signature_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -495,7 +496,7 @@ def signature_approve(request: Request, session: SessionDep, user: CurrentUser, 
     return _done(request, session, slug, f"{s.display_name} is approved and will be listed.")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/reject", name="signature_reject")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/reject", name="signature_reject")
 def signature_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                      signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -504,7 +505,7 @@ def signature_reject(request: Request, session: SessionDep, user: CurrentUser, s
     return _done(request, session, slug, f"{s.display_name} was rejected and will not be listed.")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/change/approve", name="listing_change_approve")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/change/approve", name="listing_change_approve")
 def listing_change_approve(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                            signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -513,7 +514,7 @@ def listing_change_approve(request: Request, session: SessionDep, user: CurrentU
     return _done(request, session, slug, f"The change is approved: the listing now reads {s.display_name}.")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/change/reject", name="listing_change_reject")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/change/reject", name="listing_change_reject")
 def listing_change_reject(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                           signature_id: int) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -522,7 +523,7 @@ def listing_change_reject(request: Request, session: SessionDep, user: CurrentUs
     return _done(request, session, slug, f"The change was rejected: the listing stays {s.display_name}.")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/correct", name="listing_correct")
 def listing_correct(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, slug: str,
                     signature_id: int, form: Annotated[CorrectionForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -537,7 +538,7 @@ def listing_correct(request: Request, session: SessionDep, settings: SettingsDep
     return _done(request, session, slug, f"“{before}” now reads “{s.display_name}”.{told}")
 
 
-@router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")
+@coalition_router.post("/letters/{slug}/signatories/{signature_id}/withdraw", name="signature_withdraw")
 def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser, slug: str, signature_id: int,
                        form: Annotated[WithdrawForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -551,7 +552,7 @@ def signature_withdraw(request: Request, session: SessionDep, user: CurrentUser,
     return _done(request, session, slug, f"The signature of {s.display_name} was withdrawn (recorded).")
 
 
-@router.post("/letters/{slug}/signatories/order", name="signatories_order")
+@coalition_router.post("/letters/{slug}/signatories/order", name="signatories_order")
 def signatories_order(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       form: Annotated[OrderForm, Form()]) -> Response:
     letter = access.get_letter(session=session, slug=slug)
@@ -565,7 +566,7 @@ def signatories_order(request: Request, session: SessionDep, user: CurrentUser, 
     return _done(request, session, slug, "The display order is saved.")
 
 
-@router.get("/letters/{slug}/signatories/export.csv", name="signatories_csv")
+@coalition_router.get("/letters/{slug}/signatories/export.csv", name="signatories_csv")
 def signatories_csv(session: SessionDep, user: CurrentUser, slug: str, emails: str = "") -> Response:
     letter = access.get_letter(session=session, slug=slug)
     body, include = dashboard.export_csv(session=session, letter=letter, user=user, emails=emails == "1")
