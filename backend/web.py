@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
 from backend.security import csrf_token
 from backend.templating import Templating
@@ -59,10 +61,20 @@ def _page_globals(request: Request, *, user: Any, token: str, messages: list[dic
     return {"current_user": user, "csrf_token": token, "messages": messages, "settings": request.app.state.settings}
 
 
-# A page that every visitor not logged in sees alike, but for the CSRF token of its form (a letter's signing page),
-# can be rendered once with a stand-in token and kept by key (`render_shared`); each answer then carries the
-# visitor's own token in its place (`answer_shared`). The stand-in is URL-safe, so escaping leaves it as it is.
-_TOKEN_STAND_IN = "csrf-stand-in-" + secrets.token_urlsafe(24)
+# A page that every visitor not logged in sees alike but for a few values of their own (the CSRF token of its form;
+# on a confirmation page also the signer's names and link) can be rendered once with stand-ins and kept by key
+# (`render_shared`); each answer then carries the visitor's own values in their places (`answer_shared`), escaped
+# as the template would have escaped them. A stand-in is URL-safe and unchanged by escaping, so it comes out of a
+# template, text, attribute or URL, as it went in; it ends with a dot, so no name is read as a longer one.
+_STAND_IN_PREFIX = "stand-in-" + secrets.token_urlsafe(18) + "-"
+_STAND_INS = re.compile(re.escape(_STAND_IN_PREFIX.encode()) + rb"([a-z_]+)\.")
+_CSRF = "csrf_token"
+
+
+def stand_in(name: str) -> str:
+    """The stand-in of this visitor's value `name` (lower-case letters and `_`) in a page rendered for every
+    visitor."""
+    return f"{_STAND_IN_PREFIX}{name}."
 
 
 def is_anonymous_visit(request: Request) -> bool:
@@ -71,14 +83,18 @@ def is_anonymous_visit(request: Request) -> bool:
 
 
 def render_shared(request: Request, name: str, context: dict[str, Any]) -> bytes:
-    """The page as every anonymous visitor sees it, with the stand-in token (see `answer_shared`)."""
-    ctx = {**_page_globals(request, user=None, token=_TOKEN_STAND_IN, messages=[]), "request": request, **context}
+    """The page as every anonymous visitor sees it, with the stand-in CSRF token and whatever stand-ins the
+    context holds (see `answer_shared`)."""
+    ctx = {**_page_globals(request, user=None, token=stand_in(_CSRF), messages=[]), "request": request, **context}
     return templates_of(request).get_template(name).render(ctx).encode("utf-8")
 
 
-def answer_shared(request: Request, page: bytes) -> HTMLResponse:
-    """A page from `render_shared`, with this visitor's CSRF token in place of the stand-in."""
-    return HTMLResponse(page.replace(_TOKEN_STAND_IN.encode(), csrf_token(request).encode()))
+def answer_shared(request: Request, page: bytes, own: Mapping[str, str] | None = None) -> HTMLResponse:
+    """A page from `render_shared`, with this visitor's CSRF token and `own` values (by stand-in name) in place of
+    the stand-ins, in one pass: a value is never read again for stand-ins."""
+    values = {_CSRF.encode(): csrf_token(request).encode(),
+              **{name.encode(): str(escape(value)).encode() for name, value in (own or {}).items()}}
+    return HTMLResponse(_STAND_INS.sub(lambda found: values[found.group(1)], page))
 
 
 T = TypeVar("T")

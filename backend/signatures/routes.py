@@ -3,6 +3,7 @@ coalition's signatories dashboard. Routes are thin: the rules live in `service`.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -39,7 +40,7 @@ from backend.signatures import (
     signing,
     tokens,
 )
-from backend.signatures.access import SigningLetter
+from backend.signatures.access import SigningLetter, SigningText, SignOnLetter
 from backend.signatures.forms import (
     ConfirmForm,
     CorrectionForm,
@@ -224,15 +225,35 @@ def _token_page(request: Request, session: Session, token: str, *, errors: dict[
     else:
         _row, signature, letter, _version = tokens.get_by_token(session=session, token=token,
                                                                 purposes=("confirm", "reconfirm"))
-    ctx: dict[str, Any] = {
-        "letter": letter, "text": access.signing_text(session=session, letter=letter), "signature": signature,
-        "token": token, "errors": errors or {},
-    }
+    shown = access.signing_text(session=session, letter=letter)
+    if link.purpose == "confirm" and link.letter.status == "open" and not errors and web.is_anonymous_visit(request):
+        return _confirm_page_for_everyone(request, letter, signature, shown, token)
+    ctx: dict[str, Any] = {"letter": letter, "text": shown, "signature": signature, "token": token,
+                           "errors": errors or {}}
     if link.purpose == "confirm":
         return render(request, "signatures/confirm.html", ctx, status_code=status_code)
     ctx["diff_html"] = diff.to_html(confirming.diff_for(session=session, signature=signature, letter=letter))
     ctx["mode"] = mode or "approve"
     return render(request, "signatures/reconfirm.html", ctx, status_code=status_code)
+
+
+def _confirm_page_for_everyone(request: Request, letter: SignOnLetter, signature: confirming.Signer,
+                               text: SigningText, token: str) -> HTMLResponse:
+    """A confirmation page rendered once for every signer of this kind (with or without a role) of the text
+    shown, kept by what it shows; the signer's names, link and CSRF token go in its stand-ins' places."""
+    has_role = bool(signature.signer_role)
+    kind = f"confirm-page-{signature.kind}-{'role' if has_role else 'no-role'}"
+    key = pagecache.key_by_content(letter.id, kind, (letter.title, hash(text)))
+    own = {"display_name": signature.display_name, "signer_name": signature.signer_name,
+           "signer_role": signature.signer_role or "", "token": token}
+    page = pagecache.get_or_render(key, lambda: web.render_shared(request, "signatures/confirm.html", {
+        "letter": letter, "text": text, "errors": {}, "token": web.stand_in("token"),
+        "signature": SimpleNamespace(kind=signature.kind, display_name=web.stand_in("display_name"),
+                                     signer_name=web.stand_in("signer_name"),
+                                     signer_role=web.stand_in("signer_role") if has_role else None)}))
+    response = web.answer_shared(request, page, own)
+    response.headers["Cache-Control"] = "no-store"  # it carries this signer's link and CSRF token
+    return response
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")

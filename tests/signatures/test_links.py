@@ -70,3 +70,48 @@ def test_a_confirmation_asks_nothing_it_already_holds(client, db, engine, make_u
     assert signature.status == "confirmed" and signature.version_id == setup.letter.current_version_id
     assert signature.confirmed_at is not None and signature.approved_at is None and signature.content_hash
 
+
+
+def test_a_confirmation_page_is_rendered_once_for_every_signer_of_the_same_kind(client, db, make_user, monkeypatch):
+    """The page behind a confirmation link is the same for every signer of a letter but for their names, their
+    link and their CSRF token: it is rendered once (per kind of signer) and each answer carries the signer's own,
+    escaped as the template would. Each signer's POST then works with their own token."""
+    from backend import web
+    from backend.signatures import routes, tokens
+    from backend.signatures.models import Signature
+
+    renders: list[str] = []
+    render_shared = web.render_shared
+
+    def counted(request: Any, name: str, context: dict[str, Any]) -> bytes:
+        renders.append(name)
+        return render_shared(request, name, context)
+
+    monkeypatch.setattr(routes.web, "render_shared", counted)
+    from markupsafe import escape
+
+    setup = open_letter(db, make_user, open_signon_enabled=True)
+    signers = [("Friends of the Park", "Sam Signer", "Director"), ("Parks & <Gardens>", "Ann \"Q\" Other", "Chair"),
+               ("Third Trust", "Tom Third", None)]
+    links = []
+    for n, (name, signer, role) in enumerate(signers):
+        signature = a_signature(db, setup.letter, name=name, email=f"s{n}@example.org", status="pending",
+                                signer_name=signer, signer_role=role)
+        links.append((signature.id, tokens.issue_token(session=db, signature_id=signature.id, purpose="confirm",
+                                                       days=7)))
+    db.commit()
+    for (name, signer, role), (signature_id, token) in zip(signers, links, strict=True):
+        client.cookies.clear()
+        page = client.get(f"/confirm/{token}")
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+        assert "stand-in" not in page.text
+        assert f'action="/confirm/{token}"' in page.text
+        said = f"{escape(signer)}, {escape(role)}" if role else escape(signer)
+        assert f"<strong>{escape(name)}</strong> ({said})." in page.text, page.text
+        response = client.post(f"/confirm/{token}", data={"csrf_token": csrf_from(page.text),
+                                                          "version_id": str(setup.letter.current_version_id)})
+        assert response.status_code == 303, response.text
+        db.rollback()
+        assert db.get(Signature, signature_id).status == "confirmed"
+    # One render for those with a role, one for the one without; each confirmation changed the public revision.
+    assert renders == ["signatures/confirm.html"] * 2
