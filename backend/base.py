@@ -43,6 +43,7 @@ class StrEnumType(TypeDecorator[StrEnum]):
     def __init__(self, enum: type[StrEnum], length: int) -> None:
         super().__init__(length)
         self.enum = enum
+        self._members = {member.value: member for member in enum}  # read back without the enum's own lookup
         self._bound = False
         event.listen(self, "after_parent_attach", self._attached_to_column)
 
@@ -67,7 +68,10 @@ class StrEnumType(TypeDecorator[StrEnum]):
         return None if value is None else str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum(value)
+        member = self._members.get(value)
+        if member is not None or value is None:
+            return member
+        return self.enum(value)  # not a member: the enum's own error
 
 
 def enum_field(enum: type[StrEnum], *, length: int, default: Any = ..., nullable: bool = False,

@@ -25,3 +25,23 @@ def test_the_write_engine_of_an_engine_is_made_once(tmp_path: Path) -> None:
 def test_on_postgresql_the_write_engine_is_the_engine_itself() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=False)
     assert write_engine(engine) is engine
+
+
+def test_an_enum_column_reads_back_members_and_refuses_what_is_not_one() -> None:
+    from enum import StrEnum
+
+    import pytest
+
+    from backend.base import StrEnumType
+
+    class Colour(StrEnum):
+        red = "red"
+        empty = ""
+
+    column_type = StrEnumType(Colour, 10)
+    read = column_type.process_result_value
+    assert read("red", None) is Colour.red  # type: ignore[arg-type]
+    assert read("", None) is Colour.empty  # type: ignore[arg-type]
+    assert read(None, None) is None  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="blue"):
+        read("blue", None)  # type: ignore[arg-type]
