@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func
 from sqlmodel import Session, col, select
@@ -186,18 +187,28 @@ def validate_recipient(recipient: Recipient) -> None:
         raise InvalidInput("The very-overdue target cannot come before the reply target.", field="recipients")
 
 
+def _in_order(*columns: Any) -> Any:
+    """A letter's recipients (these columns of them), in the order it addresses them."""
+    return (select(*columns)
+            .join(LetterRecipient, col(LetterRecipient.recipient_id) == Recipient.id)
+            .where(col(LetterRecipient.letter_id) == bindparam("letter_id"))
+            .order_by(col(LetterRecipient.position), col(LetterRecipient.id)))
+
+
 # Built once: every signer's page asks (making a statement costs more than running it).
-_RECIPIENTS = (
-    select(Recipient)
-    .join(LetterRecipient, col(LetterRecipient.recipient_id) == Recipient.id)
-    .where(col(LetterRecipient.letter_id) == bindparam("letter_id"))
-    .order_by(col(LetterRecipient.position), col(LetterRecipient.id))
-)
+_RECIPIENTS = _in_order(Recipient)
+_ADDRESSED_TO = _in_order(Recipient.id, Recipient.name, Recipient.position, Recipient.recipient_organisation)
 
 
 def get_recipients(*, session: Session, letter_id: int) -> list[Recipient]:
     """The letter's recipients, in the order it addresses them."""
     return list(session.exec(_RECIPIENTS, params={"letter_id": letter_id}))
+
+
+def addressed_to(*, session: Session, letter_id: int) -> tuple[tuple[Any, ...], ...]:
+    """The letter's recipients as it addresses them, in order: (id, name, position, organisation) each, as plain
+    values read with Core (what the text signers read is made of: every confirmation page asks)."""
+    return tuple(tuple(row) for row in session.connection().execute(_ADDRESSED_TO, {"letter_id": letter_id}))
 
 
 def set_recipients(*, session: Session, letter: Letter, recipients: list[Recipient]) -> None:

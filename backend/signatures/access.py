@@ -86,8 +86,7 @@ def signing_text(*, session: Session, letter: SigningLetter) -> SigningText:
 def _signing_text_by_content(session: Session, letter: SigningLetter) -> SigningText:
     published_at = letter.published_at if isinstance(letter, Letter) else None
     # Besides its version and date, the text is made of its recipients as addressed, in order.
-    addressed_to = tuple((r.id, r.name, r.position, r.recipient_organisation)
-                         for r in letters.get_recipients(session=session, letter_id=letter.id))  # type: ignore[arg-type]
+    addressed_to = letters.addressed_to(session=session, letter_id=letter.id)  # type: ignore[arg-type]
     key = pagecache.key_by_content(letter.id, "signing-text-content",
                                    (letter.current_version_id, published_at, addressed_to))
     return pagecache.get_or_render(key, lambda: _signing_text(session=session, letter=_whole(session, letter)))
