@@ -41,13 +41,14 @@ def look_alike(*, session: Session, letter_id: int | None, name: str, name_key: 
     shape = skeleton(name)
     if not shape:
         return None
-    other = session.execute(_SAME_SHAPE, {"shape": shape, "name_key": name_key, "letter_id": letter_id,
-                                          "exclude": exclude_signature_id or 0}).first()
+    connection = session.connection()  # Core, not the ORM's execution: plain columns, asked on every sign-on
+    other = connection.execute(_SAME_SHAPE, {"shape": shape, "name_key": name_key, "letter_id": letter_id,
+                                             "exclude": exclude_signature_id or 0}).first()
     if other is not None:
         when = _day(other.approved_at or other.confirmed_at or other.created_at)
         where = "" if other.letter_id == letter_id else " another letter"
         return f"looks like {other.display_name}, signed{where} {when}".strip()
-    for (organisation,) in session.execute(_ORGANISATIONS_OF_SHAPE, {"shape": shape}):
+    for (organisation,) in connection.execute(_ORGANISATIONS_OF_SHAPE, {"shape": shape}):
         if fold(organisation) != name_key:
             return f"looks like {organisation}, an organisation with an account here"
     return None
