@@ -251,9 +251,7 @@ def _confirm_page_for_everyone(request: Request, letter: SignOnLetter, signature
         "signature": SimpleNamespace(kind=signature.kind, display_name=web.stand_in("display_name"),
                                      signer_name=web.stand_in("signer_name"),
                                      signer_role=web.stand_in("signer_role") if has_role else None)}))
-    response = web.answer_shared(request, page, own)
-    response.headers["Cache-Control"] = "no-store"  # it carries this signer's link and CSRF token
-    return response
+    return web.answer_shared(request, page, own)  # no-store, as every answer at a token address
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, name="confirm_page")
