@@ -94,3 +94,19 @@ def invite_one(client: Any, post: Any, login: Any, setup: Setup, lines: str) -> 
     login(client, setup.lead)
     url = f"/letters/{setup.letter.slug}/signatories"
     return post(client, url + "/invites", {"invites": lines}, page=url)
+
+
+def shared_renders(monkeypatch: Any) -> list[str]:
+    """The names of the pages rendered for every anonymous visitor (`web.render_shared`) from now on, in order."""
+    from backend import web
+    from backend.signatures import routes
+
+    renders: list[str] = []
+    render_shared = web.render_shared
+
+    def counted(request: Any, name: str, context: dict[str, Any]) -> bytes:
+        renders.append(name)
+        return render_shared(request, name, context)
+
+    monkeypatch.setattr(routes.web, "render_shared", counted)
+    return renders

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from tests.conftest import csrf_from
-from tests.signatures.helpers import a_signature, open_letter
+from tests.signatures.helpers import a_signature, open_letter, shared_renders
 from tests.statements import statements
 
 
@@ -76,20 +76,12 @@ def test_a_confirmation_page_is_rendered_once_for_every_signer_of_the_same_kind(
     """The page behind a confirmation link is the same for every signer of a letter but for their names, their
     link and their CSRF token: it is rendered once (per kind of signer) and each answer carries the signer's own,
     escaped as the template would. Each signer's POST then works with their own token."""
-    from backend import web
-    from backend.signatures import routes, tokens
-    from backend.signatures.models import Signature
-
-    renders: list[str] = []
-    render_shared = web.render_shared
-
-    def counted(request: Any, name: str, context: dict[str, Any]) -> bytes:
-        renders.append(name)
-        return render_shared(request, name, context)
-
-    monkeypatch.setattr(routes.web, "render_shared", counted)
     from markupsafe import escape
 
+    from backend.signatures import tokens
+    from backend.signatures.models import Signature
+
+    renders = shared_renders(monkeypatch)
     setup = open_letter(db, make_user, open_signon_enabled=True)
     signers = [("Friends of the Park", "Sam Signer", "Director"), ("Parks & <Gardens>", "Ann \"Q\" Other", "Chair"),
                ("Third Trust", "Tom Third", None)]

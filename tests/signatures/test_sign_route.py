@@ -7,7 +7,15 @@ import re
 from typing import Any
 
 from tests.conftest import csrf_from
-from tests.signatures.helpers import a_signature, audit_actions, open_letter, outbox, sign_data, signatures
+from tests.signatures.helpers import (
+    a_signature,
+    audit_actions,
+    open_letter,
+    outbox,
+    shared_renders,
+    sign_data,
+    signatures,
+)
 
 
 def _multipart(client: Any, url: str, data: dict[str, str], logo: tuple[str, bytes, str] = ("", b"", "")) -> Any:
@@ -215,17 +223,7 @@ def test_tell_me_about_replies_is_read_from_the_declared_form(client, db, make_u
 def test_every_visitor_gets_their_own_token_on_a_page_rendered_once(client, db, make_user, monkeypatch):
     """The open signing page is rendered once for what it shows and kept; each visitor's answer carries their own
     CSRF token, which their sign-on then passes with. A change to the letter's sign-on settings shows at once."""
-    from backend import web
-    from backend.signatures import routes
-
-    renders: list[str] = []
-    render_shared = web.render_shared
-
-    def counted(request: Any, name: str, context: dict[str, Any]) -> bytes:
-        renders.append(name)
-        return render_shared(request, name, context)
-
-    monkeypatch.setattr(routes.web, "render_shared", counted)
+    renders = shared_renders(monkeypatch)
     setup = open_letter(db, make_user, open_signon_enabled=True)
     url = f"/letters/{setup.letter.slug}/sign"
     tokens = []
