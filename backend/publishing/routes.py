@@ -60,7 +60,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 def _cached_response(request: Request, body: bytes, etag: str, media_type: str) -> Response:
-    headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE, "Vary": "Accept-Encoding"}
+    headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE}  # the same bytes for every Accept-Encoding: no Vary
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

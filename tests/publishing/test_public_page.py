@@ -53,6 +53,15 @@ def test_a_matching_etag_is_a_304_without_a_body(db: Any, make_user: Any, client
     assert response.headers["etag"] == etag and "x-content-type-options" in response.headers
 
 
+def test_a_public_page_names_no_request_header_it_does_not_vary_by(db: Any, make_user: Any, client: Any) -> None:
+    """The page is the same bytes whatever the request's Accept-Encoding (the app compresses nothing): a Vary on
+    it made every hit of nginx's proxy cache open and read two cache files (the key's, then its variant's)."""
+    path = _published_path(db, make_user)
+    for response in (client.get(path), client.get(path, headers={"Accept-Encoding": "gzip"}),
+                     client.get(path, headers={"If-None-Match": client.get(path).headers["etag"]})):
+        assert response.status_code in (200, 304) and "vary" not in response.headers
+
+
 def test_another_etag_gets_the_page(db: Any, make_user: Any, client: Any) -> None:
     path = _published_path(db, make_user)
     response = client.get(path, headers={"If-None-Match": '"page-0-0-2000-01-01"'})
