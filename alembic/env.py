@@ -9,7 +9,7 @@ import backend.models  # noqa: F401  (registers every table)
 from alembic import context
 from backend.base import StrEnumType
 from backend.config import get_settings
-from backend.db import make_engine
+from backend.db import dispose, make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -39,7 +39,7 @@ def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
         _run(connection)
-    engine.dispose()
+    dispose(engine)
 
 
 def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]

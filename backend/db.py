@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast, overload
 
 from fastapi import Depends, Request
 from sqlalchemy import ClauseElement, Engine, Insert, MetaData, Table, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -91,43 +94,74 @@ class _SQLiteConnection(sqlite3.Connection):
             self._release()
 
 
+class SQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, with each transaction begun by the dialect, not by the driver (whose BEGIN comes only before a
+    write, so a read of several statements would not see one state): `BEGIN DEFERRED`, or on a write engine
+    (`write_engine`) `BEGIN IMMEDIATE` once this process's write lock is held.
+
+    The dialect's own hook rather than SQLAlchemy's `begin` event, which is the usual recipe: with any connection
+    event listened for, SQLAlchemy dispatches every event of every statement, ~100 Python calls a request."""
+
+    supports_statement_cache = True
+
+    def __init__(self, begin_mode: str = "DEFERRED", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if begin_mode not in ("DEFERRED", "IMMEDIATE"):
+            raise ValueError(f"begin_mode must be DEFERRED or IMMEDIATE, not {begin_mode!r}")
+        self.begin_mode = begin_mode
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)  # the pool's proxy, or the driver's
+        if self.begin_mode == "IMMEDIATE" and isinstance(raw, _SQLiteConnection) and not raw.holds_write_lock \
+                and raw.write_lock is not None:
+            raw.holds_write_lock = raw.write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT)
+        try:  # straight to the driver: SQLAlchemy's statement path cost ~4% of a sign-on's CPU for one BEGIN
+            raw.execute(f"BEGIN {self.begin_mode}")
+        except BaseException:
+            if isinstance(raw, _SQLiteConnection):
+                raw._release()
+            raise
+
+
+registry.register("sqlite.undersigned", __name__, "SQLiteDialect")
+
+# An engine's write engine (SQLite: the same database, its own pool, transactions begun IMMEDIATE), kept as long
+# as the engine is.
+_write_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_engine(url: URL, begin_mode: str, **kwargs: Any) -> Engine:
+    """An engine on this SQLite file through `SQLiteDialect`: WAL, busy_timeout and foreign keys on each
+    connection, and the process's write lock (per file) for its write transactions."""
+    engine = create_engine(url.set(drivername="sqlite+undersigned"), begin_mode=begin_mode,
+                           connect_args={"check_same_thread": False, "timeout": 30, "factory": _SQLiteConnection},
+                           **kwargs)
+    lock = _write_lock(os.path.abspath(url.database or ":memory:"))
+
+    @event.listens_for(engine, "connect")  # a pool event: no connection event is dispatched for it
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the dialect, not pysqlite, sends BEGIN (see SQLiteDialect)
+        if isinstance(dbapi_connection, _SQLiteConnection):
+            dbapi_connection.write_lock = lock
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
-    """Creates the engine; on SQLite turns on WAL, busy_timeout and foreign keys."""
+    """Creates the engine; on SQLite turns on WAL, busy_timeout and foreign keys, and makes its write engine."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(
-            database_url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _SQLiteConnection},
-            **kwargs
-        )
-        lock = _write_lock(os.path.abspath(url.database or ":memory:"))
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not pysqlite, emit BEGIN so write transactions can be IMMEDIATE.
-            dbapi_connection.isolation_level = None
-            if isinstance(dbapi_connection, _SQLiteConnection):
-                dbapi_connection.write_lock = lock
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            dbapi_connection = conn.connection.dbapi_connection
-            if mode == "IMMEDIATE" and isinstance(dbapi_connection, _SQLiteConnection) and \
-                    not dbapi_connection.holds_write_lock:
-                dbapi_connection.holds_write_lock = lock.acquire(timeout=WRITE_LOCK_TIMEOUT)
-            try:  # straight to the driver: SQLAlchemy's statement path cost ~4% of a sign-on's CPU for one BEGIN
-                dbapi_connection.execute(f"BEGIN {mode}")
-            except BaseException:
-                if isinstance(dbapi_connection, _SQLiteConnection):
-                    dbapi_connection._release()
-                raise
-
+        if url.get_driver_name() != "pysqlite":
+            raise ValueError(f"SQLite is used through Python's sqlite3 (pysqlite), not {url.get_driver_name()}")
+        engine = _sqlite_engine(url, "DEFERRED", **kwargs)
+        if url.database not in (None, "", ":memory:"):  # a database in memory is one connection's own
+            _write_engines[engine] = _sqlite_engine(url, "IMMEDIATE", **kwargs)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -135,19 +169,18 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
-_write_engines: dict[int, tuple[Engine, Engine]] = {}  # id(engine) → (engine, its write engine)
-
-
 def write_engine(engine: Engine) -> Engine:
-    """The same engine, but SQLite transactions start with BEGIN IMMEDIATE (no upgrade deadlocks). One per
-    engine, made once (a request should not build a new engine proxy each time). The engine is kept beside its
-    write engine so that an id reused by a later engine is not mistaken for it."""
-    if engine.dialect.name != "sqlite":
-        return engine
-    found = _write_engines.get(id(engine))
-    if found is None or found[0] is not engine:
-        found = _write_engines[id(engine)] = (engine, engine.execution_options(sqlite_begin="IMMEDIATE"))
-    return found[1]
+    """The engine for a write transaction: on SQLite, the engine `make_engine` made beside this one, whose
+    transactions begin IMMEDIATE (no deadlock upgrading a read to a write); otherwise the engine itself."""
+    return _write_engines.get(engine, engine)
+
+
+def dispose(engine: Engine) -> None:
+    """Closes the pooled connections of the engine and of its write engine."""
+    writer = _write_engines.get(engine)
+    if writer is not None:
+        writer.dispose()
+    engine.dispose()
 
 
 def session_for_write(engine: Engine) -> Session:

@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.update({"RATE_LIMIT_SIGN": unlimited, "RATE_LIMIT_SIGN_CONFIRM": unlimited,
                            "RATE_LIMIT_SIGN_LINK_PAGE": unlimited})
         from backend.config import get_settings  # deliberate: the app's settings are read after the environment
+        from backend.db import dispose
         from backend.main import create_app
         from backend.routes import route_table
         from backend.templating import Templating, install
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(confirmations(rest))
             _report("confirmation (GET page + POST)", len(rest), time.perf_counter() - wall,
                     time.process_time() - cpu)
-        engine.dispose()
+        dispose(engine)
 
 
 if __name__ == "__main__":

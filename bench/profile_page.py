@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(folder)
         _environment(workdir)
         from backend.config import get_settings  # deliberate: the app's settings are read after _environment
+        from backend.db import dispose
         from backend.routes import route_table
         from backend.templating import Templating, install
         from bench import seed
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             for name, call, expected in (("200", page, 200), ("304", revalidate, 304)):
                 print(f"\n--- cProfile, {args.requests} answers {name} (sorted by {args.sort}) ---")
                 print(_profile(call, args.requests, expected, args.top, args.sort))
-        engine.dispose()
+        dispose(engine)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in [k for k in os.environ if k.startswith(("SMTP_", "REDIS_"))]:
             del os.environ[key]
         from backend.config import get_settings
+        from backend.db import dispose
 
         get_settings.cache_clear()
         from backend.routes import route_table
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 traceback.print_exc()
             print(f"   {time.perf_counter() - t:.1f} s", flush=True)
-        engine.dispose()
+        dispose(engine)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

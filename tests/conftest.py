@@ -338,7 +338,7 @@ def settings(database_url: str) -> Any:
 @pytest.fixture(scope="session")
 def real_engine(settings: Any) -> Iterator[Any]:
     """The app's own engine on the migrated test database: what real-commit tests and the live server use."""
-    from backend.db import make_engine
+    from backend.db import dispose, make_engine
     from backend.migrations import upgrade
 
     upgrade(settings.database_url)
@@ -349,7 +349,7 @@ def real_engine(settings: Any) -> Iterator[Any]:
 
     install(Templating(settings, router=route_table(settings)))
     yield eng
-    eng.dispose()
+    dispose(eng)
 
 
 @pytest.fixture(scope="session")

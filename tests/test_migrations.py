@@ -20,7 +20,7 @@ from sqlmodel import select as select_rows
 
 import backend.models as m
 from alembic import command
-from backend.db import make_engine, utcnow
+from backend.db import dispose, make_engine, utcnow
 from backend.letters.enums import LetterStatus
 from backend.migrations import alembic_config
 from backend.publishing.models import DocumentBuild
@@ -161,7 +161,7 @@ def test_states_migration_keeps_the_data_and_refuses_unknown_states(url: str) ->
         command.upgrade(config, STATES)
         assert _counts(engine) == before
     finally:
-        engine.dispose()
+        dispose(engine)
 
 
 STAFF_PDF = "0012"
@@ -192,7 +192,7 @@ def test_staff_pdf_migration_widens_the_document_kinds_and_its_downgrade_drops_t
         with pytest.raises(IntegrityError), engine.begin() as conn:
             _insert(conn, DocumentBuild, letter_id=ids["letter"], kind="staff", status="queued", files="{}")
     finally:
-        engine.dispose()
+        dispose(engine)
 
 
 ORGANISATION_SKELETON = "0013"
@@ -225,4 +225,4 @@ def test_organisation_skeleton_migration_gives_each_organisation_its_skeleton(ur
         command.downgrade(config, STAFF_PDF)
         assert _counts(engine) == before
     finally:
-        engine.dispose()
+        dispose(engine)
