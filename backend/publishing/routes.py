@@ -31,7 +31,8 @@ from backend.signatures.models import Signature
 from backend.templating import Templating
 from backend.web import flash, path_for, render, run_waiting
 
-router = APIRouter()  # the public pages: letters, their press packs, press links
+router = APIRouter()  # the public pages: the letters, their share images and logos
+press_router = APIRouter()  # the press pack, public once published, and press links before the embargo
 coalition_router = APIRouter()  # the lead's publish page
 
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
@@ -214,12 +215,12 @@ async def _public_download(request: Request, settings: Settings, slug: str, name
     return await run_waiting(request, _public_pack_file, request, settings, slug, name)
 
 
-@router.get("/letters/{slug}/press-pack.zip", name="press_pack")
+@press_router.get("/letters/{slug}/press-pack.zip", name="press_pack")
 async def press_pack(request: Request, settings: SettingsDep, slug: str) -> Response:
     return await _public_download(request, settings, slug, pack.ZIP_NAME)
 
 
-@router.get("/letters/{slug}/press/{name:path}", name="press_file")
+@press_router.get("/letters/{slug}/press/{name:path}", name="press_file")
 async def press_file(request: Request, settings: SettingsDep, slug: str, name: str) -> Response:
     if name not in pack.PACK_FILES and not name.startswith("logos/"):
         raise NotFound("There is no such file in the press pack.")
@@ -228,7 +229,7 @@ async def press_file(request: Request, settings: SettingsDep, slug: str, name: s
 
 # Press links (before the embargo) ---------------------------------------------------------------------------
 
-@router.get("/press/{token}", response_class=HTMLResponse, name="press_preview")
+@press_router.get("/press/{token}", response_class=HTMLResponse, name="press_preview")
 def press_preview(request: Request, session: SessionDep, token: str) -> Response:
     published = embargo.published_letter_of(session=session, token=token)
     if published is not None:  # the embargo is over: the link leads to the public page and its pack
@@ -246,7 +247,7 @@ def press_preview(request: Request, session: SessionDep, token: str) -> Response
     })
 
 
-@router.get("/press/{token}/press-pack.zip", name="press_link_pack")
+@press_router.get("/press/{token}/press-pack.zip", name="press_link_pack")
 async def press_link_pack(request: Request, session: SessionDep, settings: SettingsDep, token: str) -> Response:
     return await run_waiting(request, _press_link_pack, request, session, settings, token)
 
@@ -261,7 +262,7 @@ def _press_link_pack(request: Request, session: Session, settings: Settings, tok
     return _pack_file(request, session, settings, letter, pack.ZIP_NAME, embargoed=True)
 
 
-@router.get("/press/{token}/files/{name:path}", name="press_link_file")
+@press_router.get("/press/{token}/files/{name:path}", name="press_link_file")
 async def press_link_file(request: Request, session: SessionDep, settings: SettingsDep, token: str,
                           name: str) -> Response:
     return await run_waiting(request, _press_link_file, request, session, settings, token, name)
