@@ -98,6 +98,7 @@ def test_a_confirmation_page_is_rendered_once_for_every_signer_of_the_same_kind(
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         assert "stand-in" not in page.text
         assert f'action="/confirm/{token}"' in page.text
+        assert not [other for _, other in links if other != token and other in page.text]  # nobody else's link
         said = f"{escape(signer)}, {escape(role)}" if role else escape(signer)
         assert f"<strong>{escape(name)}</strong> ({said})." in page.text, page.text
         response = client.post(f"/confirm/{token}", data={"csrf_token": csrf_from(page.text),
