@@ -488,7 +488,7 @@ def signing_settings(
 
 
 @coalition_router.get("/letters/{slug}/signatories/{signature_id}/invite-again", response_class=HTMLResponse,
-            name="signature_invite_again_page")
+                      name="signature_invite_again_page")
 def invite_again_page(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                       signature_id: int) -> HTMLResponse:
     letter = access.get_letter(session=session, slug=slug)
