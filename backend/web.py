@@ -17,7 +17,7 @@ from backend.security import csrf_token
 from backend.templating import Templating
 
 __all__ = ["answer_shared", "flash", "is_anonymous_visit", "page_templates", "path_for", "render", "render_shared",
-           "run_waiting", "templates_of"]
+           "run_waiting", "stand_in", "templates_of"]
 
 
 def page_templates(templating: Templating) -> Jinja2Templates:
