@@ -78,7 +78,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.is_development and not settings.smtp_host:
         print(f"Mail is captured, not sent: read it at http://{host}:{port}/dev/mailbox", flush=True)
     uvicorn.run("backend.main:app_factory", factory=True, host=host, port=port, workers=args.workers,
-                proxy_headers=True, log_level="info", access_log=settings.access_log)
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips, log_level="info",
+                access_log=settings.access_log)
     return 0
 
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # `serve` logs every request (uvicorn's access log). Behind a proxy that logs requests itself, turning it off
     # saves each serve process about an eighth of its time on publication day (docs/benchmarks.md).
     access_log: bool = True
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto `serve` believes (comma-separated addresses or
+    # networks, or *): the rate limits count each visitor by the address the proxy saw.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     load_examples: bool = True
 

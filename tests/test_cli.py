@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from backend.cli import build_parser
+from tests.conftest import csrf_from
 
 SUBCOMMANDS = ["serve", "worker", "migrate", "create-admin", "import", "export"]
 
@@ -98,3 +99,42 @@ def test_create_admin_makes_a_verified_admin(settings, db):
     user = service.get_by_email(session=db, email="admin@example.org")
     assert user is not None and user.is_admin and user.verified_at is not None
     assert main(["create-admin", "admin@example.org", "--password", "short"]) == 2
+
+
+@pytest.mark.parametrize(("trusted", "other_visitor"), [("127.0.0.1,::1", 422), ("192.0.2.1", 429)],
+                         ids=["proxy-on-loopback", "proxy-elsewhere"])
+def test_serve_behind_a_proxy_limits_each_visitor_by_the_address_the_proxy_saw(tmp_path: Path, trusted: str,
+                                                                              other_visitor: int):
+    """Behind nginx every request comes from 127.0.0.1: `serve` takes the visitor's address from X-Forwarded-For
+    when the proxy is one FORWARDED_ALLOW_IPS trusts (loopback by default), so the log-in limit counts each visitor,
+    not the proxy. From an untrusted peer the header is ignored: nobody picks the address they are counted by."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DATABASE_URL", "TEST_DATABASE"))}
+    env.update({"ENVIRONMENT": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+                "PORT": str(port), "LOAD_EXAMPLES": "false", "MEDIA_DIR": str(tmp_path / "media"),
+                "EMBEDDED_WORKER": "false", "RATE_LIMIT_LOGIN": "3/minute", "FORWARDED_ALLOW_IPS": trusted})
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def attempt(visitor: str) -> int:
+        with httpx.Client(base_url=base, headers={"X-Forwarded-For": visitor}, timeout=5) as client:
+            token = csrf_from(client.get("/login").text)
+            return client.post("/login", data={"csrf_token": token, "email": "x@example.org",
+                                               "password": "wrong password"}).status_code
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.2)
+        assert [attempt("203.0.113.5") for _ in range(3)] == [422, 422, 422]
+        assert attempt("203.0.113.5") == 429
+        assert attempt("203.0.113.6") == other_visitor
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
